@@ -1,0 +1,40 @@
+// Density deviation and velocity of every cell from its stored populations: out[cell] = (drho, ux, uy, uz).
+// CPU twin: src/lbm/cpu.rs, fn moments. Lattice constants are prepended from src/lbm/d3q19.rs.
+
+// Keep in sync with `StepParams` in src/lbm/mod.rs (only n_cells and row_width are read here).
+struct StepParams {
+    n_cells: u32,
+    row_width: u32,
+    omega_plus: f32,
+    omega_minus: f32,
+    inflow_scale: f32,
+    rho_outlet: f32,
+    pad0: u32,
+    pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: StepParams;
+@group(0) @binding(1) var<storage, read> g_src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> moments_out: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn lbm_moments(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let cell = gid.x + gid.y * params.row_width;
+    let n = params.n_cells;
+    if cell >= n {
+        return;
+    }
+    var drho = 0.0;
+    var mx = 0.0;
+    var my = 0.0;
+    var mz = 0.0;
+    for (var i = 0u; i < Q; i++) {
+        let g = g_src[i * n + cell];
+        drho += g;
+        mx += g * CX[i];
+        my += g * CY[i];
+        mz += g * CZ[i];
+    }
+    let rho = 1.0 + drho;
+    moments_out[cell] = vec4<f32>(drho, mx / rho, my / rho, mz / rho);
+}

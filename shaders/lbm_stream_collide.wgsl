@@ -1,0 +1,128 @@
+// One fused D3Q19 step on the sparse lattice: pull streaming with boundary links, then TRT collision.
+// Populations are stored shifted (g_i = f_i - w_i) in structure-of-arrays order: g[i * n + cell].
+// CPU twin: src/lbm/cpu.rs, fn stream_collide (same names, same order of operations).
+// The lattice constants (Q, CX, CY, CZ, W, OPP) are prepended from src/lbm/d3q19.rs.
+
+// Keep in sync with `StepParams` in src/lbm/mod.rs.
+struct StepParams {
+    n_cells: u32,
+    row_width: u32,
+    omega_plus: f32,
+    omega_minus: f32,
+    inflow_scale: f32,
+    rho_outlet: f32,
+    pad0: u32,
+    pad1: u32,
+}
+
+// Keep in sync with `BoundaryLink` in src/lattice/sparse.rs.
+struct BoundaryLink {
+    q: f32,
+    kind: u32,
+    ux: f32,
+    uy: f32,
+    uz: f32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+const BOUNDARY_BIT: u32 = 0x80000000u;
+const LINK_VELOCITY: u32 = 1u;
+const LINK_PRESSURE: u32 = 2u;
+
+@group(0) @binding(0) var<uniform> params: StepParams;
+@group(0) @binding(1) var<storage, read> g_src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> g_dst: array<f32>;
+@group(0) @binding(3) var<storage, read> neighbours: array<u32>;
+@group(0) @binding(4) var<storage, read> links: array<BoundaryLink>;
+
+// Velocity of a cell from its stored (post-collision) populations.
+fn cell_velocity(cell: u32, n: u32) -> vec3<f32> {
+    var drho = 0.0;
+    var mx = 0.0;
+    var my = 0.0;
+    var mz = 0.0;
+    for (var i = 0u; i < Q; i++) {
+        let g = g_src[i * n + cell];
+        drho += g;
+        mx += g * CX[i];
+        my += g * CY[i];
+        mz += g * CZ[i];
+    }
+    let rho = 1.0 + drho;
+    return vec3<f32>(mx / rho, my / rho, mz / rho);
+}
+
+// The population arriving along direction j at a cell whose pull source is a boundary link.
+fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
+    let d = OPP[j];
+    let g_out = g_src[d * n + cell];
+    if link.kind == LINK_PRESSURE {
+        let u = cell_velocity(cell, n);
+        let cu = CX[j] * u.x + CY[j] * u.y + CZ[j] * u.z;
+        let usq = u.x * u.x + u.y * u.y + u.z * u.z;
+        return -g_out + 2.0 * W[j] * (params.rho_outlet * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
+    }
+    let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * params.inflow_scale;
+    let moving = 6.0 * W[j] * cu_wall;
+    let q = link.q;
+    if q < 0.5 {
+        let second = neighbours[(d - 1u) * n + cell];
+        return 2.0 * q * g_out + (1.0 - 2.0 * q) * g_src[d * n + second] + moving;
+    }
+    let g_back = g_src[j * n + cell];
+    return (g_out + (2.0 * q - 1.0) * g_back + moving) / (2.0 * q);
+}
+
+@compute @workgroup_size(64)
+fn lbm_stream_collide(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let cell = gid.x + gid.y * params.row_width;
+    let n = params.n_cells;
+    if cell >= n {
+        return;
+    }
+    // 1. Load: pull each population from its upstream cell or its boundary link.
+    var g: array<f32, Q>;
+    g[0] = g_src[cell];
+    for (var j = 1u; j < Q; j++) {
+        let s = neighbours[(j - 1u) * n + cell];
+        if (s & BOUNDARY_BIT) == 0u {
+            g[j] = g_src[j * n + s];
+        } else {
+            g[j] = boundary_population(cell, n, j, links[s & ~BOUNDARY_BIT]);
+        }
+    }
+    // 2. Moments.
+    var drho = 0.0;
+    var mx = 0.0;
+    var my = 0.0;
+    var mz = 0.0;
+    for (var i = 0u; i < Q; i++) {
+        drho += g[i];
+        mx += g[i] * CX[i];
+        my += g[i] * CY[i];
+        mz += g[i] * CZ[i];
+    }
+    let rho = 1.0 + drho;
+    let ux = mx / rho;
+    let uy = my / rho;
+    let uz = mz / rho;
+    let usq = ux * ux + uy * uy + uz * uz;
+    // 3. TRT collision, the rest population then each opposite pair (i, i + 1).
+    let geq0 = W[0] * (drho - 1.5 * rho * usq);
+    g[0] = g[0] - params.omega_plus * (g[0] - geq0);
+    for (var i = 1u; i < Q; i += 2u) {
+        let cu = CX[i] * ux + CY[i] * uy + CZ[i] * uz;
+        let geq_plus = W[i] * (drho + rho * (4.5 * cu * cu - 1.5 * usq));
+        let geq_minus = W[i] * rho * 3.0 * cu;
+        let relax_plus = params.omega_plus * (0.5 * (g[i] + g[i + 1u]) - geq_plus);
+        let relax_minus = params.omega_minus * (0.5 * (g[i] - g[i + 1u]) - geq_minus);
+        g[i] = g[i] - relax_plus - relax_minus;
+        g[i + 1u] = g[i + 1u] - relax_plus + relax_minus;
+    }
+    // 4. Store.
+    for (var i = 0u; i < Q; i++) {
+        g_dst[i * n + cell] = g[i];
+    }
+}

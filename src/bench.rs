@@ -1,0 +1,90 @@
+//! Performance measurement: STREAM-like triad bandwidth, LBM throughput and the roofline.
+
+use crate::error::Result;
+use crate::lattice::{Grid, Lattice, Voxels, WallLink};
+use crate::lbm::d3q19::{C, Q};
+use crate::lbm::{BackendChoice, Solver};
+use crate::units::{LatticeUnits, PhysicalScales, TimeStep};
+use nalgebra::Point3;
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Memory traffic of one cell update of the fused kernel (bytes): read and write Q populations and
+/// read Q - 1 neighbour indices (boundary links are rare and not counted).
+pub const BYTES_PER_UPDATE: f64 = (2 * Q * 4 + (Q - 1) * 4) as f64;
+
+/// Sustained memory bandwidth (bytes/s) of a parallel triad `a = b + s c` over `len` f64 elements,
+/// counting 24 bytes per element, best of `reps` repetitions.
+pub fn triad_bandwidth(len: usize, reps: usize) -> f64 {
+    let b = vec![1.0f64; len];
+    let c = vec![2.0f64; len];
+    let mut a = vec![0.0f64; len];
+    let mut best = f64::INFINITY;
+    for r in 0..reps.max(1) {
+        let s = 1.0 + r as f64 * 1e-3;
+        let t = Instant::now();
+        a.par_chunks_mut(1 << 16).zip(b.par_chunks(1 << 16)).zip(c.par_chunks(1 << 16)).for_each(
+            |((a, b), c)| {
+                for i in 0..a.len() {
+                    a[i] = b[i] + s * c[i];
+                }
+            },
+        );
+        best = best.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(&a);
+    }
+    24.0 * len as f64 / best
+}
+
+/// A closed box of `n^3` fluid cells with no-slip walls all round (halfway bounce-back).
+pub fn dense_box(n: usize) -> Lattice {
+    let grid = Grid { origin: Point3::origin(), dx: 1.0, dims: [n; 3] };
+    let mut links = Vec::new();
+    for node in 0..grid.len() {
+        let p = grid.coords(node);
+        if p.iter().all(|&v| v > 0 && v + 1 < n) {
+            continue;
+        }
+        for (dir, c) in C.iter().enumerate().skip(1) {
+            if grid.neighbour(node, *c).is_none() {
+                links.push(WallLink { node, dir: dir as u8, q: 0.5, tag: 0 });
+            }
+        }
+    }
+    let vox = Voxels { grid, fluid: vec![1; grid.len()], links, unresolved_links: 0 };
+    Lattice::build(&vox, &[], |_, _| nalgebra::Vector3::zeros(), true)
+}
+
+/// Lattice parameters for throughput runs (tau = 0.8; the values do not change the work done).
+pub fn bench_units() -> Result<LatticeUnits> {
+    let scales = PhysicalScales {
+        density: 1060.0,
+        viscosity: 3.5e-3,
+        dx: 1e-4,
+        peak_velocity: 0.01,
+        pressure_scale: 1.0,
+    };
+    Ok(LatticeUnits::new(&scales, TimeStep::Tau(0.8))?.0)
+}
+
+/// One throughput measurement.
+#[derive(Debug, Clone)]
+pub struct Throughput {
+    /// Million lattice updates per second.
+    pub mlups: f64,
+    /// Effective memory traffic (bytes/s) at `BYTES_PER_UPDATE` per update.
+    pub bytes_per_s: f64,
+}
+
+/// Runs `steps` steps on `lattice` after a warm-up and returns the throughput.
+pub fn lbm_throughput(lattice: &Lattice, backend: BackendChoice, steps: u64) -> Result<(Throughput, Solver)> {
+    let mut solver = Solver::new(lattice, &bench_units()?, backend)?;
+    solver.advance(2, |_| 1.0);
+    solver.moments()?;
+    let t = Instant::now();
+    solver.advance(steps, |_| 1.0);
+    solver.moments()?; // waits for the GPU to finish
+    let secs = t.elapsed().as_secs_f64();
+    let mlups = lattice.len() as f64 * steps as f64 / secs / 1e6;
+    Ok((Throughput { mlups, bytes_per_s: mlups * 1e6 * BYTES_PER_UPDATE }, solver))
+}

@@ -1,0 +1,390 @@
+//! STL surface files: reading binary and ASCII STL with unit conversion to metres, writing binary STL.
+
+use crate::error::{Error, Result};
+use crate::geometry::check::require_usable;
+use crate::geometry::mesh::Surface;
+use crate::io::atomic::write_bytes_atomic;
+use nalgebra::{Point3, Vector3};
+use std::fmt;
+use std::io::Cursor;
+use std::path::Path;
+use std::str::FromStr;
+
+/// Bytes before the triangle count in a binary STL.
+const HEADER_BYTES: usize = 80;
+/// Bytes of the header plus the little-endian `u32` triangle count.
+const PREAMBLE_BYTES: usize = HEADER_BYTES + 4;
+/// Bytes per triangle record: normal and three vertices as `f32`, plus a `u16` attribute.
+const TRIANGLE_BYTES: usize = 50;
+
+/// Length unit of the coordinates in an STL file (the file itself does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Units {
+    /// Millimetres, what segmentation tools usually export.
+    Millimetre,
+    /// Centimetres.
+    Centimetre,
+    /// Metres.
+    Metre,
+}
+
+impl Units {
+    /// Every unit, in the order listed in messages.
+    pub const ALL: [Units; 3] = [Units::Millimetre, Units::Centimetre, Units::Metre];
+
+    /// Metres per file unit (0.001 for millimetres).
+    pub fn scale(self) -> f64 {
+        match self {
+            Units::Millimetre => 1e-3,
+            Units::Centimetre => 1e-2,
+            Units::Metre => 1.0,
+        }
+    }
+
+    /// The unit's symbol as written in case files and on the command line: `mm`, `cm` or `m`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Units::Millimetre => "mm",
+            Units::Centimetre => "cm",
+            Units::Metre => "m",
+        }
+    }
+}
+
+impl fmt::Display for Units {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+impl FromStr for Units {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let wanted = s.trim();
+        Self::ALL.into_iter().find(|u| u.symbol() == wanted).ok_or_else(|| {
+            let valid: Vec<&str> = Self::ALL.iter().map(|u| u.symbol()).collect();
+            Error::parameter(
+                "units",
+                format!("unknown length unit {s:?}; valid values: {}", valid.join(", ")),
+            )
+        })
+    }
+}
+
+/// The triangle count a binary STL header declares and the file size (bytes) that count implies,
+/// or `None` when the file is shorter than a binary STL's preamble.
+fn declared_binary(bytes: &[u8]) -> Option<(u32, u64)> {
+    let count: [u8; 4] = bytes.get(HEADER_BYTES..PREAMBLE_BYTES)?.try_into().ok()?;
+    let n = u32::from_le_bytes(count);
+    Some((n, PREAMBLE_BYTES as u64 + TRIANGLE_BYTES as u64 * u64::from(n)))
+}
+
+/// Reads a binary or ASCII STL file whose coordinates are in `units` and returns the surface in
+/// metres, with coincident vertices merged.
+pub fn read_stl(path: &Path, units: Units) -> Result<Surface> {
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        Error::input(path, format!("cannot read the STL file ({e}); check the path and permissions"))
+    })?;
+    if bytes.is_empty() {
+        return Err(Error::input(
+            path,
+            "the file is empty (0 bytes); export the surface again as STL from the segmentation tool",
+        ));
+    }
+    let size = bytes.len() as u64;
+    let declared = declared_binary(&bytes);
+    let hint = "is this a binary STL cut short or a different format? Export the surface again as STL";
+    let stripped = bytes.trim_ascii_start();
+    let mesh = match declared {
+        // A binary STL whose size matches its header, even when the header starts with "solid".
+        Some((_, expected)) if expected == size => {
+            // Make stl_io's format probe see a non-"solid" first line, so it reads binary.
+            bytes[..HEADER_BYTES].fill(0);
+            bytes[0] = b'\n';
+            stl_io::read_stl(&mut Cursor::new(bytes))
+                .map_err(|e| Error::input(path, format!("cannot parse as binary STL ({e}); {hint}")))?
+        }
+        _ if stripped.starts_with(b"solid") => {
+            // stl_io wants "solid " exactly at the start: normalise leading blanks and a nameless "solid".
+            let mut text = b"solid ".to_vec();
+            text.extend_from_slice(&stripped[5..]);
+            stl_io::read_stl(&mut Cursor::new(text)).map_err(|e| {
+                let binary = declared.map_or(String::new(), |(n, expected)| {
+                    format!(
+                        " (read as binary, its header declares {n} triangles, expected {expected} bytes, \
+                         but the file has {size} bytes)"
+                    )
+                });
+                Error::input(path, format!("cannot parse as ASCII STL: {e}{binary}; {hint}"))
+            })?
+        }
+        Some((n, expected)) if size < expected => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "truncated: header declares {n} triangles (expected {expected} bytes) but file has \
+                     {size} bytes; {hint}"
+                ),
+            ));
+        }
+        Some((n, expected)) => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "not a valid binary STL: header declares {n} triangles (expected {expected} bytes) but \
+                     file has {size} bytes ({} bytes too many); is this a different format or a corrupt \
+                     file? Export the surface again as STL",
+                    size - expected
+                ),
+            ));
+        }
+        None => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "not an STL file: it does not start with \"solid\" (ASCII STL) and has {size} bytes, \
+                     fewer than the {PREAMBLE_BYTES} of a binary STL header; {hint}"
+                ),
+            ));
+        }
+    };
+    let scale = units.scale();
+    let vertices = mesh.vertices.iter().map(|v| Point3::from(v.0.map(|c| f64::from(c) * scale))).collect();
+    let too_many =
+        |_| Error::input(path, "more than 2^32 distinct vertices; decimate the surface before using it");
+    let triangles = mesh
+        .faces
+        .iter()
+        .map(|f| {
+            Ok([
+                u32::try_from(f.vertices[0]).map_err(too_many)?,
+                u32::try_from(f.vertices[1]).map_err(too_many)?,
+                u32::try_from(f.vertices[2]).map_err(too_many)?,
+            ])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let surface = Surface { vertices, triangles };
+    require_usable(&surface, path)?;
+    Ok(surface)
+}
+
+/// Writes `surface` (metres) atomically as a binary STL with coordinates in `units`, a neutral
+/// "hemotwin" header and normals computed from each triangle's vertex order.
+pub fn write_stl(path: &Path, surface: &Surface, units: Units) -> Result<()> {
+    require_usable(surface, path)?;
+    let count = u32::try_from(surface.triangles.len()).map_err(|_| {
+        Error::input(path, "more than 2^32 triangles do not fit a binary STL; decimate the surface")
+    })?;
+    let mut bytes = Vec::with_capacity(PREAMBLE_BYTES + TRIANGLE_BYTES * surface.triangles.len());
+    let mut header = [b' '; HEADER_BYTES];
+    header[..8].copy_from_slice(b"hemotwin");
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&count.to_le_bytes());
+    let per_metre = 1.0 / units.scale();
+    for tri in &surface.triangles {
+        let [a, b, c] = tri.map(|i| surface.vertices[i as usize]);
+        let normal = (b - a).cross(&(c - a)).try_normalize(0.0).unwrap_or_else(Vector3::zeros);
+        let corners = [a, b, c].map(|p| p.coords * per_metre);
+        for v in std::iter::once(normal).chain(corners) {
+            for x in v.iter() {
+                bytes.extend_from_slice(&(*x as f32).to_le_bytes());
+            }
+        }
+        bytes.extend_from_slice(&0u16.to_le_bytes());
+    }
+    write_bytes_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::check::{inspect, require_closed};
+    use crate::geometry::synth::{TubeSpec, tube};
+
+    fn small_tube() -> Surface {
+        tube(&TubeSpec { radius: 2e-3, length: 20e-3 }, 32).unwrap().0
+    }
+
+    fn error_text(r: Result<Surface>) -> String {
+        let e = r.expect_err("expected the read to fail").to_string();
+        println!("error: {e}");
+        e
+    }
+
+    #[test]
+    fn units_parse_symbols_and_list_valid_values_on_error() {
+        assert_eq!("mm".parse::<Units>().unwrap(), Units::Millimetre);
+        assert_eq!(" cm ".parse::<Units>().unwrap(), Units::Centimetre);
+        assert_eq!("m".parse::<Units>().unwrap(), Units::Metre);
+        assert_eq!(Units::Millimetre.scale(), 1e-3);
+        let e = "inch".parse::<Units>().unwrap_err().to_string();
+        println!("error: {e}");
+        assert!(e.contains("mm, cm, m"));
+    }
+
+    #[test]
+    fn binary_round_trip_in_mm_preserves_vertices_within_f32_rounding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tube.stl");
+        let surface = small_tube();
+        write_stl(&path, &surface, Units::Millimetre).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"hemotwin");
+        assert!(bytes[8..80].iter().all(|&b| b == b' '));
+        assert_eq!(bytes.len(), 84 + 50 * surface.triangles.len());
+
+        let read = read_stl(&path, Units::Millimetre).unwrap();
+        assert_eq!(read.triangles.len(), surface.triangles.len());
+        assert_eq!(read.vertices.len(), surface.vertices.len());
+        // Writing rounds each coordinate (in mm) to the nearest f32: relative error <= 2^-24,
+        // so in metres |error| <= 2^-24 * max|x| (plus f64 conversion error, far smaller).
+        let max_coord = surface.vertices.iter().map(|p| p.coords.amax()).fold(0.0, f64::max);
+        let bound = max_coord * 2f64.powi(-24) * (1.0 + 1e-9);
+        let mut max_err: f64 = 0.0;
+        for (t, r) in surface.triangles.iter().zip(&read.triangles) {
+            for k in 0..3 {
+                let d = surface.vertices[t[k] as usize] - read.vertices[r[k] as usize];
+                max_err = max_err.max(d.amax());
+            }
+        }
+        println!("max vertex error {max_err:.3e} m, bound 2^-24 * {max_coord} m = {bound:.3e} m");
+        assert!(max_err <= bound);
+        let report = require_closed(&read, &path).unwrap();
+        println!(
+            "read back: {} triangles, {} vertices, volume {:.6e} m^3",
+            report.triangles, report.vertices, report.volume
+        );
+        assert!((report.volume - inspect(&surface).volume).abs() < 1e-6 * report.volume);
+    }
+
+    #[test]
+    fn binary_file_whose_header_starts_with_solid_is_read_as_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("solid_header.stl");
+        let surface = small_tube();
+        write_stl(&path, &surface, Units::Metre).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..20].copy_from_slice(b"solid exported by X ");
+        std::fs::write(&path, &bytes).unwrap();
+        let read = read_stl(&path, Units::Metre).unwrap();
+        println!("{} triangles read", read.triangles.len());
+        assert_eq!(read.triangles.len(), surface.triangles.len());
+    }
+
+    #[test]
+    fn ascii_cube_in_cm_is_read_closed_with_volume_one_cubic_cm() {
+        // A unit cube, outward facets, nameless "solid" and CRLF line ends as some exporters write.
+        let text = "solid\r
+  facet normal 0 0 -1\r\n    outer loop\r\n      vertex 0 0 0\r\n      vertex 0 1 0\r\n      vertex 1 1 0\r\n    endloop\r\n  endfacet\r
+  facet normal 0 0 -1\r\n    outer loop\r\n      vertex 0 0 0\r\n      vertex 1 1 0\r\n      vertex 1 0 0\r\n    endloop\r\n  endfacet\r
+  facet normal 0 0 1\r\n    outer loop\r\n      vertex 0 0 1\r\n      vertex 1 0 1\r\n      vertex 1 1 1\r\n    endloop\r\n  endfacet\r
+  facet normal 0 0 1\r\n    outer loop\r\n      vertex 0 0 1\r\n      vertex 1 1 1\r\n      vertex 0 1 1\r\n    endloop\r\n  endfacet\r
+  facet normal 0 -1 0\r\n    outer loop\r\n      vertex 0 0 0\r\n      vertex 1 0 0\r\n      vertex 1 0 1\r\n    endloop\r\n  endfacet\r
+  facet normal 0 -1 0\r\n    outer loop\r\n      vertex 0 0 0\r\n      vertex 1 0 1\r\n      vertex 0 0 1\r\n    endloop\r\n  endfacet\r
+  facet normal 0 1 0\r\n    outer loop\r\n      vertex 0 1 0\r\n      vertex 0 1 1\r\n      vertex 1 1 1\r\n    endloop\r\n  endfacet\r
+  facet normal 0 1 0\r\n    outer loop\r\n      vertex 0 1 0\r\n      vertex 1 1 1\r\n      vertex 1 1 0\r\n    endloop\r\n  endfacet\r
+  facet normal -1 0 0\r\n    outer loop\r\n      vertex 0 0 0\r\n      vertex 0 0 1\r\n      vertex 0 1 1\r\n    endloop\r\n  endfacet\r
+  facet normal -1 0 0\r\n    outer loop\r\n      vertex 0 0 0\r\n      vertex 0 1 1\r\n      vertex 0 1 0\r\n    endloop\r\n  endfacet\r
+  facet normal 1 0 0\r\n    outer loop\r\n      vertex 1 0 0\r\n      vertex 1 1 0\r\n      vertex 1 1 1\r\n    endloop\r\n  endfacet\r
+  facet normal 1 0 0\r\n    outer loop\r\n      vertex 1 0 0\r\n      vertex 1 1 1\r\n      vertex 1 0 1\r\n    endloop\r\n  endfacet\r
+endsolid\r\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cube.stl");
+        std::fs::write(&path, text).unwrap();
+        let surface = read_stl(&path, Units::Centimetre).unwrap();
+        let report = require_closed(&surface, &path).unwrap();
+        println!(
+            "cube: {} triangles, {} vertices, area {:.6e} m^2, volume {:.6e} m^3",
+            report.triangles, report.vertices, report.area, report.volume
+        );
+        assert_eq!((report.triangles, report.vertices), (12, 8));
+        assert!((report.volume - 1e-6).abs() < 1e-15);
+        assert!((report.area - 6e-4).abs() < 1e-15);
+    }
+
+    #[test]
+    fn empty_file_is_rejected_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.stl");
+        std::fs::write(&path, b"").unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("empty"));
+    }
+
+    #[test]
+    fn missing_file_is_rejected_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.stl");
+        let e = error_text(read_stl(&path, Units::Millimetre));
+        assert!(e.contains("absent.stl") && e.contains("cannot read"));
+    }
+
+    #[test]
+    fn truncated_binary_file_is_rejected_as_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.stl");
+        write_stl(&path, &small_tube(), Units::Millimetre).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 75]).unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("truncated"));
+    }
+
+    #[test]
+    fn text_that_is_not_stl_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.stl");
+        std::fs::write(&path, "this is a text file, not a surface\n").unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("not an STL"));
+        let long = "ply\nformat ascii 1.0\nelement vertex 8\nproperty float x\nproperty float y\nproperty float z\nend_header\n";
+        std::fs::write(&path, long).unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("different format"));
+    }
+
+    #[test]
+    fn random_bytes_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("random.stl");
+        // A deterministic xorshift stream stands in for a random file.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bytes: Vec<u8> = (0..1000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("different format"));
+    }
+
+    #[test]
+    fn solid_file_with_broken_facets_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.stl");
+        std::fs::write(&path, "solid x\n facet normal 0 0 1\n outer loop\n vertex 0 0\n").unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("ASCII STL"));
+    }
+
+    #[test]
+    fn binary_with_zero_triangles_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.stl");
+        std::fs::write(&path, [0u8; 84]).unwrap();
+        assert!(error_text(read_stl(&path, Units::Millimetre)).contains("no triangles"));
+    }
+
+    #[test]
+    fn nan_coordinate_is_rejected_naming_triangle_and_vertex() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nan.stl");
+        write_stl(&path, &small_tube(), Units::Millimetre).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Triangle 3, second vertex, y coordinate: 84 + 3*50 + 12 (normal) + 12 (first vertex) + 4.
+        let at = 84 + 3 * 50 + 12 + 12 + 4;
+        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let e = error_text(read_stl(&path, Units::Millimetre));
+        assert!(e.contains("non-finite") && e.contains("triangle 3") && e.contains("NaN"));
+    }
+}

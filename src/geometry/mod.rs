@@ -1,0 +1,9 @@
+//! Vessel surfaces: triangle meshes, STL input and output, checks, ports and synthetic vessels.
+
+pub mod check;
+pub mod io_stl;
+pub mod mesh;
+pub mod ports;
+pub mod synth;
+
+pub use mesh::{Port, Surface};

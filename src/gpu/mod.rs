@@ -1,0 +1,5 @@
+//! GPU access through wgpu: adapters, devices and the software-adapter policy.
+
+mod context;
+
+pub use context::{AdapterSummary, GpuContext, list_adapters, open};

@@ -1,0 +1,7 @@
+//! From a closed surface to a lattice: voxelization, wall distances and the sparse fluid lattice.
+
+mod sparse;
+mod voxelize;
+
+pub use sparse::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, PortRole};
+pub use voxelize::{Grid, Voxels, WallLink, segment_triangle, voxelize};

@@ -1,0 +1,311 @@
+//! The GPU backend of the LBM solver: buffers, pipelines and batched dispatches (wgpu).
+
+use super::StepParams;
+use super::d3q19;
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::lattice::Lattice;
+use wgpu::util::DeviceExt;
+
+/// Threads per workgroup; keep in sync with `@workgroup_size` in the LBM shaders.
+const WORKGROUP: u32 = 64;
+/// Steps recorded into one command buffer.
+const BATCH: usize = 64;
+/// Stride of one StepParams slot in the uniform buffer (the dynamic-offset alignment).
+const PARAMS_STRIDE: u64 = 256;
+
+/// Device-resident state of one lattice.
+pub struct GpuLbm {
+    ctx: GpuContext,
+    n: u32,
+    params: wgpu::Buffer,
+    populations: [wgpu::Buffer; 2],
+    moments: wgpu::Buffer,
+    step_pipeline: wgpu::ComputePipeline,
+    moments_pipeline: wgpu::ComputePipeline,
+    /// step_groups[k] reads populations[k] and writes populations[1 - k].
+    step_groups: [wgpu::BindGroup; 2],
+    /// moments_groups[k] reads populations[k].
+    moments_groups: [wgpu::BindGroup; 2],
+    current: usize,
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn params_entry() -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding: 0,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(size_of::<StepParams>() as u64),
+        },
+        count: None,
+    }
+}
+
+/// Compiles `source` (with the D3Q19 constants prepended) into a compute pipeline for `entry`.
+fn pipeline(
+    device: &wgpu::Device,
+    entry: &str,
+    source: &str,
+    layout: &wgpu::BindGroupLayout,
+) -> wgpu::ComputePipeline {
+    let code = format!("{}\n{}", d3q19::wgsl_constants(), source);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(entry),
+        source: wgpu::ShaderSource::Wgsl(code.into()),
+    });
+    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(&pl),
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+/// Workgroup counts (x, y) covering `n` cells, and the number of cells per row of the 2D dispatch.
+pub fn dispatch_shape(n: u32, max_per_dim: u32) -> (u32, u32, u32) {
+    let groups = n.div_ceil(WORKGROUP).max(1);
+    let x = groups.min(max_per_dim);
+    (x, groups.div_ceil(x), x * WORKGROUP)
+}
+
+impl GpuLbm {
+    /// Uploads the lattice and builds the pipelines; errors when a buffer exceeds the device limits.
+    pub fn new(ctx: GpuContext, lattice: &Lattice) -> Result<Self> {
+        let device = &ctx.device;
+        let n = lattice.len();
+        let pop_bytes = (d3q19::Q * n * 4) as u64;
+        let limits = device.limits();
+        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        if pop_bytes > max_binding {
+            return Err(Error::Gpu(format!(
+                "the populations of {n} cells need {:.0} MiB in one buffer but {} allows {:.0} MiB; use \
+                 --backend cpu or a coarser lattice",
+                pop_bytes as f64 / 1048576.0,
+                ctx.adapter.name,
+                max_binding as f64 / 1048576.0
+            )));
+        }
+        let zeros = vec![0u8; pop_bytes as usize];
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let populations = ["populations A", "populations B"].map(|label| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: &zeros,
+                usage,
+            })
+        });
+        let neighbours = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("neighbours"),
+            contents: bytemuck::cast_slice(&lattice.neighbours),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        // A zero-length storage binding is invalid: keep one dummy link when there is none.
+        let dummy = [<crate::lattice::BoundaryLink as bytemuck::Zeroable>::zeroed()];
+        let links_data = if lattice.links.is_empty() { &dummy[..] } else { &lattice.links[..] };
+        let links = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("boundary links"),
+            contents: bytemuck::cast_slice(links_data),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let moments = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("moments"),
+            size: (n.max(1) * 16) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("step params"),
+            size: PARAMS_STRIDE * BATCH as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let step_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("lbm_stream_collide"),
+            entries: &[
+                params_entry(),
+                storage_entry(1, true),
+                storage_entry(2, false),
+                storage_entry(3, true),
+                storage_entry(4, true),
+            ],
+        });
+        let moments_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("lbm_moments"),
+            entries: &[params_entry(), storage_entry(1, true), storage_entry(2, false)],
+        });
+        let params_binding = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &params,
+            offset: 0,
+            size: wgpu::BufferSize::new(size_of::<StepParams>() as u64),
+        });
+        let step_groups = [0, 1].map(|k| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("lbm_stream_collide"),
+                layout: &step_layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params_binding.clone() },
+                    wgpu::BindGroupEntry { binding: 1, resource: populations[k].as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: populations[1 - k].as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 3, resource: neighbours.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 4, resource: links.as_entire_binding() },
+                ],
+            })
+        });
+        let moments_groups = [0, 1].map(|k| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("lbm_moments"),
+                layout: &moments_layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params_binding.clone() },
+                    wgpu::BindGroupEntry { binding: 1, resource: populations[k].as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: moments.as_entire_binding() },
+                ],
+            })
+        });
+        let step_pipeline = pipeline(
+            device,
+            "lbm_stream_collide",
+            include_str!("../../shaders/lbm_stream_collide.wgsl"),
+            &step_layout,
+        );
+        let moments_pipeline =
+            pipeline(device, "lbm_moments", include_str!("../../shaders/lbm_moments.wgsl"), &moments_layout);
+        Ok(GpuLbm {
+            ctx,
+            n: n as u32,
+            params,
+            populations,
+            moments,
+            step_pipeline,
+            moments_pipeline,
+            step_groups,
+            moments_groups,
+            current: 0,
+        })
+    }
+
+    /// Name of the adapter in use.
+    pub fn adapter(&self) -> &crate::gpu::AdapterSummary {
+        &self.ctx.adapter
+    }
+
+    fn shape(&self) -> (u32, u32, u32) {
+        dispatch_shape(self.n, self.ctx.device.limits().max_compute_workgroups_per_dimension)
+    }
+
+    /// Advances one step per entry of `params` (their `row_width` is filled in here).
+    pub fn run(&mut self, params: &[StepParams]) {
+        let (gx, gy, row) = self.shape();
+        for batch in params.chunks(BATCH) {
+            let mut bytes = vec![0u8; PARAMS_STRIDE as usize * batch.len()];
+            for (k, p) in batch.iter().enumerate() {
+                let p = StepParams { row_width: row, ..*p };
+                let at = k * PARAMS_STRIDE as usize;
+                bytes[at..at + size_of::<StepParams>()].copy_from_slice(bytemuck::bytes_of(&p));
+            }
+            self.ctx.queue.write_buffer(&self.params, 0, &bytes);
+            let mut encoder = self
+                .ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm steps") });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("lbm_stream_collide"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&self.step_pipeline);
+                for k in 0..batch.len() {
+                    pass.set_bind_group(
+                        0,
+                        &self.step_groups[self.current],
+                        &[(k as u64 * PARAMS_STRIDE) as u32],
+                    );
+                    pass.dispatch_workgroups(gx, gy, 1);
+                    self.current = 1 - self.current;
+                }
+            }
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+    }
+
+    /// Copies `buffer` (`bytes` long) back to the host after the queued work has finished.
+    fn read_back(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let device = &self.ctx.device;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder =
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        self.ctx.queue.submit([encoder.finish()]);
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("device poll: {e}")))?;
+        rx.recv()
+            .map_err(|e| Error::Gpu(format!("readback channel: {e}")))?
+            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+        let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e:?}")))?.to_vec();
+        staging.unmap();
+        Ok(data)
+    }
+
+    /// (drho, ux, uy, uz) of every cell, lattice units, computed by `lbm_moments`.
+    pub fn moments(&mut self, template: &StepParams) -> Result<Vec<[f32; 4]>> {
+        let (gx, gy, row) = self.shape();
+        let p = StepParams { row_width: row, ..*template };
+        self.ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm moments") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("lbm_moments"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.moments_pipeline);
+            pass.set_bind_group(0, &self.moments_groups[self.current], &[0]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let bytes = self.read_back(&self.moments, self.n as u64 * 16)?;
+        Ok(bytemuck::pod_collect_to_vec::<u8, [f32; 4]>(&bytes))
+    }
+
+    /// The current populations (shifted, direction-major).
+    pub fn populations(&self) -> Result<Vec<f32>> {
+        let bytes =
+            self.read_back(&self.populations[self.current], (d3q19::Q * self.n as usize * 4) as u64)?;
+        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&bytes))
+    }
+}

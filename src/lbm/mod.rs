@@ -1,0 +1,171 @@
+//! The lattice-Boltzmann flow solver: D3Q19, TRT collision, interpolated bounce-back, on the GPU
+//! (wgpu) or the CPU (rayon) with the same arithmetic.
+
+pub mod cpu;
+pub mod d3q19;
+mod gpu;
+
+use crate::error::Result;
+use crate::gpu::AdapterSummary;
+use crate::lattice::Lattice;
+use crate::units::LatticeUnits;
+use bytemuck::{Pod, Zeroable};
+use serde::Serialize;
+
+pub use gpu::dispatch_shape;
+
+/// Per-step parameters of the kernels (lattice units).
+/// Keep in sync with `struct StepParams` in shaders/lbm_stream_collide.wgsl and lbm_moments.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct StepParams {
+    /// Number of fluid cells.
+    pub n_cells: u32,
+    /// Cells per row of a 2D dispatch (set by the GPU backend).
+    pub row_width: u32,
+    /// Symmetric relaxation rate 1/tau+.
+    pub omega_plus: f32,
+    /// Antisymmetric relaxation rate 1/tau-.
+    pub omega_minus: f32,
+    /// Factor on the prescribed inlet velocities (the start-up ramp), 0..1.
+    pub inflow_scale: f32,
+    /// Density imposed at pressure links (1 = the reference pressure).
+    pub rho_outlet: f32,
+    /// Padding to 32 bytes.
+    pub pad: [u32; 2],
+}
+
+/// Which hardware runs the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// A hardware GPU when one is found, else the CPU (software GPU adapters are skipped).
+    Auto,
+    /// A GPU adapter, software ones (lavapipe) included; an error when there is none.
+    Gpu,
+    /// The rayon CPU backend.
+    Cpu,
+}
+
+enum State {
+    Cpu {
+        populations: [Vec<f32>; 2],
+        current: usize,
+        neighbours: Vec<u32>,
+        links: Vec<crate::lattice::BoundaryLink>,
+    },
+    Gpu(Box<gpu::GpuLbm>),
+}
+
+/// A D3Q19 TRT solver on one lattice; populations start at rest (rho = 1, u = 0).
+pub struct Solver {
+    template: StepParams,
+    state: State,
+    steps_done: u64,
+    notice: Option<String>,
+}
+
+/// Where the solver runs, for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendInfo {
+    /// "gpu" or "cpu".
+    pub kind: String,
+    /// The GPU adapter, or None on the CPU.
+    pub adapter: Option<AdapterSummary>,
+    /// CPU threads used by the rayon backend.
+    pub cpu_threads: usize,
+}
+
+impl Solver {
+    /// Sets up the solver for `lattice` with relaxation times from `units` on the chosen backend.
+    /// With `Auto`, a missing or software-only GPU falls back to the CPU and `notice()` says why.
+    pub fn new(lattice: &Lattice, units: &LatticeUnits, backend: BackendChoice) -> Result<Self> {
+        let template = StepParams {
+            n_cells: lattice.len() as u32,
+            row_width: 0,
+            omega_plus: (1.0 / units.tau) as f32,
+            omega_minus: (1.0 / units.tau_minus) as f32,
+            inflow_scale: 1.0,
+            rho_outlet: 1.0,
+            pad: [0; 2],
+        };
+        let cpu = || State::Cpu {
+            populations: [vec![0.0; d3q19::Q * lattice.len()], vec![0.0; d3q19::Q * lattice.len()]],
+            current: 0,
+            neighbours: lattice.neighbours.clone(),
+            links: lattice.links.clone(),
+        };
+        let (state, notice) = match backend {
+            BackendChoice::Cpu => (cpu(), None),
+            BackendChoice::Gpu => {
+                (State::Gpu(Box::new(gpu::GpuLbm::new(crate::gpu::open(true)?, lattice)?)), None)
+            }
+            BackendChoice::Auto => {
+                match crate::gpu::open(false).and_then(|ctx| gpu::GpuLbm::new(ctx, lattice)) {
+                    Ok(g) => (State::Gpu(Box::new(g)), None),
+                    Err(e) => (cpu(), Some(format!("using the CPU backend: {e}"))),
+                }
+            }
+        };
+        Ok(Solver { template, state, steps_done: 0, notice })
+    }
+
+    /// Why `Auto` fell back to the CPU, if it did.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// Steps done so far.
+    pub fn steps_done(&self) -> u64 {
+        self.steps_done
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> BackendInfo {
+        match &self.state {
+            State::Cpu { .. } => {
+                BackendInfo { kind: "cpu".into(), adapter: None, cpu_threads: rayon::current_num_threads() }
+            }
+            State::Gpu(g) => {
+                BackendInfo { kind: "gpu".into(), adapter: Some(g.adapter().clone()), cpu_threads: 0 }
+            }
+        }
+    }
+
+    /// Advances `steps` steps; `inflow_scale(step)` gives the inlet ramp factor of each global step.
+    pub fn advance(&mut self, steps: u64, inflow_scale: impl Fn(u64) -> f64) {
+        let params: Vec<StepParams> = (0..steps)
+            .map(|s| StepParams { inflow_scale: inflow_scale(self.steps_done + s) as f32, ..self.template })
+            .collect();
+        match &mut self.state {
+            State::Cpu { populations, current, neighbours, links } => {
+                for p in &params {
+                    let [a, b] = populations;
+                    let (src, dst) = if *current == 0 { (&*a, b) } else { (&*b, a) };
+                    cpu::stream_collide(p, src, dst, neighbours, links);
+                    *current = 1 - *current;
+                }
+            }
+            State::Gpu(g) => g.run(&params),
+        }
+        self.steps_done += steps;
+    }
+
+    /// (drho, ux, uy, uz) of every cell, lattice units.
+    pub fn moments(&mut self) -> Result<Vec<[f32; 4]>> {
+        match &mut self.state {
+            State::Cpu { populations, current, .. } => {
+                Ok(cpu::moments(self.template.n_cells as usize, &populations[*current]))
+            }
+            State::Gpu(g) => g.moments(&self.template),
+        }
+    }
+
+    /// The current populations, shifted by the weights (g_i = f_i - w_i), direction-major.
+    pub fn populations(&self) -> Result<Vec<f32>> {
+        match &self.state {
+            State::Cpu { populations, current, .. } => Ok(populations[*current].clone()),
+            State::Gpu(g) => g.populations(),
+        }
+    }
+}

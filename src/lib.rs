@@ -1,0 +1,20 @@
+//! hemotwin: patient vessel geometry to lattice-Boltzmann blood flow on the GPU (wgpu) or the CPU
+//! (rayon), with ParaView-ready VTK output.
+//!
+//! The modules follow the data: [`geometry`] (surfaces) -> [`lattice`] (voxels, wall distances) ->
+//! [`lbm`] (the flow solver) -> [`hemo`] (measurements) -> [`io`] (VTK, summary). [`simulation`] runs
+//! the whole chain for a [`case::Case`].
+
+pub mod bench;
+pub mod case;
+pub mod error;
+pub mod geometry;
+pub mod gpu;
+pub mod hemo;
+pub mod io;
+pub mod lattice;
+pub mod lbm;
+pub mod simulation;
+pub mod units;
+
+pub use error::{Error, Result};

@@ -1,0 +1,306 @@
+//! The hemotwin command line: demo, run, mesh generate, info, bench.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use hemotwin::bench::{BYTES_PER_UPDATE, dense_box, lbm_throughput, triad_bandwidth};
+use hemotwin::case::{Case, DEMO_CASE};
+use hemotwin::geometry::io_stl::{Units, write_stl};
+use hemotwin::geometry::synth::{StenosisSpec, TubeSpec, stenosis, tube};
+use hemotwin::lbm::BackendChoice;
+use hemotwin::simulation::{RunOptions, prepare, run};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Parser)]
+#[command(
+    name = "hemotwin",
+    version,
+    about = "Vessel geometry to lattice-Boltzmann blood flow, on the GPU or the CPU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded demo: a 75% stenosis in a 4 mm artery, no input files needed.
+    Demo {
+        /// Output folder.
+        #[arg(long, default_value = "hemotwin-demo")]
+        out: PathBuf,
+        /// Backend: auto (GPU when a hardware one is found, else CPU), gpu or cpu.
+        #[arg(long, value_enum)]
+        backend: Option<BackendChoice>,
+    },
+    /// Run a case file (TOML).
+    Run {
+        /// The case file.
+        case: PathBuf,
+        /// Output folder (default: the case's output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Backend: auto, gpu or cpu (default: the case's run.backend).
+        #[arg(long, value_enum)]
+        backend: Option<BackendChoice>,
+    },
+    /// Surface meshes.
+    Mesh {
+        #[command(subcommand)]
+        action: MeshCommand,
+    },
+    /// List the GPU adapters found and which one each backend choice would use.
+    Info,
+    /// Measure memory bandwidth and LBM throughput (MLUPS) per backend, with the roofline.
+    Bench {
+        /// Edge of the dense box (cells).
+        #[arg(long, default_value_t = 128)]
+        size: usize,
+        /// Steps per measurement.
+        #[arg(long, default_value_t = 20)]
+        steps: u64,
+        /// Also run GPU adapters that are software rasterisers (lavapipe).
+        #[arg(long)]
+        software_gpu: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MeshCommand {
+    /// Write a closed synthetic vessel as binary STL (along +z from z = 0).
+    Generate {
+        /// tube or stenosis.
+        #[arg(value_parser = ["tube", "stenosis"])]
+        shape: String,
+        /// Radius, in --units.
+        #[arg(long, default_value_t = 2.0)]
+        radius: f64,
+        /// Length, in --units.
+        #[arg(long, default_value_t = 32.0)]
+        length: f64,
+        /// Stenosis area reduction (percent).
+        #[arg(long, default_value_t = 75.0)]
+        area_reduction: f64,
+        /// Stenosis length, in --units.
+        #[arg(long, default_value_t = 8.0)]
+        stenosis_length: f64,
+        /// Axial position of the throat, in --units (default: mid-length).
+        #[arg(long)]
+        center: Option<f64>,
+        /// Facets around the circumference.
+        #[arg(long, default_value_t = 64)]
+        segments: usize,
+        /// Length unit of the numbers above and of the file: mm, cm or m.
+        #[arg(long, default_value = "mm")]
+        units: String,
+        /// Output STL file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = dispatch(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo { out, backend } => {
+            let case = Case::from_toml(DEMO_CASE, Path::new("<embedded demo case>"))?;
+            run_case(&case, Some(out), backend, true)
+        }
+        Command::Run { case, out, backend } => {
+            let case = Case::load(&case)?;
+            run_case(&case, out, backend, false)
+        }
+        Command::Mesh { action } => mesh(action),
+        Command::Info => info(),
+        Command::Bench { size, steps, software_gpu } => bench(size, steps, software_gpu),
+    }
+}
+
+fn run_case(case: &Case, out: Option<PathBuf>, backend: Option<BackendChoice>, demo: bool) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: exiting now (files already written are complete)");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupted: finishing the current batch and writing what is done (Ctrl-C again to quit)"
+        );
+    })
+    .context("installing the Ctrl-C handler")?;
+    let out_dir = out.clone().unwrap_or_else(|| case.output.dir.clone());
+    let opts = RunOptions { backend, out_dir: out, verbose: true, stop };
+    let s = run(case, &opts)?;
+    println!("{}", if s.interrupted { "run interrupted; partial results written" } else { "run finished" });
+    println!(
+        "  {} steps ({:.3} s simulated) in {:.1} s on {} at {:.1} MLUPS; {}",
+        s.steps,
+        s.simulated_time_s,
+        s.wall_time_s,
+        s.adapter
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| format!("{} CPU threads", rayon::current_num_threads())),
+        s.mlups,
+        if s.converged {
+            "steady state reached".to_string()
+        } else {
+            format!("residual {:.1e}", s.residual_per_1000_steps)
+        }
+    );
+    println!("  lattice: {}", s.lattice.describe());
+    println!(
+        "  pressure drop {:.1} Pa ({:.2} mmHg); inflow {:.4e} m^3/s, outflow {:.4e} m^3/s (mass error {:.3}%)",
+        s.pressure_drop_pa,
+        s.pressure_drop_pa / 133.322,
+        s.inflow_m3_s,
+        s.outflow_m3_s,
+        100.0 * s.mass_conservation_error
+    );
+    println!("results in {}/: summary.json, fluid.pvd (+ fluid_*.vti frames)", out_dir.display());
+    if demo {
+        println!(
+            "open in ParaView: File > Open > {}/fluid.pvd, Apply, colour by `velocity` or `pressure`; \
+             Threshold on `fluid` >= 1 hides the solid nodes, and Slice along z shows the jet",
+            out_dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn mesh(action: MeshCommand) -> Result<()> {
+    match action {
+        MeshCommand::Generate {
+            shape,
+            radius,
+            length,
+            area_reduction,
+            stenosis_length,
+            center,
+            segments,
+            units,
+            output,
+        } => {
+            let units: Units = units.parse()?;
+            let s = units.scale();
+            let (surface, _ports) = if shape == "tube" {
+                tube(&TubeSpec { radius: radius * s, length: length * s }, segments)?
+            } else {
+                let spec = StenosisSpec {
+                    radius: radius * s,
+                    length: length * s,
+                    area_reduction: area_reduction / 100.0,
+                    stenosis_length: stenosis_length * s,
+                    center: center.unwrap_or(length / 2.0) * s,
+                };
+                stenosis(&spec, segments)?
+            };
+            write_stl(&output, &surface, units)?;
+            println!(
+                "wrote {} ({} triangles, {}): inlet cap at z = 0 with normal (0, 0, -1), outlet cap at z = {length} \
+                 with normal (0, 0, 1), radius {radius}",
+                output.display(),
+                surface.triangles.len(),
+                units.symbol()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn info() -> Result<()> {
+    let adapters = hemotwin::gpu::list_adapters();
+    if adapters.is_empty() {
+        println!("no GPU adapter found; the CPU backend ({} threads) will run", rayon::current_num_threads());
+        println!("for a software Vulkan driver on Debian: apt-get install mesa-vulkan-drivers libvulkan1");
+        return Ok(());
+    }
+    println!("GPU adapters, best first:");
+    for a in &adapters {
+        println!(
+            "  {} [{}; {}; {}]{}",
+            a.name,
+            a.backend,
+            a.device_type,
+            a.driver,
+            if a.software { " (software)" } else { "" }
+        );
+    }
+    let hw = adapters.iter().find(|a| !a.software);
+    println!(
+        "--backend auto: {}",
+        hw.map(|a| a.name.clone()).unwrap_or_else(|| format!(
+            "CPU ({} threads): only software adapters found",
+            rayon::current_num_threads()
+        ))
+    );
+    println!("--backend gpu:  {}", adapters[0].name);
+    println!("--backend cpu:  rayon, {} threads", rayon::current_num_threads());
+    Ok(())
+}
+
+fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
+    if size < 4 || steps == 0 {
+        bail!("--size must be at least 4 and --steps positive");
+    }
+    let bandwidth = triad_bandwidth(1 << 25, 5);
+    println!(
+        "memory bandwidth (parallel triad, {} threads): {:.1} GB/s",
+        rayon::current_num_threads(),
+        bandwidth / 1e9
+    );
+    println!(
+        "roofline: {BYTES_PER_UPDATE:.0} bytes per cell update -> {:.0} MLUPS at that bandwidth",
+        bandwidth / BYTES_PER_UPDATE / 1e6
+    );
+    let demo = Case::from_toml(
+        &DEMO_CASE.replace("cells_across_inlet = 16", "cells_across_inlet = 24"),
+        Path::new("demo"),
+    )?;
+    let cases = [
+        (format!("dense box {size}^3"), dense_box(size)),
+        ("stenosis, 24 cells across".to_string(), prepare(&demo)?.lattice),
+    ];
+    println!(
+        "{:<8} {:<28} {:>10} {:>9} {:>9} {:>11}",
+        "backend", "case", "cells", "MLUPS", "GB/s", "% roofline"
+    );
+    let mut backends = vec![BackendChoice::Cpu];
+    let gpu_ok = hemotwin::gpu::list_adapters().iter().any(|a| software_gpu || !a.software);
+    if gpu_ok {
+        backends.push(BackendChoice::Gpu);
+    }
+    for backend in backends {
+        for (name, lattice) in &cases {
+            let (t, solver) = lbm_throughput(lattice, backend, steps)?;
+            let who = solver.backend().adapter.map(|a| a.name).unwrap_or_else(|| "cpu".into());
+            println!(
+                "{:<8} {:<28} {:>10} {:>9.1} {:>9.1} {:>10.0}%",
+                if backend == BackendChoice::Cpu { "cpu" } else { "gpu" },
+                name,
+                lattice.len(),
+                t.mlups,
+                t.bytes_per_s / 1e9,
+                100.0 * t.bytes_per_s / bandwidth
+            );
+            if backend == BackendChoice::Gpu {
+                println!(
+                    "         (adapter: {who}; % roofline is against the host's bandwidth above, not the GPU's)"
+                );
+            }
+        }
+    }
+    if !gpu_ok {
+        println!("no hardware GPU adapter: GPU rows skipped (--software-gpu runs lavapipe)");
+    }
+    Ok(())
+}

@@ -1,0 +1,526 @@
+//! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
+
+use crate::case::{Case, GenerateSpec, PortRoleSpec, Profile, WallModel};
+use crate::error::{Error, Result};
+use crate::geometry::check::{SurfaceReport, require_closed};
+use crate::geometry::io_stl::{Units, read_stl};
+use crate::geometry::ports::tag_triangles;
+use crate::geometry::synth::{StenosisSpec, TubeSpec, stenosis, tube};
+use crate::geometry::{Port, Surface};
+use crate::hemo::{Section, SectionMeasure, measure};
+use crate::io::summary::{PortSummary, Summary};
+use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti};
+use crate::lattice::{Grid, Lattice, PortRole, voxelize};
+use crate::lbm::{BackendChoice, Solver};
+use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
+use nalgebra::{Point3, Vector3};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// The vessel as the solver sees it: a closed surface in metres and its ports.
+pub struct Vessel {
+    /// Closed, outward-oriented surface (m).
+    pub surface: Surface,
+    /// Ports (m), in the order of `roles`.
+    pub ports: Vec<Port>,
+    /// What each port imposes.
+    pub roles: Vec<PortRole>,
+    /// Mesh report (area, volume, bounding box).
+    pub report: SurfaceReport,
+}
+
+/// Facets around the circumference of generated vessels at `cells` lattice cells across: the chord
+/// error stays below 1% of a lattice spacing.
+fn generator_segments(cells: f64) -> usize {
+    ((4.0 * cells / 8.0).ceil() as usize * 8).max(64)
+}
+
+/// Loads or generates the case's vessel and checks that it is closed.
+pub fn load_vessel(case: &Case) -> Result<Vessel> {
+    let units: Units = case.geometry.units.parse().map_err(|e: Error| match e {
+        Error::Parameter { message, .. } => Error::parameter("geometry.units", message),
+        other => other,
+    })?;
+    let s = units.scale();
+    let cells = case.lattice.cells_across_inlet.unwrap_or(24.0);
+    let (surface, ports, roles, origin) = match (&case.geometry.generate, &case.geometry.surface) {
+        (Some(spec), _) => {
+            let (surface, ports) = match *spec {
+                GenerateSpec::Tube { radius, length } => {
+                    tube(&TubeSpec { radius: radius * s, length: length * s }, generator_segments(cells))?
+                }
+                GenerateSpec::Stenosis {
+                    radius,
+                    length,
+                    area_reduction_percent,
+                    stenosis_length,
+                    center,
+                } => stenosis(
+                    &StenosisSpec {
+                        radius: radius * s,
+                        length: length * s,
+                        area_reduction: area_reduction_percent / 100.0,
+                        stenosis_length: stenosis_length * s,
+                        center: center * s,
+                    },
+                    generator_segments(cells),
+                )?,
+            };
+            let roles = ports
+                .iter()
+                .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
+                .collect();
+            (surface, ports, roles, PathBuf::from("<generated>"))
+        }
+        (None, Some(path)) => {
+            let surface = read_stl(path, units)?;
+            let ports = case
+                .geometry
+                .ports
+                .iter()
+                .map(|p| {
+                    let n = Vector3::from(p.normal);
+                    Port {
+                        name: p.name.clone(),
+                        center: Point3::from(p.center) * s,
+                        normal: n / n.norm(),
+                        radius: p.radius * s,
+                    }
+                })
+                .collect();
+            let roles = case
+                .geometry
+                .ports
+                .iter()
+                .map(|p| if p.role == PortRoleSpec::Inlet { PortRole::Velocity } else { PortRole::Pressure })
+                .collect();
+            (surface, ports, roles, path.clone())
+        }
+        (None, None) => return Err(Error::parameter("geometry", "give `surface` or `generate`")),
+    };
+    let report = require_closed(&surface, &origin)?;
+    check_plausible_size(&report, units, &origin)?;
+    Ok(Vessel { surface, ports, roles, report })
+}
+
+/// Catches surfaces whose size is implausible for a blood vessel in the declared units.
+fn check_plausible_size(report: &SurfaceReport, units: Units, origin: &Path) -> Result<()> {
+    let extent = (report.bbox_max - report.bbox_min).norm();
+    if !(1e-4..=2.0).contains(&extent) {
+        return Err(Error::input(
+            origin,
+            format!(
+                "the surface spans {extent:.3e} m with units = \"{}\"; vessels span 0.1 mm to 2 m. Are the \
+                 units right (mm, cm or m)?",
+                units.symbol()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A vessel turned into a lattice, with its lattice parameters.
+pub struct Setup {
+    /// The vessel.
+    pub vessel: Vessel,
+    /// Lattice parameters.
+    pub units: LatticeUnits,
+    /// The fluid lattice.
+    pub lattice: Lattice,
+    /// Inlet mean velocity (m/s).
+    pub inlet_velocity: f64,
+    /// Reynolds number on the inlet diameter.
+    pub reynolds: f64,
+    /// Set-up warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Memory (bytes) a run on `grid` with about `fluid` cells and `links` links needs on the host.
+fn memory_needed(grid: &Grid, fluid: f64, links: f64) -> f64 {
+    // mask + sparse index (transient) + output frame arrays (velocity, pressure, mask) per grid node;
+    // two population sets, neighbour table, cell index and moments per fluid cell; voxel + kernel links.
+    let per_node = 1.0 + 4.0 + 17.0;
+    let per_cell = (2 * 19 * 4 + 18 * 4 + 4 + 16) as f64;
+    grid.len() as f64 * per_node + fluid * per_cell + links * 56.0
+}
+
+/// Memory available to this process (bytes), from /proc/meminfo where there is one.
+pub fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024.0)
+}
+
+/// Builds the lattice for `case`: lattice parameters, memory check, voxelization, boundary links.
+pub fn prepare(case: &Case) -> Result<Setup> {
+    let vessel = load_vessel(case)?;
+    let inlet = vessel
+        .roles
+        .iter()
+        .position(|r| *r == PortRole::Velocity)
+        .ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
+    let r_in = vessel.ports[inlet].radius;
+    let dx = match (case.lattice.dx, case.lattice.cells_across_inlet) {
+        (Some(dx), _) => dx,
+        (None, Some(n)) => 2.0 * r_in / n,
+        (None, None) => return Err(Error::parameter("lattice", "give `dx` or `cells_across_inlet`")),
+    };
+    let mean_u = case.inflow.flow_rate / (std::f64::consts::PI * r_in * r_in);
+    let peak_u = match case.inflow.profile {
+        Profile::Poiseuille => 2.0 * mean_u,
+        Profile::Plug => mean_u,
+    };
+    let step = match (case.lattice.tau, case.lattice.dt, case.lattice.mach) {
+        (Some(t), _, _) => TimeStep::Tau(t),
+        (_, Some(dt), _) => TimeStep::Dt(dt),
+        (_, _, Some(m)) => TimeStep::Mach(m),
+        (None, None, None) => TimeStep::Auto,
+    };
+    // Poiseuille drop over the vessel's largest extent at the inlet radius: the pressure scale that
+    // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
+    let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
+    let pressure_scale =
+        8.0 * case.fluid.viscosity * extent * case.inflow.flow_rate / (std::f64::consts::PI * r_in.powi(4));
+    let scales = PhysicalScales {
+        density: case.fluid.density,
+        viscosity: case.fluid.viscosity,
+        dx,
+        peak_velocity: peak_u,
+        pressure_scale,
+    };
+    let (units, mut warnings) = LatticeUnits::new(&scales, step)?;
+    let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
+    let fluid_estimate = vessel.report.volume / dx.powi(3);
+    let links_estimate = 5.0 * vessel.report.area / (dx * dx);
+    let need = memory_needed(&grid, fluid_estimate, links_estimate);
+    let budget = match case.run.max_memory_gib {
+        Some(g) => g * 1024f64.powi(3),
+        None => 0.8 * available_memory().unwrap_or(8.0 * 1024f64.powi(3)),
+    };
+    if need > budget {
+        let across = 2.0 * r_in / dx;
+        let fits = (across * (budget / need).cbrt()).floor();
+        return Err(Error::Memory(format!(
+            "the lattice needs about {:.2} GiB ({} grid nodes, about {:.0} fluid cells at dx = {dx:.3e} m) but \
+             {:.2} GiB are available; use a coarser lattice (cells_across_inlet = {fits} or fewer) or raise \
+             run.max_memory_gib",
+            need / 1024f64.powi(3),
+            grid.len(),
+            fluid_estimate,
+            budget / 1024f64.powi(3)
+        )));
+    }
+    let tags = tag_triangles(&vessel.surface, &vessel.ports)?;
+    let voxels = voxelize(&vessel.surface, &tags, &grid);
+    if voxels.unresolved_links > 0 {
+        warnings.push(format!(
+            "{} wall links found no surface crossing and use q = 1/2 (a surface defect near the wall?)",
+            voxels.unresolved_links
+        ));
+    }
+    let ports = vessel.ports.clone();
+    let profile = case.inflow.profile;
+    let inlet_velocity = |k: usize, x: Point3<f64>| {
+        let p = &ports[k];
+        let d = x - p.center;
+        let r2 = (d - p.normal * d.dot(&p.normal)).norm_squared() / (p.radius * p.radius);
+        let u = match profile {
+            Profile::Poiseuille => 2.0 * mean_u * (1.0 - r2).max(0.0),
+            Profile::Plug => mean_u,
+        };
+        -p.normal * units.velocity_to_lattice(u)
+    };
+    let lattice =
+        Lattice::build(&voxels, &vessel.roles, inlet_velocity, case.lattice.wall == WallModel::Halfway);
+    if lattice.is_empty() {
+        return Err(Error::parameter(
+            "lattice",
+            format!("no lattice node lies inside the surface at dx = {dx:.3e} m; use a finer lattice"),
+        ));
+    }
+    let reynolds = mean_u * 2.0 * r_in / units.nu_m2_s;
+    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings })
+}
+
+/// Options of a run that are not part of the case.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Overrides the case's backend.
+    pub backend: Option<BackendChoice>,
+    /// Overrides the case's output folder.
+    pub out_dir: Option<PathBuf>,
+    /// Show a progress bar and print set-up lines on stderr.
+    pub verbose: bool,
+    /// Set to true (e.g. by Ctrl-C) to stop after the current batch, writing what is done.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { backend: None, out_dir: None, verbose: false, stop: Arc::new(AtomicBool::new(false)) }
+    }
+}
+
+/// Section offset inside each port: far enough from the boundary links to read the bulk flow.
+fn section_offset(dx: f64) -> f64 {
+    3.0 * dx
+}
+
+/// The measuring section of port `p`, `offset` inside it; flow is positive into the vessel at a
+/// velocity port and out of it at a pressure port.
+pub fn port_section(p: &Port, role: PortRole, offset: f64) -> Section {
+    let sign = if role == PortRole::Velocity { -1.0 } else { 1.0 };
+    Section { center: p.center - p.normal * offset, normal: p.normal * sign, radius: 1.5 * p.radius }
+}
+
+/// Smooth start-up: half a cosine from 0 to 1 over `ramp_steps`.
+pub fn ramp(step: u64, ramp_steps: u64) -> f64 {
+    if step >= ramp_steps {
+        1.0
+    } else {
+        0.5 * (1.0 - (std::f64::consts::PI * step as f64 / ramp_steps as f64).cos())
+    }
+}
+
+/// Runs `case`: writes frames (fluid.pvd + fluid_NNNN.vti) and summary.json into the output folder.
+pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
+    let say = |s: &str| {
+        if opts.verbose {
+            eprintln!("{s}");
+        }
+    };
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
+    let t0 = Instant::now();
+    let setup = prepare(case)?;
+    let Setup { vessel, units, lattice, reynolds, mut warnings, .. } = setup;
+    say(&format!(
+        "lattice: {} fluid cells in a {}x{}x{} grid ({:.1}% fill), {} boundary links, {:.0} bytes per fluid cell; \
+         set-up {:.2} s",
+        lattice.len(),
+        lattice.grid.dims[0],
+        lattice.grid.dims[1],
+        lattice.grid.dims[2],
+        100.0 * lattice.len() as f64 / lattice.grid.len() as f64,
+        lattice.links.len(),
+        lattice.bytes_per_cell(),
+        t0.elapsed().as_secs_f64()
+    ));
+    say(&format!("units: {}; Reynolds {reynolds:.1}", units.describe()));
+    for w in &warnings {
+        say(&format!("warning: {w}"));
+    }
+    let backend = opts.backend.unwrap_or(case.run.backend);
+    let mut solver = Solver::new(&lattice, &units, backend)?;
+    if let Some(n) = solver.notice() {
+        say(n);
+    }
+    let info = solver.backend();
+    say(&format!(
+        "backend: {}{}",
+        info.kind,
+        info.adapter.as_ref().map(|a| format!(" ({}, {})", a.name, a.backend)).unwrap_or_default()
+    ));
+    let total = match (case.run.steps, case.run.time) {
+        (Some(s), _) => s,
+        (None, Some(t)) => units.steps(t),
+        (None, None) => return Err(Error::parameter("run", "give `time` or `steps`")),
+    };
+    let ramp_steps = case.inflow.ramp.map(|r| units.steps(r)).unwrap_or(total / 10).max(1);
+    let check_every = (total / 200).clamp(50, 2000);
+    let frame_every = (total / case.run.frames.max(1) as u64).max(1);
+    let bar = opts.verbose.then(|| progress_bar(total));
+    let mut frames: Vec<PvdEntry> = Vec::new();
+    let mut previous: Option<Vec<[f32; 4]>> = None;
+    let (mut residual, mut converged, mut max_mach) = (f64::INFINITY, false, 0.0f64);
+    let loop_start = Instant::now();
+    let mut interrupted = false;
+    let mut moments = solver.moments()?;
+    while solver.steps_done() < total {
+        let batch = check_every.min(total - solver.steps_done());
+        solver.advance(batch, |s| ramp(s, ramp_steps));
+        moments = solver.moments()?;
+        let step = solver.steps_done();
+        let mach = check_stability(&lattice, &moments, &units, step)?;
+        max_mach = max_mach.max(mach);
+        if let Some(prev) = &previous {
+            residual = relative_change(prev, &moments) * 1000.0 / batch as f64;
+            converged =
+                step > ramp_steps && case.run.steady_tolerance > 0.0 && residual < case.run.steady_tolerance;
+        }
+        previous = Some(moments.clone());
+        let done = converged || step >= total;
+        if step / frame_every != (step - batch) / frame_every || done {
+            write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
+        }
+        if let Some(b) = &bar {
+            let mlups = lattice.len() as f64 * step as f64 / loop_start.elapsed().as_secs_f64() / 1e6;
+            b.set_position(step);
+            b.set_message(format!("{mlups:.1} MLUPS, residual {residual:.1e}"));
+        }
+        if opts.stop.load(Ordering::SeqCst) {
+            interrupted = step < total && !converged;
+            if frames.last().map(|f| f.file.clone()) != Some(frame_name(step)) {
+                write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
+            }
+            break;
+        }
+        if converged {
+            break;
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let wall = loop_start.elapsed().as_secs_f64();
+    let steps = solver.steps_done();
+    if max_mach > crate::units::MACH_WARN {
+        warnings.push(format!(
+            "the flow reached Mach {max_mach:.3}: consider a smaller time step (lattice.mach)"
+        ));
+    }
+    let offset = section_offset(units.dx_m);
+    let ports: Vec<PortSummary> = vessel
+        .ports
+        .iter()
+        .zip(&vessel.roles)
+        .map(|(p, r)| PortSummary {
+            name: p.name.clone(),
+            role: if *r == PortRole::Velocity { "inlet" } else { "outlet" }.into(),
+            section_offset_m: offset,
+            measure: measure(&lattice, &moments, &units, &port_section(p, *r, offset)),
+        })
+        .collect();
+    let sum_of = |role: &str, f: fn(&SectionMeasure) -> f64| -> Vec<f64> {
+        ports.iter().filter(|p| p.role == role).map(|p| f(&p.measure)).collect()
+    };
+    let inflow: f64 = sum_of("inlet", |m| m.flow_m3_s).iter().sum();
+    let outflow: f64 = sum_of("outlet", |m| m.flow_m3_s).iter().sum();
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let p_in = mean(sum_of("inlet", |m| m.mean_pressure_pa));
+    let p_out = mean(sum_of("outlet", |m| m.mean_pressure_pa));
+    let summary = Summary {
+        hemotwin_version: env!("CARGO_PKG_VERSION").into(),
+        lattice: units,
+        max_mach,
+        reynolds_inlet: reynolds,
+        backend: info.kind,
+        adapter: info.adapter,
+        fluid_cells: lattice.len(),
+        grid_nodes: lattice.grid.len(),
+        bytes_per_fluid_cell: lattice.bytes_per_cell(),
+        boundary_links: lattice.links.len(),
+        steps,
+        simulated_time_s: steps as f64 * units.dt_s,
+        wall_time_s: wall,
+        mlups: lattice.len() as f64 * steps as f64 / wall.max(1e-9) / 1e6,
+        converged,
+        residual_per_1000_steps: residual,
+        interrupted,
+        inlet_pressure_pa: p_in,
+        outlet_pressure_pa: p_out,
+        pressure_drop_pa: p_in - p_out,
+        inflow_m3_s: inflow,
+        outflow_m3_s: outflow,
+        mass_conservation_error: (inflow - outflow).abs() / inflow.abs().max(1e-300),
+        ports,
+        warnings,
+    };
+    let json = serde_json::to_vec_pretty(&summary)
+        .map_err(|e| Error::io(out_dir.join("summary.json"), std::io::Error::other(e)))?;
+    crate::io::atomic::write_bytes_atomic(&out_dir.join("summary.json"), &json)?;
+    Ok(summary)
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} steps, {msg}, {elapsed} elapsed, ~{eta} left",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Relative L2 change of the velocity field between two moment snapshots.
+pub fn relative_change(a: &[[f32; 4]], b: &[[f32; 4]]) -> f64 {
+    let (mut diff, mut norm) = (0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        for c in 1..4 {
+            diff += (x[c] as f64 - y[c] as f64).powi(2);
+            norm += (y[c] as f64).powi(2);
+        }
+    }
+    (diff / norm.max(1e-300)).sqrt()
+}
+
+/// Highest Mach number of the field; a NaN or a Mach number above the limit is a divergence error
+/// naming the time, the place and the likely fix.
+fn check_stability(lattice: &Lattice, moments: &[[f32; 4]], units: &LatticeUnits, step: u64) -> Result<f64> {
+    let mut worst = (0.0f64, 0usize);
+    for (cell, m) in moments.iter().enumerate() {
+        let u2 = (m[1] as f64).powi(2) + (m[2] as f64).powi(2) + (m[3] as f64).powi(2);
+        if !u2.is_finite() || !(m[0] as f64).is_finite() {
+            worst = (f64::INFINITY, cell);
+            break;
+        }
+        if u2 > worst.0 {
+            worst = (u2, cell);
+        }
+    }
+    let mach = units.mach(worst.0.sqrt());
+    if mach > MACH_MAX || !mach.is_finite() {
+        let p = lattice.point(worst.1);
+        return Err(Error::Diverged(format!(
+            "at t = {:.4e} s (step {step}) the flow reached Mach {mach:.3} at ({:.2}, {:.2}, {:.2}) mm; the \
+             last written frame is intact. Likely fix: a smaller time step (lattice.mach = 0.05) or a finer \
+             lattice (more cells_across_inlet)",
+            step as f64 * units.dt_s,
+            p.x * 1e3,
+            p.y * 1e3,
+            p.z * 1e3
+        )));
+    }
+    Ok(mach)
+}
+
+fn frame_name(step: u64) -> String {
+    format!("fluid_{step:08}.vti")
+}
+
+/// Writes the fields of `moments` as a .vti frame and rewrites fluid.pvd to include it.
+fn write_frame(
+    dir: &Path,
+    lattice: &Lattice,
+    units: &LatticeUnits,
+    moments: &[[f32; 4]],
+    step: u64,
+    frames: &mut Vec<PvdEntry>,
+) -> Result<()> {
+    let n = lattice.grid.len();
+    let mut velocity = vec![[0.0f32; 3]; n];
+    let mut pressure = vec![0.0f32; n];
+    let mut mask = vec![0u8; n];
+    for (cell, m) in moments.iter().enumerate() {
+        let g = lattice.cells[cell] as usize;
+        velocity[g] = [1, 2, 3].map(|c| units.velocity_to_si(m[c] as f64) as f32);
+        pressure[g] = units.pressure_to_si(m[0] as f64) as f32;
+        mask[g] = 1;
+    }
+    let o = lattice.grid.origin;
+    let grid = ImageGrid { origin: [o.x, o.y, o.z], spacing: lattice.grid.dx, dims: lattice.grid.dims };
+    let name = frame_name(step);
+    write_vti(
+        &dir.join(&name),
+        &grid,
+        &[
+            PointField::Vector { name: "velocity", values: &velocity },
+            PointField::Scalar { name: "pressure", values: &pressure },
+            PointField::Mask { name: "fluid", values: &mask },
+        ],
+    )?;
+    frames.push(PvdEntry { time: step as f64 * units.dt_s, file: name });
+    write_pvd(&dir.join("fluid.pvd"), frames)
+}
