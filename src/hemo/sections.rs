@@ -19,7 +19,8 @@ pub struct Section {
 /// What a section measures.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SectionMeasure {
-    /// Volume flow through the section (m^3/s).
+    /// Volume flow through the section at the reference density, i.e. mass flow / rho0 (m^3/s): the
+    /// quantity the lattice conserves (its density varies slightly with pressure).
     pub flow_m3_s: f64,
     /// Mean pressure over the section's cells, relative to the outlet (Pa).
     pub mean_pressure_pa: f64,
@@ -47,7 +48,7 @@ pub fn measure(
             continue;
         }
         let u = Vector3::new(m[1] as f64, m[2] as f64, m[3] as f64);
-        flux += w * u.dot(&section.normal);
+        flux += w * (1.0 + m[0] as f64) * u.dot(&section.normal);
         pressure += w * m[0] as f64;
         weight += w;
         cells += 1;
