@@ -18,7 +18,12 @@ const L: f64 = 6.0 * R;
 const Q: f64 = 2.0 * 3.30188679e-6 / (2.0 * R) * PI * R * R;
 
 fn tube(cells: f64) -> Steady {
-    let c = case(&format!("{{ shape = \"tube\", radius = {}, length = {} }}", R * 1e3, L * 1e3), Q, cells, "tau = 0.8");
+    let c = case(
+        &format!("{{ shape = \"tube\", radius = {}, length = {} }}", R * 1e3, L * 1e3),
+        Q,
+        cells,
+        "tau = 0.8",
+    );
     // Diffusive time R^2/nu in steps is 2.5 cells^2; run at least 4 of them, then to a 1e-8 residual.
     let diffusive = (2.5 * cells * cells) as u64;
     run_steady(&c, 1, 4 * diffusive, 40 * diffusive, 1e-8)
@@ -66,7 +71,8 @@ fn poiseuille_profile_error_below_1pct_at_24_cells_and_converges_at_order_1_7() 
     // Least-squares slope of log(error) against log(cells).
     let k = errors.len() as f64;
     let (sx, sy) = errors.iter().fold((0.0, 0.0), |(a, b), (n, e)| (a + n.ln(), b + e.ln()));
-    let (sxx, sxy) = errors.iter().fold((0.0, 0.0), |(a, b), (n, e)| (a + n.ln() * n.ln(), b + n.ln() * e.ln()));
+    let (sxx, sxy) =
+        errors.iter().fold((0.0, 0.0), |(a, b), (n, e)| (a + n.ln() * n.ln(), b + n.ln() * e.ln()));
     let order = -(k * sxy - sx * sy) / (k * sxx - sx * sx);
     println!("observed convergence order {order:.2}");
     assert!(errors[1].1 < 0.01, "profile error at 24 cells {:.4}% >= 1%", 100.0 * errors[1].1);
@@ -76,13 +82,19 @@ fn poiseuille_profile_error_below_1pct_at_24_cells_and_converges_at_order_1_7() 
 #[test]
 fn poiseuille_pressure_drop_within_2pct_at_32_cells() {
     let (_, s) = &runs()[2];
-    let section = |z: f64| Section { center: Point3::new(0.0, 0.0, z), normal: Vector3::z(), radius: 1.5 * R };
+    let section =
+        |z: f64| Section { center: Point3::new(0.0, 0.0, z), normal: Vector3::z(), radius: 1.5 * R };
     let (z1, z2) = (0.25 * L, 0.75 * L);
     let p1 = measure(&s.setup.lattice, &s.moments, &s.setup.units, &section(z1)).mean_pressure_pa;
     let p2 = measure(&s.setup.lattice, &s.moments, &s.setup.units, &section(z2)).mean_pressure_pa;
     let exact = 8.0 * MU * (z2 - z1) * Q / (PI * R.powi(4));
     let rel = (p1 - p2) / exact - 1.0;
-    println!("pressure drop over {:.1} mm: {:.5} Pa, analytic {exact:.5} Pa, error {:+.3}%", (z2 - z1) * 1e3, p1 - p2, 100.0 * rel);
+    println!(
+        "pressure drop over {:.1} mm: {:.5} Pa, analytic {exact:.5} Pa, error {:+.3}%",
+        (z2 - z1) * 1e3,
+        p1 - p2,
+        100.0 * rel
+    );
     assert!(rel.abs() < 0.02, "pressure drop error {:.3}% >= 2%", 100.0 * rel);
 }
 
@@ -96,11 +108,16 @@ fn poiseuille_mass_conservation_below_half_percent_at_24_cells() {
         .ports
         .iter()
         .zip(&s.setup.vessel.roles)
-        .map(|(p, r)| measure(&s.setup.lattice, &s.moments, &s.setup.units, &port_section(p, *r, offset)).flow_m3_s)
+        .map(|(p, r)| {
+            measure(&s.setup.lattice, &s.moments, &s.setup.units, &port_section(p, *r, offset)).flow_m3_s
+        })
         .collect();
     let (q_in, q_out) = (flows[0], flows[1]);
     let rel = (q_in - q_out).abs() / q_in;
-    println!("inflow {q_in:.6e} m^3/s, outflow {q_out:.6e} m^3/s, prescribed {Q:.6e}: mass error {:.4}%", 100.0 * rel);
+    println!(
+        "inflow {q_in:.6e} m^3/s, outflow {q_out:.6e} m^3/s, prescribed {Q:.6e}: mass error {:.4}%",
+        100.0 * rel
+    );
     assert_eq!(s.setup.vessel.roles, [PortRole::Velocity, PortRole::Pressure]);
     assert!(rel < 0.005, "mass conservation error {:.4}% >= 0.5%", 100.0 * rel);
 }

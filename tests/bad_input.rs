@@ -1,0 +1,133 @@
+//! Bad input: each defect gives a clear error naming the problem, a non-zero exit, and no output.
+#![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
+
+use hemotwin::geometry::io_stl::{Units, write_stl};
+use hemotwin::geometry::synth::{TubeSpec, tube};
+use std::path::Path;
+use std::process::Command;
+
+/// A case for `stl` with the tube's ports, in mm; `fluid`, `flow` and `cells` are spliced in.
+fn case_text(stl: &Path, viscosity: &str, flow: &str, cells: &str) -> String {
+    format!(
+        "[geometry]\nsurface = \"{}\"\nunits = \"mm\"\n\
+         ports = [ {{ name = \"in\", role = \"inlet\", center = [0, 0, 0], normal = [0, 0, -1], radius = 2 }},\n\
+                   {{ name = \"out\", role = \"outlet\", center = [0, 0, 16], normal = [0, 0, 1], radius = 2 }} ]\n\
+         [fluid]\ndensity = 1060.0\nviscosity = {viscosity}\n\
+         [inflow]\nflow_rate = {flow}\n\
+         [lattice]\ncells_across_inlet = {cells}\n\
+         [run]\nsteps = 100\nbackend = \"cpu\"\n",
+        stl.display()
+    )
+}
+
+/// Runs `hemotwin run` on the case; asserts a failure whose message contains every one of `needles`
+/// and that the output folder holds no file.
+fn assert_refused(dir: &Path, case: &str, needles: &[&str]) {
+    let case_path = dir.join("case.toml");
+    std::fs::write(&case_path, case).unwrap();
+    let out = dir.join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .arg("run")
+        .arg(&case_path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!(
+        "{}",
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("error: ") && !l.contains("XDG"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(!run.status.success(), "expected a failure; stderr: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "message lacks {n:?}: {stderr}");
+    }
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&out).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    assert!(leftovers.is_empty(), "output left behind: {leftovers:?}");
+}
+
+fn good_tube(dir: &Path) -> std::path::PathBuf {
+    let (surface, _) = tube(&TubeSpec { radius: 2e-3, length: 16e-3 }, 64).unwrap();
+    let path = dir.join("tube.stl");
+    write_stl(&path, &surface, Units::Millimetre).unwrap();
+    path
+}
+
+#[test]
+fn empty_truncated_and_non_stl_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    let bytes = std::fs::read(&stl).unwrap();
+    let cases: [(&[u8], &[&str]); 3] = [
+        (b"", &["tube.stl", "empty"]),
+        (&bytes[..bytes.len() - 75], &["tube.stl", "truncated"]),
+        (b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n", &["tube.stl", "STL"]),
+    ];
+    for (content, needles) in cases {
+        std::fs::write(&stl, content).unwrap();
+        assert_refused(dir.path(), &case_text(&stl, "3.5e-3", "1e-7", "8"), needles);
+    }
+}
+
+#[test]
+fn nan_coordinates_are_refused_naming_the_triangle() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    let mut bytes = std::fs::read(&stl).unwrap();
+    // First triangle record starts at byte 84: normal (12 bytes), then vertex 0 x.
+    bytes[96..100].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&stl, bytes).unwrap();
+    assert_refused(dir.path(), &case_text(&stl, "3.5e-3", "1e-7", "8"), &["non-finite", "triangle 0"]);
+}
+
+#[test]
+fn a_surface_with_a_hole_is_refused_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut surface, _) = tube(&TubeSpec { radius: 2e-3, length: 16e-3 }, 64).unwrap();
+    surface.triangles.remove(100);
+    let stl = dir.path().join("holed.stl");
+    write_stl(&stl, &surface, Units::Millimetre).unwrap();
+    assert_refused(dir.path(), &case_text(&stl, "3.5e-3", "1e-7", "8"), &["holed.stl", "1 hole", "cap"]);
+}
+
+#[test]
+fn non_positive_viscosity_and_flow_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    assert_refused(dir.path(), &case_text(&stl, "0.0", "1e-7", "8"), &["fluid.viscosity", "positive"]);
+    assert_refused(dir.path(), &case_text(&stl, "-1e-3", "1e-7", "8"), &["fluid.viscosity"]);
+    assert_refused(dir.path(), &case_text(&stl, "3.5e-3", "-1e-7", "8"), &["inflow.flow_rate", "positive"]);
+    assert_refused(dir.path(), &case_text(&stl, "3.5e-3", "0.0", "8"), &["inflow.flow_rate"]);
+}
+
+#[test]
+fn a_lattice_too_large_for_memory_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    assert_refused(
+        dir.path(),
+        &case_text(&stl, "3.5e-3", "1e-7", "3000"),
+        &["needs about", "GiB", "cells_across_inlet"],
+    );
+}
+
+#[test]
+fn a_typo_in_the_case_file_names_the_field_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    let text = case_text(&stl, "3.5e-3", "1e-7", "8").replace("density =", "densty =");
+    assert_refused(dir.path(), &text, &["case.toml", "densty", "line"]);
+}
+
+#[test]
+fn surfaces_in_the_wrong_units_are_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    let text = case_text(&stl, "3.5e-3", "1e-7", "8").replace("units = \"mm\"", "units = \"m\"");
+    assert_refused(dir.path(), &text, &["units"]);
+}

@@ -1,0 +1,85 @@
+//! Outputs: a short run writes summary.json and fluid.pvd + .vti frames in SI units that read back
+//! with vtkio; an interrupted run leaves complete, valid files.
+#![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
+
+mod common;
+
+use common::case;
+use hemotwin::io::vtk::read_vti;
+use hemotwin::simulation::{RunOptions, run};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+fn short_case(steps: u64) -> hemotwin::case::Case {
+    let mut c = case(
+        "{ shape = \"stenosis\", radius = 2.0, length = 12.0, area_reduction_percent = 50.0, stenosis_length = 4.0, center = 6.0 }",
+        2.0e-7,
+        10.0,
+        "mach = 0.05",
+    );
+    c.run.steps = Some(steps);
+    c.run.frames = 2;
+    c
+}
+
+#[test]
+fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let s = run(&short_case(400), &opts).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "lattice",
+        "backend",
+        "mlups",
+        "inlet_pressure_pa",
+        "pressure_drop_pa",
+        "inflow_m3_s",
+        "mass_conservation_error",
+    ] {
+        assert!(json.get(key).is_some(), "summary.json lacks {key}");
+    }
+    assert_eq!(json["lattice"]["tau"].as_f64().unwrap(), s.lattice.tau);
+    let pvd = std::fs::read_to_string(dir.path().join("fluid.pvd")).unwrap();
+    assert_eq!(pvd.matches("<DataSet").count(), 2, "{pvd}");
+    assert!(pvd.contains(&format!("{:e}", 400.0 * s.lattice.dt_s)), "last TimeValue in seconds: {pvd}");
+    let (grid, arrays) = read_vti(&dir.path().join("fluid_00000400.vti")).unwrap();
+    let n = grid.dims.iter().product::<usize>();
+    let get = |name: &str| arrays.iter().find(|(a, _)| a == name).map(|(_, v)| v.clone()).unwrap();
+    let (velocity, pressure, fluid) = (get("velocity"), get("pressure"), get("fluid"));
+    assert_eq!((velocity.len(), pressure.len(), fluid.len()), (3 * n, n, n));
+    assert_eq!(fluid.iter().filter(|&&f| f == 1.0).count(), s.fluid_cells);
+    let u_max =
+        velocity.chunks(3).map(|u| (u[0] * u[0] + u[1] * u[1] + u[2] * u[2]).sqrt()).fold(0.0f32, f32::max);
+    let p_max = pressure.iter().cloned().fold(f32::MIN, f32::max);
+    println!(
+        "frame: {:?} points, spacing {:.3e} m, max |u| {u_max:.4} m/s, max p {p_max:.3} Pa",
+        grid.dims, grid.spacing
+    );
+    // Mean inlet velocity is 2e-7 / (pi 4e-6) = 0.016 m/s: SI velocities are of that order, not lattice units.
+    assert!(u_max > 0.01 && u_max < 0.2, "velocity not in m/s? max {u_max}");
+    assert!((grid.spacing / s.lattice.dx_m - 1.0).abs() < 1e-6);
+    let leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+#[test]
+fn an_interrupted_run_writes_valid_partial_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = Arc::new(AtomicBool::new(true));
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), stop, ..Default::default() };
+    let s = run(&short_case(100_000), &opts).unwrap();
+    println!("interrupted after {} of 100000 steps", s.steps);
+    assert!(s.interrupted && s.steps < 100_000);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["interrupted"], true);
+    let frame = format!("fluid_{:08}.vti", s.steps);
+    read_vti(&dir.path().join(&frame)).unwrap();
+    assert!(std::fs::read_to_string(dir.path().join("fluid.pvd")).unwrap().contains(&frame));
+}
