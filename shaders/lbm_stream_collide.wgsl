@@ -1,7 +1,8 @@
 // One fused D3Q19 step on the sparse lattice: pull streaming with boundary links, then TRT collision.
 // Populations are stored shifted (g_i = f_i - w_i) in structure-of-arrays order: g[i * n + cell].
 // CPU twin: src/lbm/cpu.rs, fn stream_collide (same names, same order of operations).
-// The lattice constants (Q, CX, CY, CZ, W, OPP) are prepended from src/lbm/d3q19.rs.
+// The lattice constants (Q, CX, CY, CZ, W, OPP) are prepended from src/lbm/d3q19.rs and the link
+// constants (BOUNDARY_BIT, LINK_WALL, LINK_VELOCITY, LINK_PRESSURE) from src/lattice/sparse.rs.
 
 // Keep in sync with `StepParams` in src/lbm/mod.rs.
 struct StepParams {
@@ -26,10 +27,6 @@ struct BoundaryLink {
     pad1: u32,
     pad2: u32,
 }
-
-const BOUNDARY_BIT: u32 = 0x80000000u;
-const LINK_VELOCITY: u32 = 1u;
-const LINK_PRESSURE: u32 = 2u;
 
 @group(0) @binding(0) var<uniform> params: StepParams;
 @group(0) @binding(1) var<storage, read> g_src: array<f32>;
@@ -82,17 +79,25 @@ fn lbm_stream_collide(@builtin(global_invocation_id) gid: vec3<u32>) {
     if cell >= n {
         return;
     }
-    // 1. Load: pull each population from its upstream cell or its boundary link.
+    // 1. Load: pull each population from its upstream cell or its boundary link. Interpolated
+    //    bounce-back does not conserve mass by itself: the wall's net gain is taken back from the rest
+    //    population, so a wall link returns exactly what left through it, as halfway bounce-back does.
     var g: array<f32, Q>;
     g[0] = g_src[cell];
+    var wall_gain = 0.0;
     for (var j = 1u; j < Q; j++) {
         let s = neighbours[(j - 1u) * n + cell];
         if (s & BOUNDARY_BIT) == 0u {
             g[j] = g_src[j * n + s];
         } else {
-            g[j] = boundary_population(cell, n, j, links[s & ~BOUNDARY_BIT]);
+            let link = links[s & ~BOUNDARY_BIT];
+            g[j] = boundary_population(cell, n, j, link);
+            if link.kind == LINK_WALL {
+                wall_gain += g[j] - g_src[OPP[j] * n + cell];
+            }
         }
     }
+    g[0] = g[0] - wall_gain;
     // 2. Moments.
     var drho = 0.0;
     var mx = 0.0;

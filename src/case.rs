@@ -224,7 +224,7 @@ impl Default for OutputSpec {
     }
 }
 
-/// The embedded demo: a 75% stenosis in a 4 mm artery at a Reynolds number of about 150.
+/// The embedded demo: a 75% stenosis in a 4 mm artery at a Reynolds number of 50.
 pub const DEMO_CASE: &str = include_str!("../meshes/demo_stenosis.toml");
 
 impl Case {

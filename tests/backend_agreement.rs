@@ -9,16 +9,18 @@ use hemotwin::lbm::{BackendChoice, Solver};
 use hemotwin::simulation::{prepare, ramp};
 
 /// FP32 on both sides with the same operation order; differences come from the GPU compiler's
-/// rounding choices (e.g. fused multiply-adds) only.
+/// rounding choices (e.g. fused multiply-adds) only. The case runs at tau = 0.6: near tau = 1/2 the
+/// flow is almost inviscid and rounding differences are hardly damped (1.1e-5 was measured at
+/// tau = 0.51), which would test the conditioning of the flow rather than the kernels.
 const TOLERANCE: f64 = 1e-5;
 
 #[test]
 fn gpu_and_cpu_agree_to_1e_5_after_500_steps_on_a_stenosis() {
     let c = case(
         "{ shape = \"stenosis\", radius = 2.0, length = 12.0, area_reduction_percent = 75.0, stenosis_length = 4.0, center = 5.0 }",
-        6.0e-7,
+        1.5e-7,
         12.0,
-        "mach = 0.05",
+        "tau = 0.6",
     );
     let setup = prepare(&c).unwrap();
     let mut gpu = match Solver::new(&setup.lattice, &setup.units, BackendChoice::Gpu) {

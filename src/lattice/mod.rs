@@ -3,5 +3,7 @@
 mod sparse;
 mod voxelize;
 
-pub use sparse::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, PortRole};
+pub use sparse::{
+    BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, PortRole, wgsl_constants,
+};
 pub use voxelize::{Grid, Voxels, WallLink, segment_triangle, voxelize};

@@ -14,6 +14,14 @@ pub const LINK_VELOCITY: u32 = 1;
 /// Link kind: a prescribed pressure (anti-bounce-back).
 pub const LINK_PRESSURE: u32 = 2;
 
+/// WGSL declarations of the neighbour-table flag and link kinds, prepended to the LBM shaders.
+pub fn wgsl_constants() -> String {
+    format!(
+        "const BOUNDARY_BIT: u32 = {BOUNDARY_BIT}u;\nconst LINK_WALL: u32 = {LINK_WALL}u;\n\
+         const LINK_VELOCITY: u32 = {LINK_VELOCITY}u;\nconst LINK_PRESSURE: u32 = {LINK_PRESSURE}u;\n"
+    )
+}
+
 /// One boundary link as the kernels read it (lattice units).
 /// Keep in sync with `struct BoundaryLink` in shaders/lbm_stream_collide.wgsl.
 #[repr(C)]

@@ -3,7 +3,7 @@
 
 use super::StepParams;
 use super::d3q19::{C, Q, W, opposite};
-use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE};
+use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL};
 use rayon::prelude::*;
 
 /// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads.
@@ -75,17 +75,25 @@ fn stream_collide_cell(
     cell: usize,
 ) -> [f32; Q] {
     let n = p.n_cells as usize;
-    // 1. Load: pull each population from its upstream cell or its boundary link.
+    // 1. Load: pull each population from its upstream cell or its boundary link. Interpolated
+    //    bounce-back does not conserve mass by itself: the wall's net gain is taken back from the rest
+    //    population, so a wall link returns exactly what left through it, as halfway bounce-back does.
     let mut g = [0.0f32; Q];
     g[0] = g_src[cell];
+    let mut wall_gain = 0.0f32;
     for j in 1..Q {
         let s = neighbours[(j - 1) * n + cell];
-        g[j] = if s & BOUNDARY_BIT == 0 {
-            g_src[j * n + s as usize]
+        if s & BOUNDARY_BIT == 0 {
+            g[j] = g_src[j * n + s as usize];
         } else {
-            boundary_population(p, g_src, neighbours, cell, n, j, &links[(s & !BOUNDARY_BIT) as usize])
-        };
+            let link = &links[(s & !BOUNDARY_BIT) as usize];
+            g[j] = boundary_population(p, g_src, neighbours, cell, n, j, link);
+            if link.kind == LINK_WALL {
+                wall_gain += g[j] - g_src[opposite(j) * n + cell];
+            }
+        }
     }
+    g[0] -= wall_gain;
     // 2. Moments.
     let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
     for i in 0..Q {

@@ -56,14 +56,14 @@ fn params_entry() -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// Compiles `source` (with the D3Q19 constants prepended) into a compute pipeline for `entry`.
+/// Compiles `source` (with the D3Q19 and link constants prepended) into a compute pipeline for `entry`.
 fn pipeline(
     device: &wgpu::Device,
     entry: &str,
     source: &str,
     layout: &wgpu::BindGroupLayout,
 ) -> wgpu::ComputePipeline {
-    let code = format!("{}\n{}", d3q19::wgsl_constants(), source);
+    let code = format!("{}{}\n{}", d3q19::wgsl_constants(), crate::lattice::wgsl_constants(), source);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(entry),
         source: wgpu::ShaderSource::Wgsl(code.into()),
