@@ -240,10 +240,10 @@ impl Case {
     pub fn load(path: &Path) -> Result<Case> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut case = Case::from_toml(&text, path)?;
-        if let (Some(s), Some(dir)) = (&case.geometry.surface, path.parent()) {
-            if s.is_relative() {
-                case.geometry.surface = Some(dir.join(s));
-            }
+        if let (Some(s), Some(dir)) = (&case.geometry.surface, path.parent())
+            && s.is_relative()
+        {
+            case.geometry.surface = Some(dir.join(s));
         }
         Ok(case)
     }
@@ -260,10 +260,10 @@ impl Case {
         positive("fluid.density", self.fluid.density)?;
         positive("fluid.viscosity", self.fluid.viscosity)?;
         positive("inflow.flow_rate", self.inflow.flow_rate)?;
-        if let Some(r) = self.inflow.ramp {
-            if !(r.is_finite() && r >= 0.0) {
-                return Err(Error::parameter("inflow.ramp", format!("must be >= 0 s, got {r}")));
-            }
+        if let Some(r) = self.inflow.ramp
+            && !(r.is_finite() && r >= 0.0)
+        {
+            return Err(Error::parameter("inflow.ramp", format!("must be >= 0 s, got {r}")));
         }
         match (self.lattice.dx, self.lattice.cells_across_inlet) {
             (Some(dx), None) => positive("lattice.dx", dx)?,

@@ -292,10 +292,10 @@ impl TriangleBins {
                 for i in b0[0]..=b1[0] {
                     for &t in &self.bins[i + self.dims[0] * (j + self.dims[1] * k)] {
                         let tri = surface.triangles[t as usize].map(|v| surface.vertices[v as usize]);
-                        if let Some(s) = segment_triangle(p, d, tri) {
-                            if best.is_none_or(|(b, _)| s < b) {
-                                best = Some((s, t as usize));
-                            }
+                        if let Some(s) = segment_triangle(p, d, tri)
+                            && best.is_none_or(|(b, _)| s < b)
+                        {
+                            best = Some((s, t as usize));
                         }
                     }
                 }

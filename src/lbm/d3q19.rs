@@ -84,6 +84,7 @@ pub fn wgsl_constants() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // index loops mirror the tensor notation of the moments
 mod tests {
     use super::*;
 

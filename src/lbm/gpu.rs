@@ -56,17 +56,28 @@ fn params_entry() -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// Compiles `source` (with the D3Q19 and link constants prepended) into a compute pipeline for `entry`.
+/// The LBM shaders (entry point, source) as compiled: each with the D3Q19 and link constants prepended.
+fn shader_sources() -> [(&'static str, String); 2] {
+    let prelude = format!("{}{}", d3q19::wgsl_constants(), crate::lattice::wgsl_constants());
+    [
+        (
+            "lbm_stream_collide",
+            format!("{prelude}\n{}", include_str!("../../shaders/lbm_stream_collide.wgsl")),
+        ),
+        ("lbm_moments", format!("{prelude}\n{}", include_str!("../../shaders/lbm_moments.wgsl"))),
+    ]
+}
+
+/// Compiles the shader `code` into a compute pipeline for `entry`.
 fn pipeline(
     device: &wgpu::Device,
     entry: &str,
-    source: &str,
+    code: &str,
     layout: &wgpu::BindGroupLayout,
 ) -> wgpu::ComputePipeline {
-    let code = format!("{}{}\n{}", d3q19::wgsl_constants(), crate::lattice::wgsl_constants(), source);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(entry),
-        source: wgpu::ShaderSource::Wgsl(code.into()),
+        source: wgpu::ShaderSource::Wgsl(code.to_owned().into()),
     });
     let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(entry),
@@ -184,14 +195,9 @@ impl GpuLbm {
                 ],
             })
         });
-        let step_pipeline = pipeline(
-            device,
-            "lbm_stream_collide",
-            include_str!("../../shaders/lbm_stream_collide.wgsl"),
-            &step_layout,
-        );
-        let moments_pipeline =
-            pipeline(device, "lbm_moments", include_str!("../../shaders/lbm_moments.wgsl"), &moments_layout);
+        let [(step_entry, step_code), (moments_entry, moments_code)] = shader_sources();
+        let step_pipeline = pipeline(device, step_entry, &step_code, &step_layout);
+        let moments_pipeline = pipeline(device, moments_entry, &moments_code, &moments_layout);
         Ok(GpuLbm {
             ctx,
             n: n as u32,
@@ -307,5 +313,29 @@ impl GpuLbm {
         let bytes =
             self.read_back(&self.populations[self.current], (d3q19::Q * self.n as usize * 4) as u64)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shaders parse and validate without a GPU, so a broken kernel fails every test run.
+    #[test]
+    fn shaders_validate_with_naga() {
+        for (entry, code) in shader_sources() {
+            let module = naga::front::wgsl::parse_str(&code)
+                .unwrap_or_else(|e| panic!("{entry}: {}", e.emit_to_string(&code)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
+            assert!(
+                module.entry_points.iter().any(|e| e.name == entry),
+                "{entry} has no entry point of that name"
+            );
+        }
     }
 }
