@@ -68,6 +68,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum MeshCommand {
+    /// Report a surface's size, topology and defects; exits with status 2 when it is not closed and
+    /// outward (the flow solver's requirement).
+    Check {
+        /// The STL file.
+        file: PathBuf,
+        /// Length unit of the file: mm, cm or m.
+        #[arg(long, default_value = "mm")]
+        units: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a closed synthetic vessel as binary STL (along +z from z = 0).
     Generate {
         /// tube or stenosis.
@@ -179,6 +191,7 @@ fn run_case(case: &Case, out: Option<PathBuf>, backend: Option<BackendChoice>, d
 
 fn mesh(action: MeshCommand) -> Result<()> {
     match action {
+        MeshCommand::Check { file, units, json } => mesh_check(&file, units.parse()?, json),
         MeshCommand::Generate {
             shape,
             radius,
@@ -215,6 +228,68 @@ fn mesh(action: MeshCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn mesh_check(file: &Path, units: Units, json: bool) -> Result<()> {
+    let surface = hemotwin::geometry::io_stl::read_stl(file, units)?;
+    let r = hemotwin::geometry::check::inspect(&surface);
+    let closed = r.boundary_edges == 0 && r.nonmanifold_edges == 0 && r.volume > 0.0;
+    let s = units.scale();
+    let to_units = |p: &nalgebra::Point3<f64>| [p.x / s, p.y / s, p.z / s];
+    if json {
+        let holes: Vec<_> =
+            r.holes.iter().map(|h| serde_json::json!({ "edges": h.edges, "center": to_units(&h.center) })).collect();
+        let report = serde_json::json!({
+            "file": file.display().to_string(),
+            "units": units.symbol(),
+            "triangles": r.triangles,
+            "vertices": r.vertices,
+            "bbox_min": to_units(&r.bbox_min),
+            "bbox_max": to_units(&r.bbox_max),
+            "area_m2": r.area,
+            "volume_m3": r.volume,
+            "boundary_edges": r.boundary_edges,
+            "holes": holes,
+            "nonmanifold_edges": r.nonmanifold_edges,
+            "degenerate_triangles": r.degenerate_triangles,
+            "closed_and_outward": closed,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let (lo, hi) = (to_units(&r.bbox_min), to_units(&r.bbox_max));
+        let u = units.symbol();
+        println!("{}: {} triangles, {} vertices", file.display(), r.triangles, r.vertices);
+        println!(
+            "  bounding box ({:.3}, {:.3}, {:.3}) to ({:.3}, {:.3}, {:.3}) {u}",
+            lo[0], lo[1], lo[2], hi[0], hi[1], hi[2]
+        );
+        println!("  area {:.4e} m^2, enclosed volume {:.4e} m^3", r.area, r.volume);
+        println!(
+            "  open edges {} in {} holes, non-manifold edges {}, degenerate triangles {}",
+            r.boundary_edges,
+            r.holes.len(),
+            r.nonmanifold_edges,
+            r.degenerate_triangles
+        );
+        for h in r.holes.iter().take(10) {
+            let c = to_units(&h.center);
+            println!("    hole of {} edges around ({:.3}, {:.3}, {:.3}) {u}", h.edges, c[0], c[1], c[2]);
+        }
+        let verdict = if closed {
+            "closed and outward: ready for the flow solver"
+        } else if r.boundary_edges > 0 {
+            "open: close each hole (flat caps at the vessel ends) or fix the segmentation"
+        } else if r.nonmanifold_edges > 0 {
+            "non-manifold: fix the segmentation (edges shared by more than two triangles)"
+        } else {
+            "closed but oriented inward (negative volume): flip every triangle's vertex order"
+        };
+        println!("  {verdict}");
+    }
+    if !closed {
+        std::process::exit(2);
+    }
+    Ok(())
 }
 
 fn info() -> Result<()> {
