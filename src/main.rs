@@ -237,8 +237,11 @@ fn mesh_check(file: &Path, units: Units, json: bool) -> Result<()> {
     let s = units.scale();
     let to_units = |p: &nalgebra::Point3<f64>| [p.x / s, p.y / s, p.z / s];
     if json {
-        let holes: Vec<_> =
-            r.holes.iter().map(|h| serde_json::json!({ "edges": h.edges, "center": to_units(&h.center) })).collect();
+        let holes: Vec<_> = r
+            .holes
+            .iter()
+            .map(|h| serde_json::json!({ "edges": h.edges, "center": to_units(&h.center) }))
+            .collect();
         let report = serde_json::json!({
             "file": file.display().to_string(),
             "units": units.symbol(),
@@ -327,7 +330,7 @@ fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
     if size < 4 || steps == 0 {
         bail!("--size must be at least 4 and --steps positive");
     }
-    let bandwidth = triad_bandwidth(1 << 25, 5);
+    let bandwidth = triad_bandwidth(1 << 25, 12);
     println!(
         "memory bandwidth (parallel triad, {} threads): {:.1} GB/s",
         rayon::current_num_threads(),

@@ -8,6 +8,7 @@ use common::{MU, RHO, Steady, case, run_steady};
 use hemotwin::hemo::{Section, measure};
 use nalgebra::{Point3, Vector3};
 use std::f64::consts::PI;
+use std::sync::OnceLock;
 
 /// Unobstructed radius, tube length, stenosis length and throat position (m).
 const R0: f64 = 2e-3;
@@ -59,12 +60,11 @@ fn stenosis_drop(s: &Steady) -> f64 {
     at(z_up) - at(z_down) - poiseuille
 }
 
-#[test]
-#[ignore = "misses Young-Tsai by about 65% (see docs/validation.md); run with --ignored"]
-fn stenosis_pressure_drop_within_15pct_of_young_tsai_and_grid_converged() {
-    let expected = young_tsai();
-    let drops: Vec<(f64, f64)> = [24.0, 32.0]
-        .map(|n| {
+/// The 24- and 32-cell runs, shared by the tests of this file.
+fn drops() -> &'static [(f64, f64); 2] {
+    static DROPS: OnceLock<[(f64, f64); 2]> = OnceLock::new();
+    DROPS.get_or_init(|| {
+        [24.0, 32.0].map(|n| {
             let s = run(n);
             let d = stenosis_drop(&s);
             println!(
@@ -75,19 +75,35 @@ fn stenosis_pressure_drop_within_15pct_of_young_tsai_and_grid_converged() {
             );
             (n, d)
         })
-        .to_vec();
-    let change = (drops[1].1 / drops[0].1 - 1.0).abs();
-    let error = drops[1].1 / expected - 1.0;
+    })
+}
+
+#[test]
+fn stenosis_pressure_drop_changes_less_than_2pct_from_24_to_32_cells() {
+    let [(_, coarse), (_, fine)] = *drops();
+    let change = (fine / coarse - 1.0).abs();
     println!(
-        "Young-Tsai {expected:.2} Pa; at 32 cells {:+.1}%; change 24 -> 32 cells {:.2}%",
-        100.0 * error,
+        "stenosis pressure drop: {coarse:.2} Pa at 24 cells, {fine:.2} Pa at 32 cells, change {:.2}%",
         100.0 * change
     );
     assert!(change < 0.02, "not grid-converged: {:.2}% change from 24 to 32 cells", 100.0 * change);
+}
+
+/// Missed: this smooth cosine stenosis loses 59.1 Pa at 32 cells, Young-Tsai predicts 141.1 Pa
+/// (-58%). The lattice figure agrees with lubrication theory through the narrowing plus a
+/// Borda-Carnot expansion loss (about 21 + 32 Pa); Young-Tsai's viscous term assumes a loss length
+/// of 0.83 Ls + 1.64 D1 = 9.9 mm at the throat diameter, where the cosine profile's is 2.8 mm.
+/// Kept runnable with `--ignored`; see docs/validation.md.
+#[test]
+#[ignore = "misses Young-Tsai: 59.1 Pa against 141.1 Pa (-58%) at 32 cells; see docs/validation.md"]
+fn stenosis_pressure_drop_within_15pct_of_young_tsai() {
+    let expected = young_tsai();
+    let (_, fine) = drops()[1];
+    let error = fine / expected - 1.0;
+    println!("Young-Tsai {expected:.2} Pa; lattice {fine:.2} Pa at 32 cells: {:+.1}%", 100.0 * error);
     assert!(
         error.abs() < 0.15,
-        "pressure drop {:.2} Pa is {:+.1}% from Young-Tsai {expected:.2} Pa",
-        drops[1].1,
+        "pressure drop {fine:.2} Pa is {:+.1}% from Young-Tsai {expected:.2} Pa",
         100.0 * error
     );
 }

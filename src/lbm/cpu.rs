@@ -66,34 +66,57 @@ fn boundary_population(
     (g_out + (2.0 * q - 1.0) * g_back + moving) / (2.0 * q)
 }
 
-/// One fused step for one cell; returns the post-collision populations.
-fn stream_collide_cell(
+/// Step 1 of the fused kernel for one cell. Load: pull each population from its upstream cell or its
+/// boundary link. Interpolated bounce-back does not conserve mass by itself: the wall's net gain is
+/// taken back from the rest population, so a wall link returns exactly what left through it, as
+/// halfway bounce-back does.
+fn pull_cell(
     p: &StepParams,
     g_src: &[f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
     cell: usize,
 ) -> [f32; Q] {
-    let n = p.n_cells as usize;
-    // 1. Load: pull each population from its upstream cell or its boundary link. Interpolated
-    //    bounce-back does not conserve mass by itself: the wall's net gain is taken back from the rest
-    //    population, so a wall link returns exactly what left through it, as halfway bounce-back does.
     let mut g = [0.0f32; Q];
     g[0] = g_src[cell];
     let mut wall_gain = 0.0f32;
-    for j in 1..Q {
-        let s = neighbours[(j - 1) * n + cell];
-        if s & BOUNDARY_BIT == 0 {
-            g[j] = g_src[j * n + s as usize];
-        } else {
-            let link = &links[(s & !BOUNDARY_BIT) as usize];
-            g[j] = boundary_population(p, g_src, neighbours, cell, n, j, link);
-            if link.kind == LINK_WALL {
-                wall_gain += g[j] - g_src[opposite(j) * n + cell];
-            }
-        }
+    for (j, gj) in g.iter_mut().enumerate().skip(1) {
+        *gj = pull(p, g_src, neighbours, links, cell, j, &mut wall_gain);
     }
     g[0] -= wall_gain;
+    g
+}
+
+/// Population j (>= 1) arriving at `cell`: from its upstream cell or its boundary link; a wall link
+/// adds its net gain to `wall_gain`.
+#[inline(always)]
+fn pull(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    cell: usize,
+    j: usize,
+    wall_gain: &mut f32,
+) -> f32 {
+    let n = p.n_cells as usize;
+    let s = neighbours[(j - 1) * n + cell];
+    if s & BOUNDARY_BIT == 0 {
+        return g_src[j * n + s as usize];
+    }
+    let link = &links[(s & !BOUNDARY_BIT) as usize];
+    let g = boundary_population(p, g_src, neighbours, cell, n, j, link);
+    if link.kind == LINK_WALL {
+        *wall_gain += g - g_src[opposite(j) * n + cell];
+    }
+    g
+}
+
+/// Steps 2 and 3 of the fused kernel for one cell: moments, then TRT collision in place. Inlined into
+/// the lane loops of `stream_collide_block`, where LLVM vectorises it across cells without changing
+/// the per-cell order of operations (no reassociation, no FMA contraction: results are bitwise equal).
+#[inline(always)]
+fn collide(p: &StepParams, g: &mut [f32; Q]) {
     // 2. Moments.
     let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
     for i in 0..Q {
@@ -117,7 +140,221 @@ fn stream_collide_cell(
         g[i] = g[i] - relax_plus - relax_minus;
         g[i + 1] = g[i + 1] - relax_plus + relax_minus;
     }
+}
+
+/// One fused step for one cell (the WGSL kernel verbatim); returns the post-collision populations.
+/// Used for the tail of each task and as the reference in the tests.
+fn stream_collide_cell(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    cell: usize,
+) -> [f32; Q] {
+    let mut g = pull_cell(p, g_src, neighbours, links, cell);
+    collide(p, &mut g);
     g
+}
+
+/// Cells per block of the vectorised path: each direction plane is read and written in runs of
+/// `LANES` consecutive cells (8 cache lines), and the block buffer (19 x 512 bytes) stays in L1.
+/// Measured on a 2-core EPYC (dense 128^3 box): 64 lanes 51 MLUPS, 128 lanes 61, 256 lanes 51.
+const LANES: usize = 128;
+
+/// How far ahead (cells) the source and neighbour planes are prefetched; the hardware prefetchers
+/// do not follow 37 read streams on their own (+10% on the dense box; 512 to 4096 measure the same).
+const PREFETCH_AHEAD: usize = 1024;
+
+/// Hints the cache to fetch the line at `ptr` (which need not be valid memory).
+#[inline(always)]
+fn prefetch<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and reads nothing the program sees, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
+/// The fused step for the `LANES` cells `start..start + LANES`, written to `out[i][local..]`.
+/// In lanes with a boundary link (or any neighbour entry that is not a cell index) those populations
+/// are pulled by `pull`, then all lanes collide together.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn stream_collide_block(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    start: usize,
+    out: &mut [&mut [f32]],
+    local: usize,
+) {
+    let n = p.n_cells as usize;
+    let mut buf = [[0.0f32; LANES]; Q];
+    let mut slow = [0u32; LANES];
+    buf[0].copy_from_slice(&g_src[start..start + LANES]);
+    for j in 1..Q {
+        let nb: &[u32; LANES] = neighbours[(j - 1) * n + start..][..LANES].try_into().expect("LANES entries");
+        let plane = &g_src[j * n..(j + 1) * n];
+        let ahead = (nb[LANES / 2] as usize).min(n - 1) + PREFETCH_AHEAD - LANES / 2;
+        for k in (0..LANES).step_by(16) {
+            prefetch(plane.as_ptr().wrapping_add(ahead + k));
+            prefetch(nb.as_ptr().wrapping_add(PREFETCH_AHEAD + k));
+        }
+        // Entries >= n (BOUNDARY_BIT is set, or a corrupt entry) mark lanes for `pull` below.
+        for l in 0..LANES {
+            slow[l] |= u32::from(nb[l] as usize >= n);
+        }
+        // Usually the sources are consecutive cells (an x-row of fluid, shifted): then copy them in
+        // one run. Lanes marked slow may differ, they are overwritten below.
+        let base = nb[LANES / 2].wrapping_sub(LANES as u32 / 2);
+        let mut mismatch = 0u32;
+        for (l, &s) in nb.iter().enumerate() {
+            let fluid = if (s as usize) < n { u32::MAX } else { 0 };
+            mismatch |= (s ^ base.wrapping_add(l as u32)) & fluid;
+        }
+        if mismatch == 0 && (base as usize) + LANES <= n {
+            buf[j].copy_from_slice(&plane[base as usize..base as usize + LANES]);
+            continue;
+        }
+        for l in 0..LANES {
+            let s = nb[l] as usize;
+            // An entry with BOUNDARY_BIT is >= 2^31 > n, so it is never used as an index here.
+            let src = if s < n { s } else { 0 };
+            // SAFETY: src < n == plane.len() (n > 0 since this block holds cells).
+            buf[j][l] = unsafe { *plane.get_unchecked(src) };
+        }
+    }
+    // Lanes next to a boundary link: the populations whose entry is not a cell index come from the
+    // boundary rules (or, for a corrupt entry, the same checked indexing as `pull_cell`), in the same
+    // order of j as there, so the wall gain sums the same way.
+    if slow.iter().any(|&s| s != 0) {
+        for l in (0..LANES).filter(|&l| slow[l] != 0) {
+            let mut wall_gain = 0.0f32;
+            for j in 1..Q {
+                if neighbours[(j - 1) * n + start + l] as usize >= n {
+                    buf[j][l] = pull(p, g_src, neighbours, links, start + l, j, &mut wall_gain);
+                }
+            }
+            buf[0][l] -= wall_gain;
+        }
+    }
+    // Collide lane by lane; LLVM vectorises this loop across lanes (8 or 16 per vector).
+    #[allow(clippy::needless_range_loop)]
+    for l in 0..LANES {
+        let mut g = [0.0f32; Q];
+        for i in 0..Q {
+            g[i] = buf[i][l];
+        }
+        collide(p, &mut g);
+        for i in 0..Q {
+            buf[i][l] = g[i];
+        }
+    }
+    for (plane, row) in out.iter_mut().zip(&buf) {
+        store(&mut plane[local..local + LANES], row);
+    }
+}
+
+/// Copies `row` to `dst`, on x86-64 with non-temporal (streaming) stores where `dst` is 16-byte
+/// aligned, so the write does not first read the destination lines into the cache (+10% on the
+/// dense box). The caller fences before the task ends.
+#[inline(always)]
+fn store(dst: &mut [f32], row: &[f32; LANES]) {
+    assert_eq!(dst.len(), LANES);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
+        let head = dst.as_ptr().align_offset(16).min(LANES);
+        dst[..head].copy_from_slice(&row[..head]);
+        let body = (LANES - head) / 4 * 4;
+        for k in (head..head + body).step_by(4) {
+            // SAFETY: k + 4 <= LANES == dst.len() == row.len(), and dst[k] is 16-byte aligned.
+            unsafe { _mm_stream_ps(dst.as_mut_ptr().add(k), _mm_loadu_ps(row.as_ptr().add(k))) };
+        }
+        dst[head + body..].copy_from_slice(&row[head + body..]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    dst.copy_from_slice(row);
+}
+
+/// The fused step for the cells `start..start + out[0].len()` of one rayon task.
+#[inline(always)]
+fn stream_collide_task(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    start: usize,
+    out: &mut [&mut [f32]],
+) {
+    let len = out[0].len();
+    let blocks = len / LANES * LANES;
+    for local in (0..blocks).step_by(LANES) {
+        stream_collide_block(p, g_src, neighbours, links, start + local, out, local);
+    }
+    for local in blocks..len {
+        let g = stream_collide_cell(p, g_src, neighbours, links, start + local);
+        for (plane, v) in out.iter_mut().zip(g) {
+            plane[local] = v;
+        }
+    }
+}
+
+/// `stream_collide_task` compiled for AVX-512 (16 lanes per vector).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn stream_collide_task_avx512(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    start: usize,
+    out: &mut [&mut [f32]],
+) {
+    stream_collide_task(p, g_src, neighbours, links, start, out);
+}
+
+/// `stream_collide_task` compiled for AVX2 (8 lanes per vector). Enabling FMA only makes the
+/// instructions available: Rust never contracts a * b + c on its own, so results stay bitwise equal.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn stream_collide_task_avx2(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    start: usize,
+    out: &mut [&mut [f32]],
+) {
+    stream_collide_task(p, g_src, neighbours, links, start, out);
+}
+
+/// Instruction sets `stream_collide` can use, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Portable,
+}
+
+impl Isa {
+    fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
 }
 
 /// CPU twin of `lbm_stream_collide`: reads `g_src`, writes every cell of `g_dst` (same layout).
@@ -128,7 +365,24 @@ pub fn stream_collide(
     neighbours: &[u32],
     links: &[BoundaryLink],
 ) {
+    stream_collide_with(Isa::detect(), p, g_src, g_dst, neighbours, links);
+}
+
+fn stream_collide_with(
+    isa: Isa,
+    p: &StepParams,
+    g_src: &[f32],
+    g_dst: &mut [f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+) {
     let n = p.n_cells as usize;
+    assert_eq!(g_src.len(), Q * n, "g_src holds Q planes of n_cells");
+    assert_eq!(g_dst.len(), Q * n, "g_dst holds Q planes of n_cells");
+    assert_eq!(neighbours.len(), (Q - 1) * n, "neighbours holds Q - 1 planes of n_cells");
+    if n == 0 {
+        return;
+    }
     // Direction-major storage: split g_dst into its Q direction planes, then hand each rayon task the
     // same cell range of every plane, so tasks write disjoint memory without synchronisation.
     let mut planes: Vec<&mut [f32]> = g_dst.chunks_mut(n).collect();
@@ -140,12 +394,22 @@ pub fn stream_collide(
     }
     tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
         let start = t * CHUNK;
-        for local in 0..out[0].len() {
-            let g = stream_collide_cell(p, g_src, neighbours, links, start + local);
-            for i in 0..Q {
-                out[i][local] = g[i];
-            }
+        match isa {
+            // SAFETY (both arms): `Isa::detect` found these features on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe {
+                stream_collide_task_avx512(p, g_src, neighbours, links, start, &mut out)
+            },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { stream_collide_task_avx2(p, g_src, neighbours, links, start, &mut out) },
+            Isa::Portable => stream_collide_task(p, g_src, neighbours, links, start, &mut out),
         }
+        // Make the streaming stores globally visible before rayon hands the task back.
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: sfence has no preconditions (SSE is part of x86-64).
+        unsafe {
+            std::arch::x86_64::_mm_sfence()
+        };
     });
 }
 
@@ -167,4 +431,106 @@ pub fn moments(n: usize, g_src: &[f32]) -> Vec<[f32; 4]> {
             [drho, mx / rho, my / rho, mz / rho]
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lattice::{Grid, Lattice, PortRole, Voxels, WallLink};
+    use nalgebra::{Point3, Vector3};
+
+    /// A 23 x 19 x 17 box (7429 cells: several rayon tasks, a partial last block) with a solid
+    /// pillar inside; x = 0 is a velocity inlet, x = max a pressure outlet, the rest are walls with
+    /// wall distances on both sides of 1/2.
+    fn test_lattice() -> Lattice {
+        let dims = [23, 19, 17];
+        let grid = Grid { origin: Point3::origin(), dx: 1.0, dims };
+        let solid = |p: [usize; 3]| (9..12).contains(&p[0]) && (7..10).contains(&p[1]) && p[2] > 3;
+        let fluid: Vec<u8> = (0..grid.len()).map(|i| u8::from(!solid(grid.coords(i)))).collect();
+        let mut links = Vec::new();
+        for node in (0..grid.len()).filter(|&i| fluid[i] == 1) {
+            let x = grid.coords(node)[0];
+            for (dir, c) in C.iter().enumerate().skip(1) {
+                if grid.neighbour(node, *c).is_some_and(|s| fluid[s] == 1) {
+                    continue;
+                }
+                let tag = match (c[0], x) {
+                    (-1, 0) => 1,
+                    (1, x) if x + 1 == dims[0] => 2,
+                    _ => 0,
+                };
+                let q = [0.3, 0.5, 0.8, 0.15, 1.0][(node + dir) % 5];
+                links.push(WallLink { node, dir: dir as u8, q, tag });
+            }
+        }
+        let vox = Voxels { grid, fluid, links, unresolved_links: 0 };
+        let roles = [PortRole::Velocity, PortRole::Pressure];
+        Lattice::build(&vox, &roles, |_, p| Vector3::new(0.05, 0.01 * p.y, -0.002 * p.z), false)
+    }
+
+    /// The kernel one cell at a time, the way the WGSL shader runs it.
+    fn reference(
+        p: &StepParams,
+        g_src: &[f32],
+        g_dst: &mut [f32],
+        neighbours: &[u32],
+        links: &[BoundaryLink],
+    ) {
+        let n = p.n_cells as usize;
+        for cell in 0..n {
+            let g = stream_collide_cell(p, g_src, neighbours, links, cell);
+            for i in 0..Q {
+                g_dst[i * n + cell] = g[i];
+            }
+        }
+    }
+
+    #[test]
+    fn stream_collide_is_bitwise_equal_to_the_per_cell_kernel() {
+        let lattice = test_lattice();
+        let kinds: Vec<u32> = lattice.links.iter().map(|l| l.kind).collect();
+        for kind in [crate::lattice::LINK_WALL, crate::lattice::LINK_VELOCITY, LINK_PRESSURE] {
+            assert!(kinds.contains(&kind), "link kind {kind} missing from the test lattice");
+        }
+        assert!(lattice.links.iter().any(|l| l.q < 0.5) && lattice.links.iter().any(|l| l.q > 0.5));
+        let n = lattice.len();
+        assert!(n > CHUNK && !n.is_multiple_of(LANES));
+        let p = StepParams {
+            n_cells: n as u32,
+            row_width: 0,
+            omega_plus: 1.0 / 0.8,
+            omega_minus: 1.0 / 0.55,
+            inflow_scale: 0.7,
+            rho_outlet: 0.999,
+            pad: [0; 2],
+        };
+        // Deterministic pseudo-random populations around rest.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let g0: Vec<f32> = (0..Q * n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.02
+            })
+            .collect();
+        let mut isas = vec![Isa::Portable, Isa::detect()];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            isas.push(Isa::Avx2);
+        }
+        for isa in isas {
+            let (mut want, mut got) = (g0.clone(), g0.clone());
+            for _ in 0..3 {
+                let mut next = vec![0.0; Q * n];
+                reference(&p, &want, &mut next, &lattice.neighbours, &lattice.links);
+                want = next;
+                let mut next = vec![f32::NAN; Q * n];
+                stream_collide_with(isa, &p, &got, &mut next, &lattice.neighbours, &lattice.links);
+                got = next;
+                let first = want.iter().zip(&got).position(|(a, b)| a.to_bits() != b.to_bits());
+                assert_eq!(first, None, "{isa:?}: first differing population");
+            }
+        }
+    }
 }
