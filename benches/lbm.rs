@@ -24,8 +24,8 @@ fn bench_backend(c: &mut Criterion, backend: BackendChoice, name: &str) {
         let mut solver = match Solver::new(lattice, &bench_units().expect("units"), backend) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("skipping {name}: {e}");
-                return;
+                eprintln!("skipping {name}/{case}: {e}");
+                continue;
             }
         };
         group.throughput(Throughput::Elements(lattice.len() as u64 * STEPS));

@@ -359,7 +359,13 @@ fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
     }
     for backend in backends {
         for (name, lattice) in &cases {
-            let (t, solver) = lbm_throughput(lattice, backend, steps)?;
+            let (t, solver) = match lbm_throughput(lattice, backend, steps) {
+                Ok(r) => r,
+                Err(e) => {
+                    println!("{:<8} {:<28} skipped: {e}", "gpu", name);
+                    continue;
+                }
+            };
             let who = solver.backend().adapter.map(|a| a.name).unwrap_or_else(|| "cpu".into());
             println!(
                 "{:<8} {:<28} {:>10} {:>9.1} {:>9.1} {:>10.0}%",
