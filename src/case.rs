@@ -31,12 +31,14 @@ pub struct Case {
 pub struct GeometrySpec {
     /// A closed STL surface (relative paths are taken from the case file's folder).
     pub surface: Option<PathBuf>,
-    /// Length unit of the surface and of the port positions: "mm", "cm" or "m".
+    /// Length unit of the surface and of the port positions: "mm", "cm", "m", or "auto" (guessed from
+    /// the surface's size and reported).
     #[serde(default = "default_units")]
     pub units: String,
     /// A generated vessel instead of a file.
     pub generate: Option<GenerateSpec>,
-    /// The ports of a surface file (generated vessels bring their own).
+    /// The ports of a surface file (generated vessels bring their own). Leave empty for a surface
+    /// with open ends: each end is capped flat and becomes a port, the largest the inlet.
     #[serde(default)]
     pub ports: Vec<PortSpec>,
 }
@@ -302,12 +304,12 @@ impl Case {
             (Some(_), None) => {
                 let inlets = self.geometry.ports.iter().filter(|p| p.role == PortRoleSpec::Inlet).count();
                 let outlets = self.geometry.ports.len() - inlets;
-                if inlets != 1 || outlets == 0 {
+                if !self.geometry.ports.is_empty() && (inlets != 1 || outlets == 0) {
                     return Err(Error::parameter(
                         "geometry.ports",
                         format!(
-                            "a surface file needs one inlet and at least one outlet port, found {inlets} inlets and \
-                             {outlets} outlets; add [[geometry.ports]] entries with name, role, center, normal, radius"
+                            "give one inlet and at least one outlet port, found {inlets} inlets and {outlets} outlets \
+                             (or no ports at all, for a surface with open ends to be capped automatically)"
                         ),
                     ));
                 }

@@ -4,7 +4,7 @@ use crate::case::{Case, GenerateSpec, PortRoleSpec, Profile, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::io_stl::{Units, read_stl};
-use crate::geometry::ports::tag_triangles;
+use crate::geometry::ports::{cap_open_ends, orient_outward, tag_triangles};
 use crate::geometry::synth::{StenosisSpec, TubeSpec, stenosis, tube};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
@@ -27,8 +27,12 @@ pub struct Vessel {
     pub ports: Vec<Port>,
     /// What each port imposes.
     pub roles: Vec<PortRole>,
+    /// Tag of each triangle: 0 wall, k + 1 the cap of port k.
+    pub tags: Vec<u16>,
     /// Mesh report (area, volume, bounding box).
     pub report: SurfaceReport,
+    /// What loading did to the surface (units guessed, ends capped, triangles flipped).
+    pub notes: Vec<String>,
 }
 
 /// Facets around the circumference of generated vessels at `cells` lattice cells across: the chord
@@ -37,16 +41,18 @@ fn generator_segments(cells: f64) -> usize {
     ((4.0 * cells / 8.0).ceil() as usize * 8).max(64)
 }
 
-/// Loads or generates the case's vessel and checks that it is closed.
+/// Loads or generates the case's vessel and checks that it is closed. A surface file given without
+/// ports has its open ends capped into ports (the largest is the inlet) and is oriented outward.
 pub fn load_vessel(case: &Case) -> Result<Vessel> {
-    let units: Units = case.geometry.units.parse().map_err(|e: Error| match e {
-        Error::Parameter { message, .. } => Error::parameter("geometry.units", message),
-        other => other,
-    })?;
-    let s = units.scale();
+    let mut notes = Vec::new();
     let cells = case.lattice.cells_across_inlet.unwrap_or(24.0);
-    let (surface, ports, roles, origin) = match (&case.geometry.generate, &case.geometry.surface) {
+    let (surface, ports, roles, units, origin, given_tags) = match (
+        &case.geometry.generate,
+        &case.geometry.surface,
+    ) {
         (Some(spec), _) => {
+            let units = parse_units(&case.geometry.units)?.unwrap_or(Units::Millimetre);
+            let s = units.scale();
             let (surface, ports) = match *spec {
                 GenerateSpec::Tube { radius, length } => {
                     tube(&TubeSpec { radius: radius * s, length: length * s }, generator_segments(cells))?
@@ -72,37 +78,122 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                 .iter()
                 .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
                 .collect();
-            (surface, ports, roles, PathBuf::from("<generated>"))
+            (surface, ports, roles, units, PathBuf::from("<generated>"), None)
         }
         (None, Some(path)) => {
-            let surface = read_stl(path, units)?;
-            let ports = case
-                .geometry
-                .ports
-                .iter()
-                .map(|p| {
-                    let n = Vector3::from(p.normal);
-                    Port {
-                        name: p.name.clone(),
-                        center: Point3::from(p.center) * s,
-                        normal: n / n.norm(),
-                        radius: p.radius * s,
+            let (surface, units) = match parse_units(&case.geometry.units)? {
+                Some(u) => (read_stl(path, u)?, u),
+                None => {
+                    let raw = read_stl(path, Units::Metre)?;
+                    let guess = guess_units(&raw);
+                    notes.push(format!(
+                        "units guessed as {} from the surface's size (set geometry.units to override)",
+                        guess.symbol()
+                    ));
+                    let mut scaled = raw;
+                    for v in &mut scaled.vertices {
+                        *v *= guess.scale();
                     }
-                })
-                .collect();
-            let roles = case
-                .geometry
-                .ports
-                .iter()
-                .map(|p| if p.role == PortRoleSpec::Inlet { PortRole::Velocity } else { PortRole::Pressure })
-                .collect();
-            (surface, ports, roles, path.clone())
+                    (scaled, guess)
+                }
+            };
+            let s = units.scale();
+            if case.geometry.ports.is_empty() {
+                let mut surface = surface;
+                let (mut ports, tags) = cap_open_ends(&mut surface, path)?;
+                if ports.len() < 2 {
+                    return Err(Error::input(
+                        path,
+                        format!(
+                            "the surface has {} open end(s), and no [[geometry.ports]] are given: the flow needs an inlet and \
+                             at least one outlet. Give the ports of a capped surface (centre, outward normal and \
+                             radius of each flat cap), or use the surface with its ends open, trimmed square to \
+                             the vessel axis (domed caps are not detected yet)",
+                            ports.len()
+                        ),
+                    ));
+                }
+                if orient_outward(&mut surface, &mut ports) {
+                    notes.push("the triangles faced inward and were flipped".into());
+                }
+                notes.push(format!(
+                    "{} open ends capped into ports: {}",
+                    ports.len(),
+                    ports
+                        .iter()
+                        .map(|p| format!("{} (radius {:.2} mm)", p.name, p.radius * 1e3))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                let roles = ports
+                    .iter()
+                    .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
+                    .collect();
+                (surface, ports, roles, units, path.clone(), Some(tags))
+            } else {
+                let ports = case
+                    .geometry
+                    .ports
+                    .iter()
+                    .map(|p| {
+                        let n = Vector3::from(p.normal);
+                        Port {
+                            name: p.name.clone(),
+                            center: Point3::from(p.center) * s,
+                            normal: n / n.norm(),
+                            radius: p.radius * s,
+                        }
+                    })
+                    .collect();
+                let roles =
+                    case.geometry
+                        .ports
+                        .iter()
+                        .map(|p| {
+                            if p.role == PortRoleSpec::Inlet {
+                                PortRole::Velocity
+                            } else {
+                                PortRole::Pressure
+                            }
+                        })
+                        .collect();
+                (surface, ports, roles, units, path.clone(), None)
+            }
         }
         (None, None) => return Err(Error::parameter("geometry", "give `surface` or `generate`")),
     };
     let report = require_closed(&surface, &origin)?;
     check_plausible_size(&report, units, &origin)?;
-    Ok(Vessel { surface, ports, roles, report })
+    let tags = match given_tags {
+        Some(t) => t,
+        None => tag_triangles(&surface, &ports)?,
+    };
+    Ok(Vessel { surface, ports, roles, tags, report, notes })
+}
+
+/// `Some(units)` for "mm", "cm" or "m"; None for "auto".
+fn parse_units(text: &str) -> Result<Option<Units>> {
+    if text.trim() == "auto" {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|e: Error| match e {
+        Error::Parameter { message, .. } => Error::parameter("geometry.units", format!("{message}, or auto")),
+        other => other,
+    })
+}
+
+/// Guesses the length unit of a surface read as metres from its size: vessel models span a few
+/// millimetres to half a metre, so an extent above 5 means mm, above 0.5 cm, and below that m.
+pub fn guess_units(raw: &Surface) -> Units {
+    let report = crate::geometry::check::inspect(raw);
+    let extent = (report.bbox_max - report.bbox_min).norm();
+    if extent > 5.0 {
+        Units::Millimetre
+    } else if extent > 0.5 {
+        Units::Centimetre
+    } else {
+        Units::Metre
+    }
 }
 
 /// Catches surfaces whose size is implausible for a blood vessel in the declared units.
@@ -192,6 +283,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         pressure_scale,
     };
     let (units, mut warnings) = LatticeUnits::new(&scales, step)?;
+    warnings.extend(vessel.notes.iter().cloned());
     let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
     let fluid_estimate = vessel.report.volume / dx.powi(3);
     let links_estimate = 5.0 * vessel.report.area / (dx * dx);
@@ -213,8 +305,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
             budget / 1024f64.powi(3)
         )));
     }
-    let tags = tag_triangles(&vessel.surface, &vessel.ports)?;
-    let voxels = voxelize(&vessel.surface, &tags, &grid);
+    let voxels = voxelize(&vessel.surface, &vessel.tags, &grid);
     if voxels.unresolved_links > 0 {
         warnings.push(format!(
             "{} wall links found no surface crossing and use q = 1/2 (a surface defect near the wall?)",

@@ -153,7 +153,7 @@ impl LatticeUnits {
             ));
         }
         let mut warnings = Vec::new();
-        if mach > MACH_WARN {
+        if mach > MACH_WARN * (1.0 + 1e-9) {
             warnings.push(format!(
                 "Mach number {mach:.3} is above {MACH_WARN}: compressibility errors grow as Mach^2; \
                  a smaller time step reduces them"

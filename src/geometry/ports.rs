@@ -2,6 +2,7 @@
 
 use super::mesh::{Port, Surface};
 use crate::error::{Error, Result};
+use nalgebra::Point3;
 
 /// Tag of a triangle that belongs to the vessel wall rather than to a port cap.
 pub const WALL_TAG: u16 = 0;
@@ -46,4 +47,150 @@ pub fn tag_triangles(surface: &Surface, ports: &[Port]) -> Result<Vec<u16>> {
         ));
     }
     Ok(tags)
+}
+
+/// The open boundary loops of a surface, each as its vertices in the order the triangles traverse
+/// their open edges. Errors name the vertex where open edges branch (a pinched or non-manifold rim).
+pub fn boundary_loops(surface: &Surface, origin: &std::path::Path) -> Result<Vec<Vec<u32>>> {
+    use std::collections::HashMap;
+    let mut uses: HashMap<(u32, u32), u32> = HashMap::new();
+    for t in &surface.triangles {
+        for k in 0..3 {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            *uses.entry((a.min(b), a.max(b))).or_insert(0) += 1;
+        }
+    }
+    let mut next: HashMap<u32, u32> = HashMap::new();
+    for t in &surface.triangles {
+        for k in 0..3 {
+            let (a, b) = (t[k], t[(k + 1) % 3]);
+            if uses[&(a.min(b), a.max(b))] == 1 && next.insert(a, b).is_some() {
+                let p = surface.vertices[a as usize] * 1e3;
+                return Err(Error::input(
+                    origin,
+                    format!(
+                        "open edges branch at vertex {a} ({:.2}, {:.2}, {:.2}) mm: the rim of a hole is pinched or \
+                         the surface is not manifold there; fix the segmentation or run a mesh repair",
+                        p.x, p.y, p.z
+                    ),
+                ));
+            }
+        }
+    }
+    let mut starts: Vec<u32> = next.keys().copied().collect();
+    starts.sort_unstable();
+    let mut seen = std::collections::HashSet::new();
+    let mut loops = Vec::new();
+    for s in starts {
+        if seen.contains(&s) {
+            continue;
+        }
+        let mut ring = vec![s];
+        seen.insert(s);
+        let mut v = s;
+        while let Some(&w) = next.get(&v) {
+            if w == s {
+                break;
+            }
+            if !seen.insert(w) {
+                return Err(Error::input(
+                    origin,
+                    format!("open edges at vertex {w} do not form a simple loop"),
+                ));
+            }
+            ring.push(w);
+            v = w;
+        }
+        if next.get(&v) != Some(&s) {
+            return Err(Error::input(
+                origin,
+                format!("the open edges starting at vertex {s} do not close into a loop"),
+            ));
+        }
+        loops.push(ring);
+    }
+    Ok(loops)
+}
+
+/// Closes every open end of `surface` with a flat-ish fan cap around the loop's centroid and returns
+/// one port per cap (centre, outward unit normal, equivalent radius sqrt(area / pi)) together with
+/// the triangle tags (`k + 1` on the caps of port k). The largest port comes first and is named
+/// `inlet`; the others are `outlet1`, `outlet2`, ... in decreasing size. Caps take the orientation
+/// of the surface; orient the result outward afterwards if needed ([`orient_outward`]).
+pub fn cap_open_ends(surface: &mut Surface, origin: &std::path::Path) -> Result<(Vec<Port>, Vec<u16>)> {
+    let loops = boundary_loops(surface, origin)?;
+    let mut caps: Vec<(f64, Port, Vec<[u32; 3]>)> = Vec::new();
+    for ring in &loops {
+        let pts: Vec<_> = ring.iter().map(|&v| surface.vertices[v as usize]).collect();
+        let centre =
+            Point3::from(pts.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / pts.len() as f64);
+        let c = surface.vertices.len() as u32 + caps.len() as u32;
+        let mut area_vector = nalgebra::Vector3::zeros();
+        let mut tris = Vec::with_capacity(ring.len());
+        for k in 0..ring.len() {
+            let (a, b) = (ring[k], ring[(k + 1) % ring.len()]);
+            // The wall triangle runs a -> b along this edge; the cap triangle must run b -> a.
+            let (pa, pb) = (surface.vertices[a as usize], surface.vertices[b as usize]);
+            // Area vector of the cap triangle (b, a, c): its normal follows the surface's orientation.
+            area_vector += (pb - centre).cross(&(pa - centre)) * 0.5;
+            tris.push([b, a, c]);
+        }
+        let area = area_vector.norm();
+        if area <= 0.0 {
+            return Err(Error::input(origin, "an open end encloses no area; fix the segmentation"));
+        }
+        let normal = area_vector / area;
+        let radius = (area / std::f64::consts::PI).sqrt();
+        let off_plane = pts.iter().map(|p| (p - centre).dot(&normal).abs()).fold(0.0, f64::max);
+        if off_plane > 0.5 * radius {
+            let q = centre * 1e3;
+            return Err(Error::input(
+                origin,
+                format!(
+                    "the open end around ({:.2}, {:.2}, {:.2}) mm is far from flat ({:.2} mm out of its plane for a \
+                     radius of {:.2} mm); trim the vessel end square to its axis",
+                    q.x,
+                    q.y,
+                    q.z,
+                    off_plane * 1e3,
+                    radius * 1e3
+                ),
+            ));
+        }
+        caps.push((area, Port { name: String::new(), center: centre, normal, radius }, tris));
+    }
+    caps.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut tags = vec![WALL_TAG; surface.triangles.len()];
+    let mut ports = Vec::with_capacity(caps.len());
+    for (k, (_, mut port, tris)) in caps.into_iter().enumerate() {
+        let centre_index = tris[0][2];
+        port.name = if k == 0 { "inlet".to_string() } else { format!("outlet{k}") };
+        // Renumber this cap's centre vertex in sorted order.
+        let new_index = surface.vertices.len() as u32;
+        surface.vertices.push(port.center);
+        for mut t in tris {
+            if t[2] == centre_index {
+                t[2] = new_index;
+            }
+            surface.triangles.push(t);
+            tags.push((k + 1) as u16);
+        }
+        ports.push(port);
+    }
+    Ok((ports, tags))
+}
+
+/// Flips every triangle (and the port normals) when the enclosed volume is negative, so that the
+/// surface faces outward. Returns true when it flipped.
+pub fn orient_outward(surface: &mut Surface, ports: &mut [Port]) -> bool {
+    if super::check::inspect(surface).volume >= 0.0 {
+        return false;
+    }
+    for t in &mut surface.triangles {
+        t.swap(1, 2);
+    }
+    for p in ports {
+        p.normal = -p.normal;
+    }
+    true
 }

@@ -1,0 +1,90 @@
+//! Real public vessel surfaces (../shared/meshes, see its MANIFEST): check, automatic ports, units,
+//! voxelization and a flow run in scanner coordinates, with no manual editing. Skipped, with a
+//! message, when ../shared is absent.
+#![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
+
+use hemotwin::case::Case;
+use hemotwin::geometry::check::inspect;
+use hemotwin::geometry::io_stl::{Units, read_stl};
+use hemotwin::simulation::{RunOptions, load_vessel, run};
+use std::path::{Path, PathBuf};
+
+fn shared_mesh(name: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/meshes").join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        println!("skipped: {} not found", p.display());
+        None
+    }
+}
+
+fn aorta_case(surface: &Path, time: f64) -> Case {
+    let text = format!(
+        "[geometry]\nsurface = \"{}\"\nunits = \"auto\"\n[fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
+         [inflow]\nflow_rate = 2.0e-6\nramp = 0.2\n[lattice]\ncells_across_inlet = 20\n\
+         [run]\ntime = {time}\nbackend = \"cpu\"\nframes = 1\n",
+        surface.display()
+    );
+    Case::from_toml(&text, Path::new("aorta case")).unwrap()
+}
+
+#[test]
+fn open_ended_aorta_gets_three_ports_of_the_manifest_diameters_and_is_oriented_outward() {
+    let Some(path) = shared_mesh("aorta_vmtk_open_ends.stl") else { return };
+    let raw = inspect(&read_stl(&path, Units::Millimetre).unwrap());
+    println!(
+        "as read: {} open edges in {} holes, volume {:.3e} m^3",
+        raw.boundary_edges,
+        raw.holes.len(),
+        raw.volume
+    );
+    let vessel = load_vessel(&aorta_case(&path, 1.0)).unwrap();
+    for n in &vessel.notes {
+        println!("{n}");
+    }
+    let diameters: Vec<f64> = vessel.ports.iter().map(|p| 2e3 * p.radius).collect();
+    println!("port diameters (mm): {diameters:.2?}");
+    assert!(vessel.notes.iter().any(|n| n.contains("guessed as mm")));
+    assert_eq!(vessel.ports[0].name, "inlet");
+    for (d, want) in diameters.iter().zip([15.4, 8.8, 8.8]) {
+        assert!((d / want - 1.0).abs() < 0.05, "diameter {d:.2} mm, manifest {want} mm");
+    }
+    assert_eq!(vessel.report.boundary_edges, 0);
+    assert!(vessel.report.volume > 0.0);
+    // Outward normals point away from the vessel: the inlet at the top of the bounding box (+y),
+    // the iliac outlets at its bottom (-y).
+    assert!(
+        vessel.ports[0].normal.y > 0.9 && vessel.ports[1].normal.y < -0.9 && vessel.ports[2].normal.y < -0.9
+    );
+}
+
+#[test]
+fn open_ended_aorta_flows_to_steady_state_in_scanner_coordinates_conserving_mass() {
+    let Some(path) = shared_mesh("aorta_vmtk_open_ends.stl") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let s = run(&aorta_case(&path, 20.0), &opts).unwrap();
+    let split: Vec<f64> = s.ports[1..].iter().map(|p| p.measure.flow_m3_s / s.inflow_m3_s).collect();
+    println!(
+        "{} cells, {} steps, converged {}, inflow {:.4e}, outflow {:.4e} m^3/s, mass error {:.3}%, split {split:.3?}, dP {:.3} Pa",
+        s.fluid_cells,
+        s.steps,
+        s.converged,
+        s.inflow_m3_s,
+        s.outflow_m3_s,
+        100.0 * s.mass_conservation_error,
+        s.pressure_drop_pa
+    );
+    assert!(s.converged);
+    assert!(s.mass_conservation_error < 0.005);
+    assert!(s.pressure_drop_pa > 0.0 && s.pressure_drop_pa.is_finite());
+}
+
+#[test]
+fn closed_aorta_with_domed_caps_is_refused_with_a_clear_message() {
+    let Some(path) = shared_mesh("aorta_vmtk.stl") else { return };
+    let err = load_vessel(&aorta_case(&path, 1.0)).err().unwrap().to_string();
+    println!("{err}");
+    assert!(err.contains("0 open end") && err.contains("ports"), "{err}");
+}
