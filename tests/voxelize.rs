@@ -25,7 +25,7 @@ fn box_with_every_vertex_on_lattice_planes_is_classified_consistently() {
     // the triangulation.
     let grid = Grid { origin: Point3::origin(), dx: 1.0, dims: [15, 15, 15] };
     let surface = cube(2.0, 12.0);
-    let vox = voxelize(&surface, &vec![0; 12], &grid);
+    let vox = voxelize(&surface, &[0; 12], &grid);
     let fluid = vox.fluid.iter().filter(|&&f| f == 1).count();
     println!("box 10^3 on node planes: {fluid} fluid nodes, {} unresolved links", vox.unresolved_links);
     assert_eq!(fluid, 1000);
