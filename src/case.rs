@@ -70,6 +70,17 @@ pub enum GenerateSpec {
         stenosis_length: f64,
         /// Axial position of the throat.
         center: f64,
+        /// 0 (default) axisymmetric, up to 1 for a narrowing entirely from one side.
+        #[serde(default)]
+        eccentricity: f64,
+    },
+    /// The FDA benchmark nozzle (fixed 12 mm pipe, 4 mm throat; lengths of the straight pipes).
+    #[serde(rename = "fda_nozzle")]
+    FdaNozzle {
+        /// Straight pipe before the cone.
+        inlet_length: f64,
+        /// Straight pipe after the sudden expansion.
+        outlet_length: f64,
     },
 }
 

@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 use hemotwin::bench::{BYTES_PER_UPDATE, dense_box, lbm_throughput, triad_bandwidth};
 use hemotwin::case::{Case, DEMO_CASE};
 use hemotwin::geometry::io_stl::{Units, write_stl};
-use hemotwin::geometry::synth::{StenosisSpec, TubeSpec, stenosis, tube};
+use hemotwin::geometry::synth::{
+    FDA_PIPE_DIAMETER, FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, stenosis, tube,
+};
 use hemotwin::lbm::BackendChoice;
 use hemotwin::simulation::{RunOptions, prepare, run};
 use std::path::{Path, PathBuf};
@@ -82,8 +84,9 @@ enum MeshCommand {
     },
     /// Write a closed synthetic vessel as binary STL (along +z from z = 0).
     Generate {
-        /// tube or stenosis.
-        #[arg(value_parser = ["tube", "stenosis"])]
+        /// tube, stenosis or fda-nozzle (the FDA benchmark: 12 mm pipe, 4 mm throat; --length is then
+        /// the pipe length after the expansion, with 2 pipe diameters before the cone).
+        #[arg(value_parser = ["tube", "stenosis", "fda-nozzle"])]
         shape: String,
         /// Radius, in --units.
         #[arg(long, default_value_t = 2.0)]
@@ -100,6 +103,9 @@ enum MeshCommand {
         /// Axial position of the throat, in --units (default: mid-length).
         #[arg(long)]
         center: Option<f64>,
+        /// Stenosis eccentricity: 0 axisymmetric, 1 all the narrowing from one side.
+        #[arg(long, default_value_t = 0.0)]
+        eccentricity: f64,
         /// Facets around the circumference.
         #[arg(long, default_value_t = 64)]
         segments: usize,
@@ -199,32 +205,53 @@ fn mesh(action: MeshCommand) -> Result<()> {
             area_reduction,
             stenosis_length,
             center,
+            eccentricity,
             segments,
             units,
             output,
         } => {
             let units: Units = units.parse()?;
             let s = units.scale();
-            let (surface, _ports) = if shape == "tube" {
-                tube(&TubeSpec { radius: radius * s, length: length * s }, segments)?
-            } else {
-                let spec = StenosisSpec {
-                    radius: radius * s,
-                    length: length * s,
-                    area_reduction: area_reduction / 100.0,
-                    stenosis_length: stenosis_length * s,
-                    center: center.unwrap_or(length / 2.0) * s,
-                };
-                stenosis(&spec, segments)?
+            let (surface, ports) = match shape.as_str() {
+                "tube" => tube(&TubeSpec { radius: radius * s, length: length * s }, segments)?,
+                "fda-nozzle" => fda_nozzle(
+                    &FdaNozzleSpec { inlet_length: 2.0 * FDA_PIPE_DIAMETER, outlet_length: length * s },
+                    segments,
+                )?,
+                _ => {
+                    let spec = StenosisSpec {
+                        radius: radius * s,
+                        length: length * s,
+                        area_reduction: area_reduction / 100.0,
+                        stenosis_length: stenosis_length * s,
+                        center: center.unwrap_or(length / 2.0) * s,
+                        eccentricity,
+                    };
+                    stenosis(&spec, segments)?
+                }
             };
             write_stl(&output, &surface, units)?;
             println!(
-                "wrote {} ({} triangles, {}): inlet cap at z = 0 with normal (0, 0, -1), outlet cap at z = {length} \
-                 with normal (0, 0, 1), radius {radius}",
+                "wrote {} ({} triangles, {})",
                 output.display(),
                 surface.triangles.len(),
                 units.symbol()
             );
+            for p in &ports {
+                let (c, n) = (p.center / s, p.normal);
+                println!(
+                    "  port {}: centre ({:.4}, {:.4}, {:.4}), normal ({}, {}, {}), radius {:.4} {}",
+                    p.name,
+                    c.x,
+                    c.y,
+                    c.z,
+                    n.x,
+                    n.y,
+                    n.z,
+                    p.radius / s,
+                    units.symbol()
+                );
+            }
             Ok(())
         }
     }

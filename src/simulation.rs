@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::io_stl::{Units, read_stl};
 use crate::geometry::ports::{cap_open_ends, orient_outward, tag_triangles};
-use crate::geometry::synth::{StenosisSpec, TubeSpec, stenosis, tube};
+use crate::geometry::synth::{FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, stenosis, tube};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
 use crate::io::summary::{PortSummary, Summary};
@@ -63,6 +63,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                     area_reduction_percent,
                     stenosis_length,
                     center,
+                    eccentricity,
                 } => stenosis(
                     &StenosisSpec {
                         radius: radius * s,
@@ -70,7 +71,12 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                         area_reduction: area_reduction_percent / 100.0,
                         stenosis_length: stenosis_length * s,
                         center: center * s,
+                        eccentricity,
                     },
+                    generator_segments(cells),
+                )?,
+                GenerateSpec::FdaNozzle { inlet_length, outlet_length } => fda_nozzle(
+                    &FdaNozzleSpec { inlet_length: inlet_length * s, outlet_length: outlet_length * s },
                     generator_segments(cells),
                 )?,
             };

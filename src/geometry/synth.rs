@@ -28,6 +28,8 @@ pub struct StenosisSpec {
     pub stenosis_length: f64,
     /// z of the throat (m).
     pub center: f64,
+    /// 0 for an axisymmetric narrowing, up to 1 for one whose -x wall stays straight.
+    pub eccentricity: f64,
 }
 
 impl StenosisSpec {
@@ -87,26 +89,33 @@ fn rings(breaks: &[f64], spacing: &[f64], segments: usize) -> Result<Vec<f64>> {
     Ok(z)
 }
 
-/// Closed surface of revolution about the z axis with radius `profile(z)` (m) at the rings `z`
-/// (ascending, m), `segments` vertices per ring (alternate rings turned by half a segment so the
-/// side triangles are near-equilateral), flat fan caps, and the `inlet` and `outlet` ports.
-/// `z` has at least two rings and `z.len() * segments + 2` fits `u32` (see [`rings`]).
-fn axisymmetric(profile: impl Fn(f64) -> f64, z: &[f64], segments: usize) -> (Surface, Vec<Port>) {
+/// One ring of a generated vessel: axial position, radius and sideways (x) offset of its centre (m).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Ring {
+    z: f64,
+    r: f64,
+    x: f64,
+}
+
+/// Closed tube through `rings` (z non-decreasing; equal z with different radii make a flat annular
+/// step), `segments` vertices per ring (alternate rings turned by half a segment so the side
+/// triangles are near-equilateral), flat fan caps, and the `inlet` and `outlet` ports.
+/// `rings` has at least two entries and `rings.len() * segments + 2` fits `u32` (see [`rings`]).
+fn swept(rings: &[Ring], segments: usize) -> (Surface, Vec<Port>) {
     let n = segments;
-    let mut vertices = Vec::with_capacity(z.len() * n + 2);
-    for (k, &zk) in z.iter().enumerate() {
-        let r = profile(zk);
+    let mut vertices = Vec::with_capacity(rings.len() * n + 2);
+    for (k, ring) in rings.iter().enumerate() {
         let turn = 0.5 * (k % 2) as f64;
         vertices.extend((0..n).map(|j| {
             let angle = 2.0 * PI * (j as f64 + turn) / n as f64;
-            Point3::new(r * angle.cos(), r * angle.sin(), zk)
+            Point3::new(ring.x + ring.r * angle.cos(), ring.r * angle.sin(), ring.z)
         }));
     }
-    let ring = |k: usize, j: usize| (k * n + j % n) as u32;
-    let mut triangles = Vec::with_capacity(2 * n * (z.len() + 1));
-    for k in 0..z.len() - 1 {
+    let index = |k: usize, j: usize| (k * n + j % n) as u32;
+    let mut triangles = Vec::with_capacity(2 * n * (rings.len() + 1));
+    for k in 0..rings.len() - 1 {
         for j in 0..n {
-            let (a0, a1, b0, b1) = (ring(k, j), ring(k, j + 1), ring(k + 1, j), ring(k + 1, j + 1));
+            let (a0, a1, b0, b1) = (index(k, j), index(k, j + 1), index(k + 1, j), index(k + 1, j + 1));
             if k % 2 == 0 {
                 // Upper ring turned half a segment ahead: b0 lies between a0 and a1.
                 triangles.extend([[a0, a1, b0], [a1, b1, b0]]);
@@ -116,22 +125,28 @@ fn axisymmetric(profile: impl Fn(f64) -> f64, z: &[f64], segments: usize) -> (Su
             }
         }
     }
-    let last = z.len() - 1;
-    let (start, end) = (z[0], z[last]);
+    let last = rings.len() - 1;
+    let (first_ring, last_ring) = (rings[0], rings[last]);
     let (bottom, top) = (vertices.len() as u32, vertices.len() as u32 + 1);
-    vertices.extend([Point3::new(0.0, 0.0, start), Point3::new(0.0, 0.0, end)]);
+    vertices
+        .extend([Point3::new(first_ring.x, 0.0, first_ring.z), Point3::new(last_ring.x, 0.0, last_ring.z)]);
     for j in 0..n {
-        triangles.push([bottom, ring(0, j + 1), ring(0, j)]);
-        triangles.push([top, ring(last, j), ring(last, j + 1)]);
+        triangles.push([bottom, index(0, j + 1), index(0, j)]);
+        triangles.push([top, index(last, j), index(last, j + 1)]);
     }
-    let port = |name: &str, z: f64, normal: f64| Port {
+    let port = |name: &str, ring: Ring, normal: f64| Port {
         name: name.to_string(),
-        center: Point3::new(0.0, 0.0, z),
+        center: Point3::new(ring.x, 0.0, ring.z),
         normal: Vector3::new(0.0, 0.0, normal),
-        radius: profile(z),
+        radius: ring.r,
     };
-    let ports = vec![port("inlet", start, -1.0), port("outlet", end, 1.0)];
+    let ports = vec![port("inlet", first_ring, -1.0), port("outlet", last_ring, 1.0)];
     (Surface { vertices, triangles }, ports)
+}
+
+/// Rings of a surface of revolution about the z axis with radius `profile(z)` at positions `z`.
+fn revolve(profile: impl Fn(f64) -> f64, z: &[f64]) -> Vec<Ring> {
+    z.iter().map(|&z| Ring { z, r: profile(z), x: 0.0 }).collect()
 }
 
 /// Axial spacing (m) that makes near-equilateral side triangles on a ring of `radius` (m) with
@@ -154,7 +169,7 @@ pub fn tube(spec: &TubeSpec, segments: usize) -> Result<(Surface, Vec<Port>)> {
     positive("tube.length", spec.length)?;
     let h = ring_spacing(spec.radius, segments)?;
     let z = rings(&[0.0, spec.length], &[h], segments)?;
-    Ok(axisymmetric(|_| spec.radius, &z, segments))
+    Ok(swept(&revolve(|_| spec.radius, &z), segments))
 }
 
 /// A closed tube (m) with a cosine stenosis, `segments` sides around, at least 16 ring intervals
@@ -185,10 +200,93 @@ pub fn stenosis(spec: &StenosisSpec, segments: usize) -> Result<(Surface, Vec<Po
             ),
         ));
     }
+    if !(0.0..=1.0).contains(&spec.eccentricity) {
+        return Err(Error::parameter(
+            "stenosis.eccentricity",
+            format!("must be in [0, 1] (0 axisymmetric, 1 one wall straight), got {}", spec.eccentricity),
+        ));
+    }
     let h = ring_spacing(spec.radius, segments)?;
     let (from, to) = (from.max(0.0), to.min(spec.length));
     let z = rings(&[0.0, from, to, spec.length], &[h, h.min(spec.stenosis_length / 16.0), h], segments)?;
-    Ok(axisymmetric(|z| spec.radius_at(z), &z, segments))
+    let mut rings = revolve(|z| spec.radius_at(z), &z);
+    // Eccentric: shift each ring sideways by the eccentricity times the radius lost, so that at
+    // eccentricity 1 the wall at -x stays straight and all the narrowing comes from +x.
+    for ring in &mut rings {
+        ring.x = -spec.eccentricity * (spec.radius - ring.r);
+    }
+    Ok(swept(&rings, segments))
+}
+
+/// Inlet and outlet pipe diameter of the FDA benchmark nozzle (m).
+pub const FDA_PIPE_DIAMETER: f64 = 0.012;
+/// Throat diameter of the FDA benchmark nozzle (m).
+pub const FDA_THROAT_DIAMETER: f64 = 0.004;
+/// Length of the 20-degree (total angle) conical contraction (m).
+pub const FDA_CONE_LENGTH: f64 = 0.022685;
+/// Length of the throat (m).
+pub const FDA_THROAT_LENGTH: f64 = 0.040;
+
+/// The FDA benchmark nozzle (shared/VALIDATION.md): a 12 mm pipe, a conical contraction to a 4 mm
+/// throat 40 mm long, and a sudden expansion back to 12 mm. Pipe lengths before and after in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FdaNozzleSpec {
+    /// Straight pipe before the cone (m).
+    pub inlet_length: f64,
+    /// Straight pipe after the sudden expansion (m).
+    pub outlet_length: f64,
+}
+
+impl FdaNozzleSpec {
+    /// z of the sudden expansion (m).
+    pub fn expansion_z(&self) -> f64 {
+        self.inlet_length + FDA_CONE_LENGTH + FDA_THROAT_LENGTH
+    }
+
+    /// Total length along z (m).
+    pub fn length(&self) -> f64 {
+        self.expansion_z() + self.outlet_length
+    }
+
+    /// Radius (m) at `z` (m), the throat's at the expansion plane itself.
+    pub fn radius_at(&self, z: f64) -> f64 {
+        let (big, small) = (FDA_PIPE_DIAMETER / 2.0, FDA_THROAT_DIAMETER / 2.0);
+        let cone_end = self.inlet_length + FDA_CONE_LENGTH;
+        if z <= self.inlet_length {
+            big
+        } else if z < cone_end {
+            big + (small - big) * (z - self.inlet_length) / FDA_CONE_LENGTH
+        } else if z <= self.expansion_z() {
+            small
+        } else {
+            big
+        }
+    }
+}
+
+/// The FDA benchmark nozzle along +z from z = 0 (m), `segments` sides around, with its `inlet` and
+/// `outlet` ports; the sudden expansion is a flat annulus.
+pub fn fda_nozzle(spec: &FdaNozzleSpec, segments: usize) -> Result<(Surface, Vec<Port>)> {
+    positive("fda_nozzle.inlet_length", spec.inlet_length)?;
+    positive("fda_nozzle.outlet_length", spec.outlet_length)?;
+    let (big, small) = (FDA_PIPE_DIAMETER / 2.0, FDA_THROAT_DIAMETER / 2.0);
+    let (h_pipe, h_throat) = (ring_spacing(big, segments)?, ring_spacing(small, segments)?);
+    let cone_end = spec.inlet_length + FDA_CONE_LENGTH;
+    let (ze, end) = (spec.expansion_z(), spec.length());
+    let upstream = rings(&[0.0, spec.inlet_length, cone_end, ze], &[h_pipe, h_throat, h_throat], segments)?;
+    let downstream = rings(&[ze, end], &[h_pipe], segments)?;
+    let steps = ((big - small) / h_throat).ceil() as usize;
+    let mut all = revolve(|z| spec.radius_at(z), &upstream);
+    all.extend((1..=steps).map(|k| Ring {
+        z: ze,
+        r: small + (big - small) * k as f64 / steps as f64,
+        x: 0.0,
+    }));
+    all.extend(downstream.iter().skip(1).map(|&z| Ring { z, r: big, x: 0.0 }));
+    if u32::try_from(all.len().saturating_mul(segments).saturating_add(2)).is_err() {
+        return Err(Error::parameter("segments", "too many vertices for 32-bit indices; use fewer segments"));
+    }
+    Ok(swept(&all, segments))
 }
 
 #[cfg(test)]
@@ -211,8 +309,47 @@ mod tests {
         assert!(rel.abs() < 0.01);
     }
 
+    #[test]
+    fn fda_nozzle_is_closed_outward_with_volume_within_one_percent() {
+        let spec = FdaNozzleSpec { inlet_length: 0.024, outlet_length: 0.06 };
+        let (surface, ports) = fda_nozzle(&spec, 64).unwrap();
+        let (big, small) = (FDA_PIPE_DIAMETER / 2.0, FDA_THROAT_DIAMETER / 2.0);
+        let cone = PI / 3.0 * FDA_CONE_LENGTH * (big * big + big * small + small * small);
+        let analytic = PI * big * big * (spec.inlet_length + spec.outlet_length)
+            + cone
+            + PI * small * small * FDA_THROAT_LENGTH;
+        check_closed_with_volume(&surface, analytic, "FDA nozzle");
+        assert_eq!(ports[1].center.z, spec.length());
+        assert!((ports[0].radius - big).abs() < 1e-12 && (ports[1].radius - big).abs() < 1e-12);
+    }
+
+    #[test]
+    fn eccentric_stenosis_keeps_its_volume_and_one_straight_wall() {
+        let spec = StenosisSpec { eccentricity: 1.0, ..stenosis_spec() };
+        let (surface, _) = stenosis(&spec, 64).unwrap();
+        let concentric = inspect(&stenosis(&stenosis_spec(), 64).unwrap().0).volume;
+        check_closed_with_volume(&surface, concentric, "eccentric stenosis");
+        // The -x wall stays at x = -R0 (up to the facets' half-segment turn).
+        let min_x = surface.vertices.iter().map(|v| v.x).fold(f64::INFINITY, f64::min);
+        let r0 = spec.radius;
+        println!("eccentric stenosis: min x {min_x:.6e} m against -R0 = {:.6e} m", -r0);
+        assert!((min_x + r0).abs() < 1e-3 * r0);
+        let throat_ring_max_x = surface
+            .vertices
+            .iter()
+            .filter(|v| (v.z - spec.center).abs() < 1e-4)
+            .map(|v| v.x)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let r1 = r0 * (1.0 - spec.area_reduction).sqrt();
+        assert!(
+            (throat_ring_max_x - (-r0 + 2.0 * r1)).abs() < 0.02 * r0,
+            "throat spans to {throat_ring_max_x}"
+        );
+    }
+
     fn stenosis_spec() -> StenosisSpec {
         StenosisSpec {
+            eccentricity: 0.0,
             radius: 2e-3,
             length: 40e-3,
             area_reduction: 0.75,
