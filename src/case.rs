@@ -37,6 +37,8 @@ pub struct GeometrySpec {
     pub units: String,
     /// A generated vessel instead of a file.
     pub generate: Option<GenerateSpec>,
+    /// Straight flow extensions added at every open end of a surface file, in diameters of that end.
+    pub flow_extensions: Option<f64>,
     /// The ports of a surface file (generated vessels bring their own). Leave empty for a surface
     /// with open ends: each end is capped flat and becomes a port, the largest the inlet.
     #[serde(default)]
@@ -310,6 +312,16 @@ impl Case {
         }
         if let Some(m) = self.run.max_memory_gib {
             positive("run.max_memory_gib", m)?;
+        }
+        if let Some(d) = self.geometry.flow_extensions {
+            positive("geometry.flow_extensions", d)?;
+            if self.geometry.generate.is_some() || !self.geometry.ports.is_empty() {
+                return Err(Error::parameter(
+                    "geometry.flow_extensions",
+                    "applies to the open ends of a surface file given without ports; generated vessels have \
+                     straight ends already (lengthen them instead)",
+                ));
+            }
         }
         match (&self.geometry.surface, &self.geometry.generate) {
             (Some(_), None) => {

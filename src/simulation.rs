@@ -4,7 +4,7 @@ use crate::case::{Case, GenerateSpec, PortRoleSpec, Profile, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::io_stl::{Units, read_stl};
-use crate::geometry::ports::{cap_open_ends, orient_outward, tag_triangles};
+use crate::geometry::ports::{cap_open_ends, extend_open_ends, orient_open_surface, tag_triangles};
 use crate::geometry::synth::{FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, stenosis, tube};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
@@ -106,7 +106,14 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
             let s = units.scale();
             if case.geometry.ports.is_empty() {
                 let mut surface = surface;
-                let (mut ports, tags) = cap_open_ends(&mut surface, path)?;
+                if orient_open_surface(&mut surface, path)? {
+                    notes.push("the triangles faced inward and were flipped".into());
+                }
+                if let Some(d) = case.geometry.flow_extensions {
+                    extend_open_ends(&mut surface, d, path)?;
+                    notes.push(format!("flow extensions of {d} diameters added at every open end"));
+                }
+                let (ports, tags) = cap_open_ends(&mut surface, path)?;
                 if ports.len() < 2 {
                     return Err(Error::input(
                         path,
@@ -118,9 +125,6 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                             ports.len()
                         ),
                     ));
-                }
-                if orient_outward(&mut surface, &mut ports) {
-                    notes.push("the triangles faced inward and were flipped".into());
                 }
                 notes.push(format!(
                     "{} open ends capped into ports: {}",

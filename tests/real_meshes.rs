@@ -82,6 +82,28 @@ fn open_ended_aorta_flows_to_steady_state_in_scanner_coordinates_conserving_mass
 }
 
 #[test]
+fn open_ended_aorta_takes_flow_extensions_and_stays_closed_and_outward() {
+    let Some(path) = shared_mesh("aorta_vmtk_open_ends.stl") else { return };
+    let plain = load_vessel(&aorta_case(&path, 1.0)).unwrap();
+    let mut case = aorta_case(&path, 1.0);
+    case.geometry.flow_extensions = Some(3.0);
+    let extended = load_vessel(&case).unwrap();
+    for (a, b) in plain.ports.iter().zip(&extended.ports) {
+        let shift = (b.center - a.center).dot(&a.normal) / (2.0 * a.radius);
+        println!(
+            "{}: moved {shift:.2} diameters along its normal, radius {:.2} -> {:.2} mm",
+            a.name,
+            a.radius * 1e3,
+            b.radius * 1e3
+        );
+        assert!(shift >= 3.0 && shift < 3.5, "{}: {shift}", a.name);
+        assert!((b.radius / a.radius - 1.0).abs() < 0.02);
+    }
+    assert_eq!((extended.report.boundary_edges, extended.report.nonmanifold_edges), (0, 0));
+    assert!(extended.report.volume > plain.report.volume);
+}
+
+#[test]
 fn closed_aorta_with_domed_caps_is_refused_with_a_clear_message() {
     let Some(path) = shared_mesh("aorta_vmtk.stl") else { return };
     let err = load_vessel(&aorta_case(&path, 1.0)).err().unwrap().to_string();

@@ -122,24 +122,13 @@ pub fn cap_open_ends(surface: &mut Surface, origin: &std::path::Path) -> Result<
     let mut caps: Vec<(f64, Port, Vec<[u32; 3]>)> = Vec::new();
     for ring in &loops {
         let pts: Vec<_> = ring.iter().map(|&v| surface.vertices[v as usize]).collect();
-        let centre =
-            Point3::from(pts.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / pts.len() as f64);
-        let c = surface.vertices.len() as u32 + caps.len() as u32;
-        let mut area_vector = nalgebra::Vector3::zeros();
-        let mut tris = Vec::with_capacity(ring.len());
-        for k in 0..ring.len() {
-            let (a, b) = (ring[k], ring[(k + 1) % ring.len()]);
-            // The wall triangle runs a -> b along this edge; the cap triangle must run b -> a.
-            let (pa, pb) = (surface.vertices[a as usize], surface.vertices[b as usize]);
-            // Area vector of the cap triangle (b, a, c): its normal follows the surface's orientation.
-            area_vector += (pb - centre).cross(&(pa - centre)) * 0.5;
-            tris.push([b, a, c]);
-        }
-        let area = area_vector.norm();
+        let (centre, normal, area) = loop_frame(surface, ring);
         if area <= 0.0 {
             return Err(Error::input(origin, "an open end encloses no area; fix the segmentation"));
         }
-        let normal = area_vector / area;
+        // The wall runs a -> b along each open edge; the cap triangle (b, a, centre) runs back along it.
+        let c = surface.vertices.len() as u32 + caps.len() as u32;
+        let tris: Vec<[u32; 3]> = (0..ring.len()).map(|k| [ring[(k + 1) % ring.len()], ring[k], c]).collect();
         let radius = (area / std::f64::consts::PI).sqrt();
         let off_plane = pts.iter().map(|p| (p - centre).dot(&normal).abs()).fold(0.0, f64::max);
         if off_plane > 0.5 * radius {
@@ -193,4 +182,131 @@ pub fn orient_outward(surface: &mut Surface, ports: &mut [Port]) -> bool {
         p.normal = -p.normal;
     }
     true
+}
+
+/// Centre (mean of the loop's vertices), unit normal (following the surface's orientation, so
+/// outward on an outward surface) and area of the open end `ring`.
+fn loop_frame(surface: &Surface, ring: &[u32]) -> (Point3<f64>, nalgebra::Vector3<f64>, f64) {
+    let pts: Vec<_> = ring.iter().map(|&v| surface.vertices[v as usize]).collect();
+    let centre =
+        Point3::from(pts.iter().map(|p| p.coords).sum::<nalgebra::Vector3<f64>>() / pts.len() as f64);
+    let mut area_vector = nalgebra::Vector3::zeros();
+    for k in 0..pts.len() {
+        let (pa, pb) = (pts[k], pts[(k + 1) % pts.len()]);
+        area_vector += (pb - centre).cross(&(pa - centre)) * 0.5;
+    }
+    let area = area_vector.norm();
+    (centre, area_vector / area.max(f64::MIN_POSITIVE), area)
+}
+
+/// Orients an open surface outward: caps a copy, and flips every triangle of `surface` when the
+/// capped copy encloses a negative volume. Returns true when it flipped.
+pub fn orient_open_surface(surface: &mut Surface, origin: &std::path::Path) -> Result<bool> {
+    let mut capped = surface.clone();
+    let (mut ports, _) = cap_open_ends(&mut capped, origin)?;
+    let flip = orient_outward(&mut capped, &mut ports);
+    if flip {
+        for t in &mut surface.triangles {
+            t.swap(1, 2);
+        }
+    }
+    Ok(flip)
+}
+
+/// Extends every open end of an outward-oriented open surface by a straight pipe `diameters` of its
+/// equivalent diameter long, along its outward normal: rings of the loop projected onto the end's
+/// plane, spaced about one mean edge length, ending in a planar loop ready for a flat cap.
+pub fn extend_open_ends(surface: &mut Surface, diameters: f64, origin: &std::path::Path) -> Result<()> {
+    if !(diameters.is_finite() && diameters > 0.0) {
+        return Err(Error::parameter(
+            "geometry.flow_extensions",
+            format!("must be a positive number of diameters, got {diameters}"),
+        ));
+    }
+    for ring in boundary_loops(surface, origin)? {
+        let (centre, normal, area) = loop_frame(surface, &ring);
+        let length = diameters * 2.0 * (area / std::f64::consts::PI).sqrt();
+        let pts: Vec<_> = ring.iter().map(|&v| surface.vertices[v as usize]).collect();
+        let edge = (0..pts.len()).map(|k| (pts[(k + 1) % pts.len()] - pts[k]).norm()).sum::<f64>()
+            / pts.len() as f64;
+        let beyond = pts.iter().map(|p| (p - centre).dot(&normal)).fold(f64::NEG_INFINITY, f64::max).max(0.0);
+        let steps = ((length / edge).ceil() as usize).max(1);
+        let mut previous = ring.clone();
+        for k in 1..=steps {
+            let t = beyond + length * k as f64 / steps as f64;
+            let first = surface.vertices.len() as u32;
+            for p in &pts {
+                let in_plane = p - normal * (p - centre).dot(&normal);
+                surface.vertices.push(in_plane + normal * t);
+            }
+            let next: Vec<u32> = (0..ring.len() as u32).map(|i| first + i).collect();
+            for i in 0..ring.len() {
+                let j = (i + 1) % ring.len();
+                // The wall runs a -> b along the open edge; the new band runs b -> a back along it.
+                let (a, b, a2, b2) = (previous[i], previous[j], next[i], next[j]);
+                surface.triangles.push([b, a, a2]);
+                surface.triangles.push([b, a2, b2]);
+            }
+            previous = next;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::check::inspect;
+    use crate::geometry::synth::{TubeSpec, tube};
+    use std::path::Path;
+
+    /// A tube of radius 1 and length 4 with its two caps removed (open ends at z = 0 and z = 4).
+    fn open_tube() -> Surface {
+        let (mut s, _) = tube(&TubeSpec { radius: 1.0, length: 4.0 }, 64).unwrap();
+        let centres = [s.vertices.len() as u32 - 2, s.vertices.len() as u32 - 1];
+        s.triangles.retain(|t| !t.iter().any(|v| centres.contains(v)));
+        s
+    }
+
+    #[test]
+    fn open_tube_is_capped_into_two_ports_with_outward_normals() {
+        let mut s = open_tube();
+        let (ports, tags) = cap_open_ends(&mut s, Path::new("tube")).unwrap();
+        let r = inspect(&s);
+        println!("capped: {} boundary edges, volume {:.6}, ports {:?}", r.boundary_edges, r.volume, ports);
+        assert_eq!((r.boundary_edges, ports.len()), (0, 2));
+        assert!(r.volume > 0.0);
+        assert_eq!(tags.iter().filter(|&&t| t > 0).count(), 128);
+        for p in &ports {
+            let outward = if p.center.z > 2.0 { 1.0 } else { -1.0 };
+            assert!((p.normal.z - outward).abs() < 1e-9 && (p.radius / 0.99839 - 1.0).abs() < 1e-3, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn flow_extensions_add_straight_pipe_of_the_requested_length() {
+        let mut s = open_tube();
+        assert!(!orient_open_surface(&mut s, Path::new("tube")).unwrap());
+        let before = {
+            let mut c = s.clone();
+            cap_open_ends(&mut c, Path::new("tube")).unwrap();
+            inspect(&c).volume
+        };
+        extend_open_ends(&mut s, 2.0, Path::new("tube")).unwrap();
+        let (ports, _) = cap_open_ends(&mut s, Path::new("tube")).unwrap();
+        let r = inspect(&s);
+        let d = 2.0 * ports[0].radius;
+        // Each end gains a prism of the end's area (pi r_eq^2 by definition of r_eq) and length 2 d.
+        let want = before + 2.0 * std::f64::consts::PI * ports[0].radius.powi(2) * 2.0 * d;
+        println!(
+            "extended: volume {:.6} against {want:.6}, port z {:?}",
+            r.volume,
+            ports.iter().map(|p| p.center.z).collect::<Vec<_>>()
+        );
+        assert_eq!((r.boundary_edges, r.nonmanifold_edges), (0, 0));
+        assert!((r.volume / want - 1.0).abs() < 1e-9);
+        let mut zs: Vec<f64> = ports.iter().map(|p| p.center.z).collect();
+        zs.sort_by(f64::total_cmp);
+        assert!((zs[0] + 2.0 * d).abs() < 1e-9 && (zs[1] - 4.0 - 2.0 * d).abs() < 1e-9, "{zs:?}");
+    }
 }
