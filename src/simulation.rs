@@ -9,7 +9,7 @@ use crate::geometry::synth::{FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, 
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
 use crate::io::summary::{PortSummary, Summary};
-use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti};
+use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp};
 use crate::lattice::{Grid, Lattice, PortRole, voxelize};
 use crate::lbm::{BackendChoice, Solver};
 use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
@@ -413,6 +413,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     for w in &warnings {
         say(&format!("warning: {w}"));
     }
+    write_surfaces(&out_dir, &vessel)?;
     let backend = opts.backend.unwrap_or(case.run.backend);
     let mut solver = Solver::new(&lattice, &units, backend)?;
     if let Some(n) = solver.notice() {
@@ -585,6 +586,23 @@ fn check_stability(lattice: &Lattice, moments: &[[f32; 4]], units: &LatticeUnits
         )));
     }
     Ok(mach)
+}
+
+/// Writes `wall.vtp` (the whole lumen surface) and `ports.vtp` (the port caps) with the cell array
+/// `port_id`: -1 on the wall, k on the cap of port k (the order of `ports` in summary.json).
+fn write_surfaces(dir: &Path, vessel: &Vessel) -> Result<()> {
+    let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
+    write_vtp(&dir.join("wall.vtp"), &vessel.surface, &[("port_id", &port_id)])?;
+    let (caps, cap_ids): (Vec<[u32; 3]>, Vec<i32>) = vessel
+        .surface
+        .triangles
+        .iter()
+        .zip(&port_id)
+        .filter(|(_, id)| **id >= 0)
+        .map(|(t, id)| (*t, *id))
+        .unzip();
+    let ports = Surface { vertices: vessel.surface.vertices.clone(), triangles: caps };
+    write_vtp(&dir.join("ports.vtp"), &ports, &[("port_id", &cap_ids)])
 }
 
 fn frame_name(step: u64) -> String {

@@ -60,6 +60,25 @@ fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
     // Mean inlet velocity is 2e-7 / (pi 4e-6) = 0.016 m/s: SI velocities are of that order, not lattice units.
     assert!(u_max > 0.01 && u_max < 0.2, "velocity not in m/s? max {u_max}");
     assert!((grid.spacing / s.lattice.dx_m - 1.0).abs() < 1e-6);
+    for (file, caps_only) in [("wall.vtp", false), ("ports.vtp", true)] {
+        let vtk = vtkio::Vtk::import(dir.path().join(file)).unwrap();
+        let vtkio::model::DataSet::PolyData { pieces, .. } = vtk.data else {
+            panic!("{file} is not PolyData")
+        };
+        let piece = pieces.into_iter().next().unwrap().into_loaded_piece_data(None).unwrap();
+        let n = piece.polys.as_ref().unwrap().num_cells();
+        let ids = match &piece.data.cell[0] {
+            vtkio::model::Attribute::DataArray(a) => a.data.clone().cast_into::<i32>().unwrap(),
+            other => panic!("{other:?}"),
+        };
+        println!(
+            "{file}: {n} triangles, port ids {:?}",
+            ids.iter().collect::<std::collections::BTreeSet<_>>()
+        );
+        assert_eq!(ids.len(), n);
+        assert!(ids.contains(&0) && ids.contains(&1));
+        assert_eq!(ids.contains(&-1), !caps_only, "{file}: wall triangles present only in wall.vtp");
+    }
     let leftovers = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()

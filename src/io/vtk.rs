@@ -5,12 +5,14 @@
 //! block by block. Coordinates (origin, spacing) are stored as f32, as vtkio's model holds them.
 
 use crate::error::{Error, Result};
+use crate::geometry::Surface;
 use crate::io::atomic::write_atomic;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use vtkio::model::{
-    Attribute, Attributes, ByteOrder, DataArray, DataSet, ElementType, Extent, ImageDataPiece, Piece, Version,
+    Attribute, Attributes, ByteOrder, DataArray, DataSet, ElementType, Extent, ImageDataPiece, Piece,
+    PolyDataPiece, Version, VertexNumbers,
 };
 use vtkio::xml::Compressor;
 use vtkio::{IOBuffer, Vtk};
@@ -185,6 +187,56 @@ pub fn write_vti(path: &Path, grid: &ImageGrid, fields: &[PointField]) -> Result
                     point: fields.iter().map(|f| f.to_attribute()).collect(),
                     cell: Vec::new(),
                 },
+            }))],
+        },
+    };
+    let file =
+        vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
+    write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
+}
+
+/// Writes a triangle surface (m) with integer cell arrays (one value per triangle) as VTK XML
+/// PolyData (`.vtp`), atomically. Points are Float64, so scanner coordinates keep their precision.
+pub fn write_vtp(path: &Path, surface: &Surface, cell_fields: &[(&str, &[i32])]) -> Result<()> {
+    for (name, values) in cell_fields {
+        if values.len() != surface.triangles.len() {
+            return Err(Error::parameter(
+                *name,
+                format!(
+                    "has {} values but the surface has {} triangles",
+                    values.len(),
+                    surface.triangles.len()
+                ),
+            ));
+        }
+    }
+    let points: Vec<f64> = surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect();
+    let connectivity = surface.triangles.iter().flatten().map(|&v| v as u64).collect();
+    let offsets = (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect();
+    let cell = cell_fields
+        .iter()
+        .map(|(name, values)| {
+            Attribute::DataArray(DataArray {
+                name: name.to_string(),
+                elem: scalars(),
+                data: IOBuffer::I32(values.to_vec()),
+            })
+        })
+        .collect();
+    let vtk = Vtk {
+        version: Version::new_xml(1, 0),
+        byte_order: ByteOrder::LittleEndian,
+        title: String::new(),
+        file_path: None,
+        data: DataSet::PolyData {
+            meta: None,
+            pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
+                points: IOBuffer::F64(points),
+                verts: None,
+                lines: None,
+                polys: Some(VertexNumbers::XML { connectivity, offsets }),
+                strips: None,
+                data: Attributes { point: Vec::new(), cell },
             }))],
         },
     };
