@@ -6,4 +6,4 @@ mod voxelize;
 pub use sparse::{
     BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, PortRole, wgsl_constants,
 };
-pub use voxelize::{Grid, Voxels, WallLink, segment_triangle, voxelize};
+pub use voxelize::{Grid, Voxels, WallLink, classify, segment_triangle, voxelize, wall_links};

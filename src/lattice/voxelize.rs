@@ -100,47 +100,61 @@ pub struct Voxels {
     pub unresolved_links: usize,
 }
 
-/// Voxelizes `surface` (with per-triangle `tags`) on `grid`.
+/// Voxelizes `surface` (with per-triangle `tags`) on `grid`: [`classify`] then [`wall_links`].
 pub fn voxelize(surface: &Surface, tags: &[u16], grid: &Grid) -> Voxels {
     let fluid = classify(surface, grid);
-    let bins = TriangleBins::new(surface, grid);
-    let per_node: Vec<(Vec<WallLink>, usize)> = fluid
-        .par_iter()
-        .enumerate()
-        .filter(|(_, f)| **f == 1)
-        .map(|(node, _)| node_links(surface, tags, grid, &fluid, &bins, node))
-        .collect();
-    let unresolved_links = per_node.iter().map(|(_, u)| u).sum();
-    let links = per_node.into_iter().flat_map(|(l, _)| l).collect();
+    let (links, unresolved_links) = wall_links(surface, tags, grid, &fluid);
     Voxels { grid: *grid, fluid, links, unresolved_links }
 }
 
-fn node_links(
-    surface: &Surface,
-    tags: &[u16],
-    grid: &Grid,
-    fluid: &[u8],
-    bins: &TriangleBins,
-    node: usize,
-) -> (Vec<WallLink>, usize) {
-    let mut links = Vec::new();
-    let mut unresolved = 0;
-    let p = grid.point(grid.coords(node));
-    for (dir, c) in C.iter().enumerate().take(Q).skip(1) {
-        if grid.neighbour(node, *c).is_some_and(|n| fluid[n] == 1) {
-            continue;
-        }
-        let d = Vector3::new(c[0] as f64, c[1] as f64, c[2] as f64) * grid.dx;
-        let (q, tag) = match bins.first_hit(surface, p, d) {
-            Some((t, tri)) => (t.clamp(1e-6, 1.0) as f32, tags[tri]),
-            None => {
-                unresolved += 1;
-                (0.5, 0)
+/// Every link from a fluid node of `fluid` to a non-fluid or off-grid node, with its q and the tag
+/// of the triangle crossed; also the number of links whose crossing was not found (given q = 1/2).
+pub fn wall_links(surface: &Surface, tags: &[u16], grid: &Grid, fluid: &[u8]) -> (Vec<WallLink>, usize) {
+    let bins = TriangleBins::new(surface, grid);
+    let [nx, ny, nz] = grid.dims;
+    let offsets: Vec<isize> = C
+        .iter()
+        .map(|c| c[0] as isize + nx as isize * (c[1] as isize + ny as isize * c[2] as isize))
+        .collect();
+    let per_slab: Vec<(Vec<WallLink>, usize)> = (0..nz)
+        .into_par_iter()
+        .map(|k| {
+            let mut links = Vec::new();
+            let mut unresolved = 0;
+            for j in 0..ny {
+                for i in 0..nx {
+                    let node = grid.index(i, j, k);
+                    if fluid[node] != 1 {
+                        continue;
+                    }
+                    let border = i == 0 || j == 0 || k == 0 || i + 1 == nx || j + 1 == ny || k + 1 == nz;
+                    for dir in 1..Q {
+                        let inside = if border {
+                            grid.neighbour(node, C[dir]).is_some_and(|n| fluid[n] == 1)
+                        } else {
+                            fluid[(node as isize + offsets[dir]) as usize] == 1
+                        };
+                        if inside {
+                            continue;
+                        }
+                        let c = C[dir];
+                        let d = Vector3::new(c[0] as f64, c[1] as f64, c[2] as f64) * grid.dx;
+                        let (q, tag) = match bins.first_hit(grid.point([i, j, k]), d) {
+                            Some((t, tri)) => (t.clamp(1e-6, 1.0) as f32, tags[tri]),
+                            None => {
+                                unresolved += 1;
+                                (0.5, 0)
+                            }
+                        };
+                        links.push(WallLink { node, dir: dir as u8, q, tag });
+                    }
+                }
             }
-        };
-        links.push(WallLink { node, dir: dir as u8, q, tag });
-    }
-    (links, unresolved)
+            (links, unresolved)
+        })
+        .collect();
+    let unresolved = per_slab.iter().map(|(_, u)| u).sum();
+    (per_slab.into_iter().flat_map(|(l, _)| l).collect(), unresolved)
 }
 
 /// Edge function of the projected edge (a, b) at p, with endpoints in canonical order so that two
@@ -159,8 +173,8 @@ fn edge(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> (f64, f64) {
     (s * e, s * tie.signum())
 }
 
-/// Fluid mask: nodes with a non-zero winding number of the surface along +x.
-fn classify(surface: &Surface, grid: &Grid) -> Vec<u8> {
+/// Fluid mask on `grid` (1 inside): nodes with a non-zero winding number of the surface along +x.
+pub fn classify(surface: &Surface, grid: &Grid) -> Vec<u8> {
     let [nx, ny, nz] = grid.dims;
     let (y0, z0, dx) = (grid.origin.y, grid.origin.z, grid.dx);
     // Bin triangles by the z rows they span.
@@ -219,16 +233,28 @@ fn classify(surface: &Surface, grid: &Grid) -> Vec<u8> {
                 continue;
             }
             h.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut winding = 0.0;
-            let mut next = 0;
-            for i in 0..nx {
-                let x = grid.origin.x + i as f64 * dx;
-                while next < h.len() && h[next].0 < x {
-                    winding += h[next].1;
-                    next += 1;
+            // A node counts the crossings strictly before it: fill the spans of non-zero winding.
+            let row = &mut slab[nx * j..nx * (j + 1)];
+            let node_x = |i: f64| grid.origin.x + i * dx;
+            let first_after = |x: f64| {
+                // The division only estimates; the node positions themselves decide, so that a node
+                // sitting exactly on a crossing never counts it.
+                let mut i = ((x - grid.origin.x) / dx).floor() + 1.0;
+                if node_x(i - 1.0) > x {
+                    i -= 1.0;
                 }
+                if node_x(i) <= x {
+                    i += 1.0;
+                }
+                i.clamp(0.0, nx as f64) as usize
+            };
+            let mut winding = 0.0;
+            for w in 0..h.len() {
+                winding += h[w].1;
                 if winding != 0.0 {
-                    slab[i + nx * j] = 1;
+                    let from = first_after(h[w].0);
+                    let to = h.get(w + 1).map_or(nx, |next| first_after(next.0));
+                    row[from..to.max(from)].fill(1);
                 }
             }
         }
@@ -243,12 +269,22 @@ fn node_range(min: f64, max: f64, origin: f64, dx: f64, n: usize) -> (usize, usi
     (lo.min(hi), hi)
 }
 
+/// A triangle prepared for segment tests: first vertex, edges and unit normal with its plane offset.
+struct PreparedTriangle {
+    v0: Point3<f64>,
+    e1: Vector3<f64>,
+    e2: Vector3<f64>,
+    normal: Vector3<f64>,
+    offset: f64,
+}
+
 /// Triangles binned on a coarse uniform grid for segment queries.
 struct TriangleBins {
     origin: Point3<f64>,
     size: f64,
     dims: [usize; 3],
     bins: Vec<Vec<u32>>,
+    triangles: Vec<PreparedTriangle>,
 }
 
 impl TriangleBins {
@@ -257,6 +293,7 @@ impl TriangleBins {
         let origin = grid.origin - Vector3::repeat(2.0 * grid.dx);
         let dims = grid.dims.map(|n| n / 4 + 3);
         let mut bins = vec![Vec::new(); dims[0] * dims[1] * dims[2]];
+        let mut triangles = Vec::with_capacity(surface.triangles.len());
         for (t, tri) in surface.triangles.iter().enumerate() {
             let v = tri.map(|v| surface.vertices[v as usize]);
             let lo = [0, 1, 2].map(|a| v.iter().map(|p| p[a]).fold(f64::INFINITY, f64::min));
@@ -269,8 +306,11 @@ impl TriangleBins {
                     }
                 }
             }
+            let (e1, e2) = (v[1] - v[0], v[2] - v[0]);
+            let normal = e1.cross(&e2).try_normalize(0.0).unwrap_or_else(Vector3::zeros);
+            triangles.push(PreparedTriangle { v0: v[0], e1, e2, normal, offset: normal.dot(&v[0].coords) });
         }
-        TriangleBins { origin, size, dims, bins }
+        TriangleBins { origin, size, dims, bins, triangles }
     }
 
     fn cell_of(origin: Point3<f64>, size: f64, dims: [usize; 3], p: [f64; 3]) -> [usize; 3] {
@@ -278,7 +318,7 @@ impl TriangleBins {
     }
 
     /// The smallest t in [0, 1] at which `p + t d` crosses a triangle, and that triangle.
-    fn first_hit(&self, surface: &Surface, p: Point3<f64>, d: Vector3<f64>) -> Option<(f64, usize)> {
+    fn first_hit(&self, p: Point3<f64>, d: Vector3<f64>) -> Option<(f64, usize)> {
         let e = p + d;
         let lo = [0, 1, 2].map(|a| p[a].min(e[a]));
         let hi = [0, 1, 2].map(|a| p[a].max(e[a]));
@@ -286,13 +326,20 @@ impl TriangleBins {
             Self::cell_of(self.origin, self.size, self.dims, lo),
             Self::cell_of(self.origin, self.size, self.dims, hi),
         );
+        // Segments that stay on one side of a triangle's plane, beyond round-off, cannot cross it.
+        let tol = 1e-9 * d.norm();
         let mut best: Option<(f64, usize)> = None;
         for k in b0[2]..=b1[2] {
             for j in b0[1]..=b1[1] {
                 for i in b0[0]..=b1[0] {
                     for &t in &self.bins[i + self.dims[0] * (j + self.dims[1] * k)] {
-                        let tri = surface.triangles[t as usize].map(|v| surface.vertices[v as usize]);
-                        if let Some(s) = segment_triangle(p, d, tri)
+                        let tri = &self.triangles[t as usize];
+                        let from = tri.normal.dot(&p.coords) - tri.offset;
+                        let to = from + tri.normal.dot(&d);
+                        if (from > tol && to > tol) || (from < -tol && to < -tol) {
+                            continue;
+                        }
+                        if let Some(s) = segment_hit(p, d, tri.v0, tri.e1, tri.e2)
                             && best.is_none_or(|(b, _)| s < b)
                         {
                             best = Some((s, t as usize));
@@ -308,15 +355,24 @@ impl TriangleBins {
 /// Möller-Trumbore intersection of the segment `p + t d`, t in [0, 1], with a triangle (f64, with a
 /// relative tolerance of 1e-9 on the barycentric coordinates so that edges are never missed).
 pub fn segment_triangle(p: Point3<f64>, d: Vector3<f64>, v: [Point3<f64>; 3]) -> Option<f64> {
+    segment_hit(p, d, v[0], v[1] - v[0], v[2] - v[0])
+}
+
+/// [`segment_triangle`] for a triangle given by its first vertex and two edges.
+fn segment_hit(
+    p: Point3<f64>,
+    d: Vector3<f64>,
+    v0: Point3<f64>,
+    e1: Vector3<f64>,
+    e2: Vector3<f64>,
+) -> Option<f64> {
     const EPS: f64 = 1e-9;
-    let e1 = v[1] - v[0];
-    let e2 = v[2] - v[0];
     let h = d.cross(&e2);
     let det = e1.dot(&h);
     if det.abs() <= 1e-14 * d.norm() * e1.norm() * e2.norm() {
         return None;
     }
-    let s = p - v[0];
+    let s = p - v0;
     let u = s.dot(&h) / det;
     let qv = s.cross(&e1);
     let w = d.dot(&qv) / det;
