@@ -9,7 +9,7 @@ use crate::geometry::synth::{FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, 
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
 use crate::io::summary::{PortSummary, Summary};
-use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp};
+use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
 use crate::lattice::{Grid, Lattice, PortRole, voxelize};
 use crate::lbm::{BackendChoice, Solver};
 use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
@@ -236,6 +236,8 @@ pub struct Setup {
     pub reynolds: f64,
     /// Set-up warnings.
     pub warnings: Vec<String>,
+    /// The voxels the lattice was built from.
+    pub voxels: crate::lattice::Voxels,
 }
 
 /// Memory (bytes) a run on `grid` with about `fluid` cells and `links` links needs on the host.
@@ -343,7 +345,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         ));
     }
     let reynolds = mean_u * 2.0 * r_in / units.nu_m2_s;
-    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings })
+    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, voxels })
 }
 
 /// Options of a run that are not part of the case.
@@ -396,7 +398,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
     let t0 = Instant::now();
     let setup = prepare(case)?;
-    let Setup { vessel, units, lattice, reynolds, mut warnings, .. } = setup;
+    let Setup { vessel, units, lattice, reynolds, mut warnings, voxels, .. } = setup;
     say(&format!(
         "lattice: {} fluid cells in a {}x{}x{} grid ({:.1}% fill), {} boundary links, {:.0} bytes per fluid cell; \
          set-up {:.2} s",
@@ -414,6 +416,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         say(&format!("warning: {w}"));
     }
     write_surfaces(&out_dir, &vessel)?;
+    write_centerlines(&out_dir, &vessel, &voxels, &mut warnings)?;
+    drop(voxels);
     let backend = opts.backend.unwrap_or(case.run.backend);
     let mut solver = Solver::new(&lattice, &units, backend)?;
     if let Some(n) = solver.notice() {
@@ -603,6 +607,36 @@ fn write_surfaces(dir: &Path, vessel: &Vessel) -> Result<()> {
         .unzip();
     let ports = Surface { vertices: vessel.surface.vertices.clone(), triangles: caps };
     write_vtp(&dir.join("ports.vtp"), &ports, &[("port_id", &cap_ids)])
+}
+
+/// Writes `centerline.vtp`: one line from the inlet to each outlet with point arrays `radius` (m,
+/// maximal inscribed sphere) and `abscissa` (m from the inlet) and the cell array `branch_id` (the
+/// outlet's port index). A vessel whose centerlines cannot be traced gets a warning, not an error.
+fn write_centerlines(
+    dir: &Path,
+    vessel: &Vessel,
+    voxels: &crate::lattice::Voxels,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let Some(inlet) = vessel.roles.iter().position(|r| *r == PortRole::Velocity) else { return Ok(()) };
+    let lines = match crate::lattice::centerlines(&vessel.surface, &vessel.tags, voxels, &vessel.ports, inlet)
+    {
+        Ok(l) => l,
+        Err(e) => {
+            warnings.push(format!("no centerline: {e}"));
+            return Ok(());
+        }
+    };
+    let radius = lines.iter().flat_map(|l| l.radius.iter().map(|&r| r as f32)).collect();
+    let abscissa = lines.iter().flat_map(|l| l.abscissa.iter().map(|&s| s as f32)).collect();
+    let branch = lines.iter().map(|l| l.outlet as i32).collect();
+    let points: Vec<_> = lines.into_iter().map(|l| l.points).collect();
+    write_vtp_lines(
+        &dir.join("centerline.vtp"),
+        &points,
+        &[("radius", radius), ("abscissa", abscissa)],
+        &[("branch_id", branch)],
+    )
 }
 
 fn frame_name(step: u64) -> String {

@@ -78,6 +78,26 @@ fn open_ended_aorta_flows_to_steady_state_in_scanner_coordinates_conserving_mass
     );
     assert!(s.converged);
     assert!(s.mass_conservation_error < 0.005);
+    let vtk = vtkio::Vtk::import(dir.path().join("centerline.vtp")).unwrap();
+    let vtkio::model::DataSet::PolyData { pieces, .. } = vtk.data else {
+        panic!("centerline.vtp is not PolyData")
+    };
+    let piece = pieces.into_iter().next().unwrap().into_loaded_piece_data(None).unwrap();
+    let radius = match &piece.data.point[0] {
+        vtkio::model::Attribute::DataArray(a) => a.data.clone().cast_into::<f32>().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let lines = piece.lines.as_ref().unwrap().num_cells();
+    let (lo, hi) = radius.iter().fold((f32::MAX, 0.0f32), |(a, b), &r| (a.min(r), b.max(r)));
+    println!(
+        "centerline.vtp: {lines} lines, {} points, radius {:.2} to {:.2} mm",
+        radius.len(),
+        lo * 1e3,
+        hi * 1e3
+    );
+    assert_eq!(lines, 2);
+    // The aorta is 15.4 mm across at the inlet and the iliacs 8.8 mm at the outlets.
+    assert!(hi * 2e3 > 12.0 && hi * 2e3 < 20.0 && lo * 2e3 > 3.0, "radius range {lo} to {hi} m");
     assert!(s.pressure_drop_pa > 0.0 && s.pressure_drop_pa.is_finite());
 }
 

@@ -245,6 +245,65 @@ pub fn write_vtp(path: &Path, surface: &Surface, cell_fields: &[(&str, &[i32])])
     write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
 }
 
+/// Writes polylines (m) as VTK XML PolyData (`.vtp`), atomically, with float point arrays (one value
+/// per point, all lines concatenated) and integer cell arrays (one value per line).
+pub fn write_vtp_lines(
+    path: &Path,
+    lines: &[Vec<nalgebra::Point3<f64>>],
+    point_fields: &[(&str, Vec<f32>)],
+    cell_fields: &[(&str, Vec<i32>)],
+) -> Result<()> {
+    let n_points: usize = lines.iter().map(Vec::len).sum();
+    for (name, values) in point_fields {
+        if values.len() != n_points {
+            return Err(Error::parameter(
+                *name,
+                format!("has {} values for {n_points} points", values.len()),
+            ));
+        }
+    }
+    for (name, values) in cell_fields {
+        if values.len() != lines.len() {
+            return Err(Error::parameter(
+                *name,
+                format!("has {} values for {} lines", values.len(), lines.len()),
+            ));
+        }
+    }
+    let points: Vec<f64> = lines.iter().flatten().flat_map(|p| [p.x, p.y, p.z]).collect();
+    let connectivity = (0..n_points as u64).collect();
+    let offsets = lines.iter().scan(0u64, |end, l| {
+        *end += l.len() as u64;
+        Some(*end)
+    });
+    let array = |name: &str, data: IOBuffer| {
+        Attribute::DataArray(DataArray { name: name.to_string(), elem: scalars(), data })
+    };
+    let vtk = Vtk {
+        version: Version::new_xml(1, 0),
+        byte_order: ByteOrder::LittleEndian,
+        title: String::new(),
+        file_path: None,
+        data: DataSet::PolyData {
+            meta: None,
+            pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
+                points: IOBuffer::F64(points),
+                verts: None,
+                lines: Some(VertexNumbers::XML { connectivity, offsets: offsets.collect() }),
+                polys: None,
+                strips: None,
+                data: Attributes {
+                    point: point_fields.iter().map(|(n, v)| array(n, IOBuffer::F32(v.clone()))).collect(),
+                    cell: cell_fields.iter().map(|(n, v)| array(n, IOBuffer::I32(v.clone()))).collect(),
+                },
+            }))],
+        },
+    };
+    let file =
+        vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
+    write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
+}
+
 /// Point arrays read back from a `.vti` file: name and values as f32, vector components interleaved.
 pub type NamedArrays = Vec<(String, Vec<f32>)>;
 

@@ -1,8 +1,10 @@
 //! From a closed surface to a lattice: voxelization, wall distances and the sparse fluid lattice.
 
+mod centerline;
 mod sparse;
 mod voxelize;
 
+pub use centerline::{Centerline, centerlines};
 pub use sparse::{
     BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, PortRole, wgsl_constants,
 };
