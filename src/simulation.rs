@@ -4,7 +4,10 @@ use crate::case::{Case, GenerateSpec, PortRoleSpec, Profile, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::io_stl::{Units, read_stl};
-use crate::geometry::ports::{cap_open_ends, extend_open_ends, orient_open_surface, tag_triangles};
+use crate::geometry::io_vtp::read_vtp;
+use crate::geometry::ports::{
+    cap_open_ends, extend_open_ends, orient_open_surface, orient_outward, ports_from_face_ids, tag_triangles,
+};
 use crate::geometry::synth::{FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, stenosis, tube};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
@@ -87,24 +90,52 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
             (surface, ports, roles, units, PathBuf::from("<generated>"), None)
         }
         (None, Some(path)) => {
-            let (surface, units) = match parse_units(&case.geometry.units)? {
-                Some(u) => (read_stl(path, u)?, u),
+            let (surface, face_ids, units) = match parse_units(&case.geometry.units)? {
+                Some(u) => {
+                    let (surface, ids) = read_surface(path, u)?;
+                    (surface, ids, u)
+                }
                 None => {
-                    let raw = read_stl(path, Units::Metre)?;
-                    let guess = guess_units(&raw);
+                    let (mut surface, ids) = read_surface(path, Units::Metre)?;
+                    let guess = guess_units(&surface);
                     notes.push(format!(
                         "units guessed as {} from the surface's size (set geometry.units to override)",
                         guess.symbol()
                     ));
-                    let mut scaled = raw;
-                    for v in &mut scaled.vertices {
+                    for v in &mut surface.vertices {
                         *v *= guess.scale();
                     }
-                    (scaled, guess)
+                    (surface, ids, guess)
                 }
             };
             let s = units.scale();
-            if case.geometry.ports.is_empty() {
+            if let (true, Some(ids)) = (case.geometry.ports.is_empty(), &face_ids) {
+                if case.geometry.flow_extensions.is_some() {
+                    return Err(Error::parameter(
+                        "geometry.flow_extensions",
+                        "the surface is closed (its caps carry face ids); flow extensions need open ends",
+                    ));
+                }
+                let mut surface = surface;
+                if orient_outward(&mut surface, &mut []) {
+                    notes.push("the triangles faced inward and were flipped".into());
+                }
+                let (ports, tags, faces) = ports_from_face_ids(&surface, ids, path)?;
+                notes.push(format!(
+                    "ports from the surface's face ids: {}",
+                    ports
+                        .iter()
+                        .zip(&faces)
+                        .map(|(p, f)| format!("{} = face {f}", p.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                let roles = ports
+                    .iter()
+                    .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
+                    .collect();
+                (surface, ports, roles, units, path.clone(), Some(tags))
+            } else if case.geometry.ports.is_empty() {
                 let mut surface = surface;
                 if orient_open_surface(&mut surface, path)? {
                     notes.push("the triangles faced inward and were flipped".into());
@@ -179,6 +210,14 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
         None => tag_triangles(&surface, &ports)?,
     };
     Ok(Vessel { surface, ports, roles, tags, report, notes })
+}
+
+/// Reads an `.stl` or `.vtp` surface (by extension) in `units`, with the `.vtp`'s face ids if any.
+fn read_surface(path: &Path, units: Units) -> Result<(Surface, Option<Vec<i32>>)> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("vtp") => read_vtp(path, units),
+        _ => Ok((read_stl(path, units)?, None)),
+    }
 }
 
 /// `Some(units)` for "mm", "cm" or "m"; None for "auto".

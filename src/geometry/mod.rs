@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod io_stl;
+pub mod io_vtp;
 pub mod mesh;
 pub mod ports;
 pub mod synth;

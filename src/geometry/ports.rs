@@ -253,6 +253,75 @@ pub fn extend_open_ends(surface: &mut Surface, diameters: f64, origin: &std::pat
     Ok(())
 }
 
+/// Ports of a closed, outward surface whose triangles carry face ids (e.g. from a `.vtp`): the face
+/// with the largest area is the wall, every other face a flat cap and a port (centre, outward
+/// normal, equivalent radius), the largest the `inlet`, then `outlet1`, `outlet2`, ... Returns the
+/// ports, the triangle tags and, per port, its face id. Domed (non-flat) caps are refused.
+pub fn ports_from_face_ids(
+    surface: &Surface,
+    ids: &[i32],
+    origin: &std::path::Path,
+) -> Result<(Vec<Port>, Vec<u16>, Vec<i32>)> {
+    use std::collections::BTreeMap;
+    let mut faces: BTreeMap<i32, (f64, nalgebra::Vector3<f64>, nalgebra::Vector3<f64>)> = BTreeMap::new();
+    for (t, &id) in surface.triangles.iter().zip(ids) {
+        let [a, b, c] = t.map(|v| surface.vertices[v as usize]);
+        let area_vector = (b - a).cross(&(c - a)) * 0.5;
+        let area = area_vector.norm();
+        let e = faces.entry(id).or_insert((0.0, nalgebra::Vector3::zeros(), nalgebra::Vector3::zeros()));
+        e.0 += area;
+        e.1 += area_vector;
+        e.2 += (a.coords + b.coords + c.coords) / 3.0 * area;
+    }
+    let wall = faces.iter().max_by(|a, b| a.1.0.total_cmp(&b.1.0)).map(|(id, _)| *id).unwrap_or(0);
+    let mut caps: Vec<(i32, f64, Port)> = faces
+        .iter()
+        .filter(|(id, _)| **id != wall)
+        .map(|(id, (area, vector, moment))| {
+            let normal = vector / vector.norm().max(f64::MIN_POSITIVE);
+            let port = Port {
+                name: String::new(),
+                center: Point3::from(moment / *area),
+                normal,
+                radius: (area / std::f64::consts::PI).sqrt(),
+            };
+            (*id, *area, port)
+        })
+        .collect();
+    caps.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (id, area, port) in &caps {
+        // A flat cap's area vector is as long as its area; a dome's is shorter.
+        let flatness = faces[id].1.norm() / area;
+        if flatness < 0.98 {
+            let c = port.center * 1e3;
+            return Err(Error::input(
+                origin,
+                format!(
+                    "face {id} around ({:.2}, {:.2}, {:.2}) mm is not flat (projected area {:.0}% of its area): domed \
+                     caps are not supported yet; clip the vessel ends flat or export it with open ends",
+                    c.x,
+                    c.y,
+                    c.z,
+                    100.0 * flatness
+                ),
+            ));
+        }
+    }
+    let tag_of: BTreeMap<i32, u16> =
+        caps.iter().enumerate().map(|(k, (id, _, _))| (*id, (k + 1) as u16)).collect();
+    let tags = ids.iter().map(|id| tag_of.get(id).copied().unwrap_or(WALL_TAG)).collect();
+    let face_ids = caps.iter().map(|(id, _, _)| *id).collect();
+    let ports = caps
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, _, mut p))| {
+            p.name = if k == 0 { "inlet".to_string() } else { format!("outlet{k}") };
+            p
+        })
+        .collect();
+    Ok((ports, tags, face_ids))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
