@@ -81,6 +81,13 @@ enum MeshCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Make the safe repairs (merge duplicate vertices, drop degenerate triangles, orient
+        /// consistently outward), report them, and write the result to --output.
+        #[arg(long, requires = "output")]
+        repair: bool,
+        /// Where --repair writes the repaired surface (binary STL, in --units).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Write a closed synthetic vessel as binary STL (along +z from z = 0).
     Generate {
@@ -197,7 +204,9 @@ fn run_case(case: &Case, out: Option<PathBuf>, backend: Option<BackendChoice>, d
 
 fn mesh(action: MeshCommand) -> Result<()> {
     match action {
-        MeshCommand::Check { file, units, json } => mesh_check(&file, units.parse()?, json),
+        MeshCommand::Check { file, units, json, repair, output } => {
+            mesh_check(&file, units.parse()?, json, output.filter(|_| repair).as_deref())
+        }
         MeshCommand::Generate {
             shape,
             radius,
@@ -257,12 +266,25 @@ fn mesh(action: MeshCommand) -> Result<()> {
     }
 }
 
-fn mesh_check(file: &Path, units: Units, json: bool) -> Result<()> {
-    let surface = hemotwin::geometry::io_stl::read_stl(file, units)?;
+fn mesh_check(file: &Path, units: Units, json: bool, repair_to: Option<&Path>) -> Result<()> {
+    use hemotwin::geometry::repair::{
+        duplicate_tolerance, duplicate_vertices, inconsistent_edges, repair, self_intersections,
+    };
+    let mut surface = hemotwin::geometry::io_stl::read_stl(file, units)?;
+    let tol = duplicate_tolerance(&surface);
+    let repaired = repair_to.map(|_| repair(&mut surface, tol));
     let r = hemotwin::geometry::check::inspect(&surface);
-    let closed = r.boundary_edges == 0 && r.nonmanifold_edges == 0 && r.volume > 0.0;
+    let duplicates = duplicate_vertices(&surface, tol);
+    let flipped = inconsistent_edges(&surface);
+    let (crossings, where_) = self_intersections(&surface, 5);
+    let closed =
+        r.boundary_edges == 0 && r.nonmanifold_edges == 0 && r.volume > 0.0 && flipped == 0 && crossings == 0;
     let s = units.scale();
     let to_units = |p: &nalgebra::Point3<f64>| [p.x / s, p.y / s, p.z / s];
+    let guess = hemotwin::simulation::guess_units(&hemotwin::geometry::Surface {
+        vertices: surface.vertices.iter().map(|p| p / s).collect(),
+        triangles: Vec::new(),
+    });
     if json {
         let holes: Vec<_> = r
             .holes
@@ -272,16 +294,26 @@ fn mesh_check(file: &Path, units: Units, json: bool) -> Result<()> {
         let report = serde_json::json!({
             "file": file.display().to_string(),
             "units": units.symbol(),
+            "units_guess": guess.symbol(),
             "triangles": r.triangles,
             "vertices": r.vertices,
             "bbox_min": to_units(&r.bbox_min),
             "bbox_max": to_units(&r.bbox_max),
             "area_m2": r.area,
             "volume_m3": r.volume,
+            "duplicate_vertices": duplicates,
+            "degenerate_triangles": r.degenerate_triangles,
             "boundary_edges": r.boundary_edges,
             "holes": holes,
             "nonmanifold_edges": r.nonmanifold_edges,
-            "degenerate_triangles": r.degenerate_triangles,
+            "inconsistently_oriented_edges": flipped,
+            "self_intersections": crossings,
+            "self_intersection_examples": where_.iter().map(|p| to_units(p)).collect::<Vec<_>>(),
+            "repaired": repaired.as_ref().map(|l| serde_json::json!({
+                "merged_vertices": l.merged_vertices,
+                "dropped_triangles": l.dropped_triangles,
+                "flipped_triangles": l.flipped_triangles,
+            })),
             "closed_and_outward": closed,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -290,31 +322,62 @@ fn mesh_check(file: &Path, units: Units, json: bool) -> Result<()> {
         let u = units.symbol();
         println!("{}: {} triangles, {} vertices", file.display(), r.triangles, r.vertices);
         println!(
-            "  bounding box ({:.3}, {:.3}, {:.3}) to ({:.3}, {:.3}, {:.3}) {u}",
-            lo[0], lo[1], lo[2], hi[0], hi[1], hi[2]
+            "  bounding box ({:.3}, {:.3}, {:.3}) to ({:.3}, {:.3}, {:.3}) {u}; its size suggests {}",
+            lo[0],
+            lo[1],
+            lo[2],
+            hi[0],
+            hi[1],
+            hi[2],
+            guess.symbol()
         );
         println!("  area {:.4e} m^2, enclosed volume {:.4e} m^3", r.area, r.volume);
         println!(
-            "  open edges {} in {} holes, non-manifold edges {}, degenerate triangles {}",
+            "  duplicate vertices {duplicates} (within {:.1e} m), degenerate triangles {}, inconsistently oriented edges {flipped}",
+            tol, r.degenerate_triangles
+        );
+        println!(
+            "  open edges {} in {} holes, non-manifold edges {}, self-intersections {crossings}",
             r.boundary_edges,
             r.holes.len(),
-            r.nonmanifold_edges,
-            r.degenerate_triangles
+            r.nonmanifold_edges
         );
         for h in r.holes.iter().take(10) {
             let c = to_units(&h.center);
             println!("    hole of {} edges around ({:.3}, {:.3}, {:.3}) {u}", h.edges, c[0], c[1], c[2]);
         }
+        for p in &where_ {
+            let c = to_units(p);
+            println!("    triangles cross at ({:.3}, {:.3}, {:.3}) {u}", c[0], c[1], c[2]);
+        }
+        if let Some(l) = &repaired {
+            println!(
+                "  repaired: merged {} vertices, dropped {} degenerate triangles, flipped {} triangles",
+                l.merged_vertices, l.dropped_triangles, l.flipped_triangles
+            );
+        }
         let verdict = if closed {
             "closed and outward: ready for the flow solver"
         } else if r.boundary_edges > 0 {
             "open: close each hole (flat caps at the vessel ends) or fix the segmentation"
-        } else if r.nonmanifold_edges > 0 {
-            "non-manifold: fix the segmentation (edges shared by more than two triangles)"
+        } else if r.nonmanifold_edges > 0 || crossings > 0 {
+            "non-manifold or self-intersecting: fix the segmentation"
+        } else if flipped > 0 {
+            "triangles oriented inconsistently: run with --repair"
         } else {
-            "closed but oriented inward (negative volume): flip every triangle's vertex order"
+            "closed but oriented inward (negative volume): run with --repair, or flip every triangle"
         };
         println!("  {verdict}");
+    }
+    if let (Some(out), Some(_)) = (repair_to, &repaired) {
+        write_stl(out, &surface, units)?;
+        if !json {
+            println!(
+                "wrote the repaired surface to {} (binary STL, {}, neutral header)",
+                out.display(),
+                units.symbol()
+            );
+        }
     }
     if !closed {
         std::process::exit(2);

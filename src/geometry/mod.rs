@@ -5,6 +5,7 @@ pub mod io_stl;
 pub mod io_vtp;
 pub mod mesh;
 pub mod ports;
+pub mod repair;
 pub mod synth;
 
 pub use mesh::{Port, Surface};
