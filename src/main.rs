@@ -308,7 +308,7 @@ fn mesh_check(file: &Path, units: Units, json: bool, repair_to: Option<&Path>) -
             "nonmanifold_edges": r.nonmanifold_edges,
             "inconsistently_oriented_edges": flipped,
             "self_intersections": crossings,
-            "self_intersection_examples": where_.iter().map(|p| to_units(p)).collect::<Vec<_>>(),
+            "self_intersection_examples": where_.iter().map(to_units).collect::<Vec<_>>(),
             "repaired": repaired.as_ref().map(|l| serde_json::json!({
                 "merged_vertices": l.merged_vertices,
                 "dropped_triangles": l.dropped_triangles,

@@ -116,7 +116,7 @@ fn open_ended_aorta_takes_flow_extensions_and_stays_closed_and_outward() {
             a.radius * 1e3,
             b.radius * 1e3
         );
-        assert!(shift >= 3.0 && shift < 3.5, "{}: {shift}", a.name);
+        assert!((3.0..3.5).contains(&shift), "{}: {shift}", a.name);
         assert!((b.radius / a.radius - 1.0).abs() < 0.02);
     }
     assert_eq!((extended.report.boundary_edges, extended.report.nonmanifold_edges), (0, 0));

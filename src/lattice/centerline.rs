@@ -44,8 +44,7 @@ impl PartialOrd for Entry {
     }
 }
 
-fn step_length(dir: usize, dx: f64) -> f64 {
-    let c = C[dir];
+fn step_length(c: [i32; 3], dx: f64) -> f64 {
     ((c[0] * c[0] + c[1] * c[1] + c[2] * c[2]) as f64).sqrt() * dx
 }
 
@@ -54,7 +53,7 @@ fn wall_distance(vox: &Voxels) -> Vec<f64> {
     let grid = &vox.grid;
     let mut dist = vec![f64::INFINITY; grid.len()];
     for l in &vox.links {
-        let d = l.q as f64 * step_length(l.dir as usize, grid.dx);
+        let d = l.q as f64 * step_length(C[l.dir as usize], grid.dx);
         if d < dist[l.node] {
             dist[l.node] = d;
         }
@@ -65,11 +64,11 @@ fn wall_distance(vox: &Voxels) -> Vec<f64> {
         if d > dist[n] {
             continue;
         }
-        for dir in 1..Q {
-            if let Some(m) = grid.neighbour(n, C[dir])
+        for &c in &C[1..Q] {
+            if let Some(m) = grid.neighbour(n, c)
                 && vox.fluid[m] == 1
             {
-                let nd = d + step_length(dir, grid.dx);
+                let nd = d + step_length(c, grid.dx);
                 if nd < dist[m] {
                     dist[m] = nd;
                     heap.push(Entry(nd, m));
@@ -116,16 +115,16 @@ fn cheapest_paths(vox: &Voxels, dist: &[f64], start: usize) -> Vec<u32> {
     let mut prev = vec![u32::MAX; grid.len()];
     cost[start] = 0.0;
     let mut heap = BinaryHeap::from([Entry(0.0, start)]);
-    while let Some(Entry(c, n)) = heap.pop() {
-        if c > cost[n] {
+    while let Some(Entry(here, n)) = heap.pop() {
+        if here > cost[n] {
             continue;
         }
-        for dir in 1..Q {
-            if let Some(m) = grid.neighbour(n, C[dir])
+        for &c in &C[1..Q] {
+            if let Some(m) = grid.neighbour(n, c)
                 && vox.fluid[m] == 1
             {
                 let d = 0.5 * (dist[n] + dist[m]);
-                let nc = c + step_length(dir, grid.dx) / (d * d);
+                let nc = here + step_length(c, grid.dx) / (d * d);
                 if nc < cost[m] {
                     cost[m] = nc;
                     prev[m] = n as u32;
