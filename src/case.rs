@@ -84,6 +84,39 @@ pub enum GenerateSpec {
         /// Straight pipe after the sudden expansion.
         outlet_length: f64,
     },
+    /// A Y bifurcation: parent along +z, daughters symmetric about it in the x–z plane.
+    Bifurcation {
+        /// Parent radius.
+        radius: f64,
+        /// Parent length up to the junction.
+        length: f64,
+        /// Daughter radii; default from Murray's law for a symmetric split, r0 / 2^(1/3) each; a
+        /// single value gives the other daughter by Murray's law.
+        #[serde(default)]
+        daughter_radii: Vec<f64>,
+        /// Total angle between the daughters (degrees).
+        #[serde(default = "default_bifurcation_angle")]
+        angle_degrees: f64,
+        /// Length of each daughter from the junction.
+        daughter_length: f64,
+    },
+    /// A straight tube with a spherical sidewall aneurysm on its +x side.
+    Aneurysm {
+        /// Tube radius.
+        radius: f64,
+        /// Tube length.
+        length: f64,
+        /// Aneurysm sphere radius.
+        sphere_radius: f64,
+        /// Neck width.
+        neck: f64,
+        /// Axial position of the aneurysm's centre.
+        center: f64,
+    },
+}
+
+fn default_bifurcation_angle() -> f64 {
+    60.0
 }
 
 /// A port of a surface file: a flat cap, given in the geometry's units.

@@ -3,13 +3,11 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use hemotwin::bench::{BYTES_PER_UPDATE, dense_box, lbm_throughput, triad_bandwidth};
-use hemotwin::case::{Case, DEMO_CASE};
+use hemotwin::case::{Case, DEMO_CASE, GenerateSpec};
 use hemotwin::geometry::io_stl::{Units, write_stl};
-use hemotwin::geometry::synth::{
-    FDA_PIPE_DIAMETER, FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, stenosis, tube,
-};
+use hemotwin::geometry::synth::FDA_PIPE_DIAMETER;
 use hemotwin::lbm::BackendChoice;
-use hemotwin::simulation::{RunOptions, prepare, run};
+use hemotwin::simulation::{RunOptions, generate, prepare, run};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,14 +89,15 @@ enum MeshCommand {
     },
     /// Write a closed synthetic vessel as binary STL (along +z from z = 0).
     Generate {
-        /// tube, stenosis or fda-nozzle (the FDA benchmark: 12 mm pipe, 4 mm throat; --length is then
-        /// the pipe length after the expansion, with 2 pipe diameters before the cone).
-        #[arg(value_parser = ["tube", "stenosis", "fda-nozzle"])]
+        /// tube, stenosis, fda-nozzle (the FDA benchmark: 12 mm pipe, 4 mm throat; --length is then
+        /// the pipe length after the expansion, with 2 pipe diameters before the cone), bifurcation
+        /// (--length is the parent's) or aneurysm (a sidewall sphere on the +x side).
+        #[arg(value_parser = ["tube", "stenosis", "fda-nozzle", "bifurcation", "aneurysm"])]
         shape: String,
-        /// Radius, in --units.
+        /// Radius (of the parent vessel), in --units.
         #[arg(long, default_value_t = 2.0)]
         radius: f64,
-        /// Length, in --units.
+        /// Length (of the parent vessel), in --units.
         #[arg(long, default_value_t = 32.0)]
         length: f64,
         /// Stenosis area reduction (percent).
@@ -107,12 +106,29 @@ enum MeshCommand {
         /// Stenosis length, in --units.
         #[arg(long, default_value_t = 8.0)]
         stenosis_length: f64,
-        /// Axial position of the throat, in --units (default: mid-length).
+        /// Axial position of the stenosis throat or the aneurysm's centre, in --units (default:
+        /// mid-length).
         #[arg(long)]
         center: Option<f64>,
         /// Stenosis eccentricity: 0 axisymmetric, 1 all the narrowing from one side.
         #[arg(long, default_value_t = 0.0)]
         eccentricity: f64,
+        /// Bifurcation daughter radii, in --units, comma separated (default: Murray's law,
+        /// symmetric; one value gives the other by Murray's law).
+        #[arg(long, value_delimiter = ',')]
+        daughter_radii: Vec<f64>,
+        /// Total angle between the bifurcation's daughters (degrees).
+        #[arg(long, default_value_t = 60.0)]
+        angle: f64,
+        /// Length of each daughter, in --units.
+        #[arg(long, default_value_t = 16.0)]
+        daughter_length: f64,
+        /// Aneurysm sphere radius, in --units.
+        #[arg(long, default_value_t = 3.0)]
+        sphere_radius: f64,
+        /// Aneurysm neck width, in --units.
+        #[arg(long, default_value_t = 3.0)]
+        neck: f64,
         /// Facets around the circumference.
         #[arg(long, default_value_t = 64)]
         segments: usize,
@@ -215,30 +231,42 @@ fn mesh(action: MeshCommand) -> Result<()> {
             stenosis_length,
             center,
             eccentricity,
+            daughter_radii,
+            angle,
+            daughter_length,
+            sphere_radius,
+            neck,
             segments,
             units,
             output,
         } => {
             let units: Units = units.parse()?;
             let s = units.scale();
-            let (surface, ports) = match shape.as_str() {
-                "tube" => tube(&TubeSpec { radius: radius * s, length: length * s }, segments)?,
-                "fda-nozzle" => fda_nozzle(
-                    &FdaNozzleSpec { inlet_length: 2.0 * FDA_PIPE_DIAMETER, outlet_length: length * s },
-                    segments,
-                )?,
-                _ => {
-                    let spec = StenosisSpec {
-                        radius: radius * s,
-                        length: length * s,
-                        area_reduction: area_reduction / 100.0,
-                        stenosis_length: stenosis_length * s,
-                        center: center.unwrap_or(length / 2.0) * s,
-                        eccentricity,
-                    };
-                    stenosis(&spec, segments)?
-                }
+            let center = center.unwrap_or(length / 2.0);
+            let spec = match shape.as_str() {
+                "tube" => GenerateSpec::Tube { radius, length },
+                "fda-nozzle" => GenerateSpec::FdaNozzle {
+                    inlet_length: 2.0 * FDA_PIPE_DIAMETER / s,
+                    outlet_length: length,
+                },
+                "bifurcation" => GenerateSpec::Bifurcation {
+                    radius,
+                    length,
+                    daughter_radii,
+                    angle_degrees: angle,
+                    daughter_length,
+                },
+                "aneurysm" => GenerateSpec::Aneurysm { radius, length, sphere_radius, neck, center },
+                _ => GenerateSpec::Stenosis {
+                    radius,
+                    length,
+                    area_reduction_percent: area_reduction,
+                    stenosis_length,
+                    center,
+                    eccentricity,
+                },
             };
+            let (surface, ports) = generate(&spec, s, segments)?;
             write_stl(&output, &surface, units)?;
             println!(
                 "wrote {} ({} triangles, {})",
@@ -247,9 +275,9 @@ fn mesh(action: MeshCommand) -> Result<()> {
                 units.symbol()
             );
             for p in &ports {
-                let (c, n) = (p.center / s, p.normal);
+                let (c, n) = (p.center / s, p.normal.map(|e| e + 0.0));
                 println!(
-                    "  port {}: centre ({:.4}, {:.4}, {:.4}), normal ({}, {}, {}), radius {:.4} {}",
+                    "  port {}: centre ({:.4}, {:.4}, {:.4}), normal ({:.4}, {:.4}, {:.4}), radius {:.4} {}",
                     p.name,
                     c.x,
                     c.y,

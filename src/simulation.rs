@@ -8,7 +8,10 @@ use crate::geometry::io_vtp::read_vtp;
 use crate::geometry::ports::{
     cap_open_ends, extend_open_ends, orient_open_surface, orient_outward, ports_from_face_ids, tag_triangles,
 };
-use crate::geometry::synth::{FdaNozzleSpec, StenosisSpec, TubeSpec, fda_nozzle, stenosis, tube};
+use crate::geometry::synth::{
+    AneurysmSpec, BifurcationSpec, FdaNozzleSpec, StenosisSpec, TubeSpec, aneurysm, bifurcation, fda_nozzle,
+    stenosis, tube,
+};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, measure};
 use crate::io::summary::{PortSummary, Summary};
@@ -44,6 +47,73 @@ fn generator_segments(cells: f64) -> usize {
     ((4.0 * cells / 8.0).ceil() as usize * 8).max(64)
 }
 
+/// The synthetic vessel `spec` (lengths times `scale` give metres) with `segments` facets around,
+/// and its ports.
+pub fn generate(spec: &GenerateSpec, scale: f64, segments: usize) -> Result<(Surface, Vec<Port>)> {
+    let s = scale;
+    match *spec {
+        GenerateSpec::Tube { radius, length } => {
+            tube(&TubeSpec { radius: radius * s, length: length * s }, segments)
+        }
+        GenerateSpec::Stenosis {
+            radius,
+            length,
+            area_reduction_percent,
+            stenosis_length,
+            center,
+            eccentricity,
+        } => stenosis(
+            &StenosisSpec {
+                radius: radius * s,
+                length: length * s,
+                area_reduction: area_reduction_percent / 100.0,
+                stenosis_length: stenosis_length * s,
+                center: center * s,
+                eccentricity,
+            },
+            segments,
+        ),
+        GenerateSpec::FdaNozzle { inlet_length, outlet_length } => fda_nozzle(
+            &FdaNozzleSpec { inlet_length: inlet_length * s, outlet_length: outlet_length * s },
+            segments,
+        ),
+        GenerateSpec::Bifurcation { radius, length, ref daughter_radii, angle_degrees, daughter_length } => {
+            let r0 = radius * s;
+            let daughter_radii = match daughter_radii.as_slice() {
+                [] => [r0 / 2f64.cbrt(); 2],
+                &[r1] => [r1 * s, BifurcationSpec::murray(r0, r1 * s)],
+                &[r1, r2] => [r1 * s, r2 * s],
+                more => {
+                    return Err(Error::parameter(
+                        "geometry.generate.daughter_radii",
+                        format!("give none (Murray's law), one or two radii, not {}", more.len()),
+                    ));
+                }
+            };
+            bifurcation(
+                &BifurcationSpec {
+                    radius: r0,
+                    length: length * s,
+                    daughter_radii,
+                    angle: angle_degrees.to_radians(),
+                    daughter_length: daughter_length * s,
+                },
+                segments,
+            )
+        }
+        GenerateSpec::Aneurysm { radius, length, sphere_radius, neck, center } => aneurysm(
+            &AneurysmSpec {
+                radius: radius * s,
+                length: length * s,
+                sphere_radius: sphere_radius * s,
+                neck: neck * s,
+                center: center * s,
+            },
+            segments,
+        ),
+    }
+}
+
 /// Loads or generates the case's vessel and checks that it is closed. A surface file given without
 /// ports has its open ends capped into ports (the largest is the inlet) and is oriented outward.
 pub fn load_vessel(case: &Case) -> Result<Vessel> {
@@ -56,33 +126,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
         (Some(spec), _) => {
             let units = parse_units(&case.geometry.units)?.unwrap_or(Units::Millimetre);
             let s = units.scale();
-            let (surface, ports) = match *spec {
-                GenerateSpec::Tube { radius, length } => {
-                    tube(&TubeSpec { radius: radius * s, length: length * s }, generator_segments(cells))?
-                }
-                GenerateSpec::Stenosis {
-                    radius,
-                    length,
-                    area_reduction_percent,
-                    stenosis_length,
-                    center,
-                    eccentricity,
-                } => stenosis(
-                    &StenosisSpec {
-                        radius: radius * s,
-                        length: length * s,
-                        area_reduction: area_reduction_percent / 100.0,
-                        stenosis_length: stenosis_length * s,
-                        center: center * s,
-                        eccentricity,
-                    },
-                    generator_segments(cells),
-                )?,
-                GenerateSpec::FdaNozzle { inlet_length, outlet_length } => fda_nozzle(
-                    &FdaNozzleSpec { inlet_length: inlet_length * s, outlet_length: outlet_length * s },
-                    generator_segments(cells),
-                )?,
-            };
+            let (surface, ports) = generate(spec, s, generator_segments(cells))?;
             let roles = ports
                 .iter()
                 .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })

@@ -5,7 +5,8 @@
 //!    wall distance q |c| dx of every wall link).
 //! 2. For each outlet, the path from the inlet that minimises the sum of |step| / d^2, which keeps
 //!    it in the middle of the lumen.
-//! 3. The path is smoothed (moving average over 7 nodes) and resampled every lattice spacing.
+//! 3. The path, from the inlet's cap centre to the outlet's, is smoothed (centred moving average over
+//!    up to 7 nodes) and resampled every lattice spacing.
 //! 4. The radius at each point is its exact distance to the nearest wall triangle.
 
 use super::voxelize::{Grid, Voxels};
@@ -209,10 +210,16 @@ pub fn centerlines(
             nodes.push(p as usize);
         }
         nodes.reverse();
-        let raw: Vec<Point3<f64>> = nodes.iter().map(|&n| grid.point(grid.coords(n))).collect();
+        // From cap centre to cap centre, through the lattice path.
+        let raw: Vec<Point3<f64>> = std::iter::once(ports[inlet].center)
+            .chain(nodes.iter().map(|&n| grid.point(grid.coords(n))))
+            .chain(std::iter::once(port.center))
+            .collect();
+        // A centred moving average over up to 7 points that narrows towards the ends, which stay put.
         let smooth: Vec<Point3<f64>> = (0..raw.len())
             .map(|i| {
-                let (a, b) = (i.saturating_sub(3), (i + 4).min(raw.len()));
+                let half = i.min(raw.len() - 1 - i).min(3);
+                let (a, b) = (i - half, i + half + 1);
                 Point3::from(raw[a..b].iter().map(|p| p.coords).sum::<Vector3<f64>>() / (b - a) as f64)
             })
             .collect();
