@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use hemotwin::bench::{BYTES_PER_UPDATE, dense_box, lbm_throughput, triad_bandwidth};
 use hemotwin::case::{Case, DEMO_CASE, GenerateSpec};
-use hemotwin::geometry::io_stl::{Units, write_stl};
+use hemotwin::geometry::io_stl::{Units, neutral_header, stl_header, write_stl, write_stl_with_header};
 use hemotwin::geometry::synth::FDA_PIPE_DIAMETER;
 use hemotwin::lbm::BackendChoice;
 use hemotwin::simulation::{RunOptions, generate, prepare, run};
@@ -86,6 +86,10 @@ enum MeshCommand {
         /// Where --repair writes the repaired surface (binary STL, in --units).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Copy the input's STL header (which may name the patient) into --output instead of a
+        /// neutral "hemotwin" header.
+        #[arg(long, requires = "output")]
+        keep_metadata: bool,
     },
     /// Write a closed synthetic vessel as binary STL (along +z from z = 0).
     Generate {
@@ -220,8 +224,8 @@ fn run_case(case: &Case, out: Option<PathBuf>, backend: Option<BackendChoice>, d
 
 fn mesh(action: MeshCommand) -> Result<()> {
     match action {
-        MeshCommand::Check { file, units, json, repair, output } => {
-            mesh_check(&file, units.parse()?, json, output.filter(|_| repair).as_deref())
+        MeshCommand::Check { file, units, json, repair, output, keep_metadata } => {
+            mesh_check(&file, units.parse()?, json, output.filter(|_| repair).as_deref(), keep_metadata)
         }
         MeshCommand::Generate {
             shape,
@@ -294,7 +298,13 @@ fn mesh(action: MeshCommand) -> Result<()> {
     }
 }
 
-fn mesh_check(file: &Path, units: Units, json: bool, repair_to: Option<&Path>) -> Result<()> {
+fn mesh_check(
+    file: &Path,
+    units: Units,
+    json: bool,
+    repair_to: Option<&Path>,
+    keep_metadata: bool,
+) -> Result<()> {
     use hemotwin::geometry::repair::{
         duplicate_tolerance, duplicate_vertices, inconsistent_edges, repair, self_intersections,
     };
@@ -303,7 +313,7 @@ fn mesh_check(file: &Path, units: Units, json: bool, repair_to: Option<&Path>) -
     let repaired = repair_to.map(|_| repair(&mut surface, tol));
     let r = hemotwin::geometry::check::inspect(&surface);
     let duplicates = duplicate_vertices(&surface, tol);
-    let flipped = inconsistent_edges(&surface);
+    let (flipped, _) = inconsistent_edges(&surface);
     let (crossings, where_) = self_intersections(&surface, 5);
     let closed =
         r.boundary_edges == 0 && r.nonmanifold_edges == 0 && r.volume > 0.0 && flipped == 0 && crossings == 0;
@@ -398,12 +408,14 @@ fn mesh_check(file: &Path, units: Units, json: bool, repair_to: Option<&Path>) -
         println!("  {verdict}");
     }
     if let (Some(out), Some(_)) = (repair_to, &repaired) {
-        write_stl(out, &surface, units)?;
+        let header = if keep_metadata { stl_header(file)? } else { neutral_header() };
+        write_stl_with_header(out, &surface, units, &header)?;
         if !json {
             println!(
-                "wrote the repaired surface to {} (binary STL, {}, neutral header)",
+                "wrote the repaired surface to {} (binary STL, {}, {})",
                 out.display(),
-                units.symbol()
+                units.symbol(),
+                if keep_metadata { "the input's header" } else { "neutral header" }
             );
         }
     }

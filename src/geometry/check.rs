@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::geometry::mesh::Surface;
 use nalgebra::Point3;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Topology and size of a triangle surface; lengths in metres, area in m², volume in m³.
@@ -46,7 +47,7 @@ type Edge = (u32, u32);
 
 /// How many triangles use each edge; edges joining a vertex to itself are skipped.
 fn edge_uses(surface: &Surface) -> HashMap<Edge, u32> {
-    let mut uses = HashMap::with_capacity(surface.triangles.len() * 3 / 2);
+    let mut uses = HashMap::with_capacity_and_hasher(surface.triangles.len() * 3 / 2, Default::default());
     for tri in &surface.triangles {
         for k in 0..3 {
             let (a, b) = (tri[k], tri[(k + 1) % 3]);
@@ -73,7 +74,7 @@ fn holes(surface: &Surface, open: &[Edge]) -> Vec<Hole> {
         neighbours.entry(a).or_default().push(b);
         neighbours.entry(b).or_default().push(a);
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut found = Vec::new();
     for &start in neighbours.keys() {
         if !seen.insert(start) {
@@ -204,14 +205,40 @@ pub fn require_closed(surface: &Surface, path: &Path) -> Result<SurfaceReport> {
             ),
         ));
     }
+    let (flipped, at) = crate::geometry::repair::inconsistent_edges(surface);
+    if let Some(at) = at {
+        return Err(Error::input(
+            path,
+            format!(
+                "{flipped} edges join triangles of opposite orientation (some triangles are flipped), the \
+                 first at {}; run `hemotwin mesh check {} --repair -o FIXED.stl` to orient them consistently \
+                 outward",
+                mm(&at),
+                path.display()
+            ),
+        ));
+    }
+    let (crossings, at) = crate::geometry::repair::self_intersections(surface, 3);
+    if crossings > 0 {
+        let places: Vec<String> = at.iter().map(mm).collect();
+        return Err(Error::input(
+            path,
+            format!(
+                "the surface intersects itself: {crossings} crossing triangle pairs, e.g. at {}; the inside \
+                 of the vessel is ambiguous there; fix the segmentation (separate touching vessels, smooth \
+                 the self-overlapping region) and export it again",
+                places.join(", ")
+            ),
+        ));
+    }
     let volume_mm3 = report.volume * 1e9;
     if report.volume < 0.0 {
         return Err(Error::input(
             path,
             format!(
                 "the enclosed volume is negative ({volume_mm3:.3} mm^3): the triangles are oriented inward; \
-                 flip them (reverse the vertex order of every triangle; most mesh tools call this \
-                 \"flip normals\")"
+                 flip them (run `hemotwin mesh check FILE --repair -o FIXED.stl`, or reverse the vertex \
+                 order of every triangle: most mesh tools call this \"flip normals\")"
             ),
         ));
     }
@@ -325,5 +352,23 @@ mod tests {
     #[test]
     fn empty_surface_is_rejected() {
         assert!(error_text(require_closed(&Surface::default(), Path::new("t.stl"))).contains("no triangles"));
+    }
+    #[test]
+    fn a_flipped_triangle_is_refused_pointing_to_repair() {
+        let mut s = test_tube();
+        s.triangles[7].swap(0, 1);
+        let e = error_text(require_closed(&s, Path::new("flip.stl")));
+        assert!(e.contains("3 edges") && e.contains("--repair"), "{e}");
+    }
+
+    #[test]
+    fn a_self_intersecting_surface_is_refused_with_locations() {
+        let s = test_tube();
+        let mut two = s.clone();
+        let n = s.vertices.len() as u32;
+        two.vertices.extend(s.vertices.iter().map(|p| p + nalgebra::Vector3::new(1e-3, 0.0, 0.0)));
+        two.triangles.extend(s.triangles.iter().map(|t| t.map(|v| v + n)));
+        let e = error_text(require_closed(&two, Path::new("overlap.stl")));
+        assert!(e.contains("intersects itself") && e.contains(" mm"), "{e}");
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 /// Bytes before the triangle count in a binary STL.
-const HEADER_BYTES: usize = 80;
+pub const HEADER_BYTES: usize = 80;
 /// Bytes of the header plus the little-endian `u32` triangle count.
 const PREAMBLE_BYTES: usize = HEADER_BYTES + 4;
 /// Bytes per triangle record: normal and three vertices as `f32`, plus a `u16` attribute.
@@ -83,28 +83,33 @@ fn declared_binary(bytes: &[u8]) -> Option<(u32, u64)> {
 /// Reads a binary or ASCII STL file whose coordinates are in `units` and returns the surface in
 /// metres, with coincident vertices merged.
 pub fn read_stl(path: &Path, units: Units) -> Result<Surface> {
-    let mut bytes = std::fs::read(path).map_err(|e| {
+    let cannot_read = |e: std::io::Error| {
         Error::input(path, format!("cannot read the STL file ({e}); check the path and permissions"))
-    })?;
-    if bytes.is_empty() {
+    };
+    let size = std::fs::metadata(path).map_err(cannot_read)?.len();
+    if size == 0 {
         return Err(Error::input(
             path,
             "the file is empty (0 bytes); export the surface again as STL from the segmentation tool",
         ));
     }
-    let size = bytes.len() as u64;
+    // A binary STL whose size matches its header (even one whose header starts with "solid") is
+    // streamed: memory beyond the surface itself is one vertex table.
+    let mut preamble = [0u8; PREAMBLE_BYTES];
+    if size >= PREAMBLE_BYTES as u64 {
+        let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+        std::io::Read::read_exact(&mut file, &mut preamble).map_err(cannot_read)?;
+        if let Some((n, expected)) = declared_binary(&preamble)
+            && expected == size
+        {
+            return read_binary(path, file, n, units);
+        }
+    }
+    let bytes = std::fs::read(path).map_err(cannot_read)?;
     let declared = declared_binary(&bytes);
     let hint = "is this a binary STL cut short or a different format? Export the surface again as STL";
     let stripped = bytes.trim_ascii_start();
     let mesh = match declared {
-        // A binary STL whose size matches its header, even when the header starts with "solid".
-        Some((_, expected)) if expected == size => {
-            // Make stl_io's format probe see a non-"solid" first line, so it reads binary.
-            bytes[..HEADER_BYTES].fill(0);
-            bytes[0] = b'\n';
-            stl_io::read_stl(&mut Cursor::new(bytes))
-                .map_err(|e| Error::input(path, format!("cannot parse as binary STL ({e}); {hint}")))?
-        }
         _ if stripped.starts_with(b"solid") => {
             // stl_io wants "solid " exactly at the start: normalise leading blanks and a nameless "solid".
             let mut text = b"solid ".to_vec();
@@ -169,17 +174,124 @@ pub fn read_stl(path: &Path, units: Units) -> Result<Surface> {
     Ok(surface)
 }
 
+/// Triangles read per chunk of a binary STL.
+const CHUNK_TRIANGLES: usize = 1 << 16;
+
+/// Files above this size (bytes) show a progress bar while they are read.
+const PROGRESS_BYTES: u64 = 64 << 20;
+
+/// Streams the `count` triangles of the binary STL `file` (positioned after its preamble), merging
+/// bit-identical vertices, with a progress bar for large files.
+fn read_binary(path: &Path, file: std::fs::File, count: u32, units: Units) -> Result<Surface> {
+    use std::io::Read;
+    let count = count as usize;
+    let bar = if (count * TRIANGLE_BYTES) as u64 > PROGRESS_BYTES {
+        let bar = indicatif::ProgressBar::new(count as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "reading {msg} {bar:40} {human_pos}/{human_len} triangles, ~{eta} left",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message(path.display().to_string());
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    // A closed surface has about half as many vertices as triangles.
+    let mut index: rustc_hash::FxHashMap<[u32; 3], u32> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(count / 2 + 16, Default::default());
+    let mut vertices = Vec::with_capacity(count / 2 + 16);
+    let mut triangles = Vec::with_capacity(count);
+    let mut chunk = vec![0u8; CHUNK_TRIANGLES * TRIANGLE_BYTES];
+    let scale = units.scale();
+    let mut done = 0;
+    while done < count {
+        let n = CHUNK_TRIANGLES.min(count - done);
+        if vertices.len() + 3 * n > u32::MAX as usize {
+            return Err(Error::input(
+                path,
+                "more than 2^32 distinct vertices; decimate the surface before using it",
+            ));
+        }
+        reader.read_exact(&mut chunk[..n * TRIANGLE_BYTES]).map_err(|e| {
+            Error::input(
+                path,
+                format!("cannot read triangle {} of {count} ({e}); the file may be damaged", done + 1),
+            )
+        })?;
+        for record in chunk[..n * TRIANGLE_BYTES].chunks_exact(TRIANGLE_BYTES) {
+            let mut tri = [0u32; 3];
+            for (k, corner) in record[12..48].chunks_exact(12).enumerate() {
+                // +0.0 folds -0.0 into 0.0, so the two spellings of zero are one vertex.
+                let xyz: [f32; 3] = std::array::from_fn(|a| {
+                    f32::from_le_bytes([
+                        corner[4 * a],
+                        corner[4 * a + 1],
+                        corner[4 * a + 2],
+                        corner[4 * a + 3],
+                    ]) + 0.0
+                });
+                let next = vertices.len();
+                let id = *index.entry(xyz.map(f32::to_bits)).or_insert_with(|| {
+                    vertices.push(Point3::from(xyz.map(|c| f64::from(c) * scale)));
+                    next as u32
+                });
+                tri[k] = id;
+            }
+            triangles.push(tri);
+        }
+        done += n;
+        bar.set_position(done as u64);
+    }
+    bar.finish_and_clear();
+    let surface = Surface { vertices, triangles };
+    require_usable(&surface, path)?;
+    Ok(surface)
+}
+
 /// Writes `surface` (metres) atomically as a binary STL with coordinates in `units`, a neutral
 /// "hemotwin" header and normals computed from each triangle's vertex order.
 pub fn write_stl(path: &Path, surface: &Surface, units: Units) -> Result<()> {
+    write_stl_with_header(path, surface, units, &neutral_header())
+}
+
+/// The header hemotwin writes: "hemotwin" and spaces, nothing from the input.
+pub fn neutral_header() -> [u8; HEADER_BYTES] {
+    let mut header = [b' '; HEADER_BYTES];
+    header[..8].copy_from_slice(b"hemotwin");
+    header
+}
+
+/// The 80-byte header of a binary STL file, or the `solid` line of an ASCII one (cut or padded
+/// with spaces to 80 bytes): what `--keep-metadata` carries to a written STL.
+pub fn stl_header(path: &Path) -> Result<[u8; HEADER_BYTES]> {
+    use std::io::Read;
+    let mut first = Vec::with_capacity(HEADER_BYTES);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(HEADER_BYTES as u64).read_to_end(&mut first))
+        .map_err(|e| Error::input(path, format!("cannot read the STL header ({e})")))?;
+    let mut header = [b' '; HEADER_BYTES];
+    let line = first.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let kept = if first.trim_ascii_start().starts_with(b"solid") { line } else { &first[..] };
+    header[..kept.len()].copy_from_slice(kept);
+    Ok(header)
+}
+
+/// Writes `surface` (metres) atomically as a binary STL with coordinates in `units`, the given
+/// 80-byte `header` and normals computed from each triangle's vertex order.
+pub fn write_stl_with_header(
+    path: &Path,
+    surface: &Surface,
+    units: Units,
+    header: &[u8; HEADER_BYTES],
+) -> Result<()> {
     require_usable(surface, path)?;
     let count = u32::try_from(surface.triangles.len()).map_err(|_| {
         Error::input(path, "more than 2^32 triangles do not fit a binary STL; decimate the surface")
     })?;
     let mut bytes = Vec::with_capacity(PREAMBLE_BYTES + TRIANGLE_BYTES * surface.triangles.len());
-    let mut header = [b' '; HEADER_BYTES];
-    header[..8].copy_from_slice(b"hemotwin");
-    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(header);
     bytes.extend_from_slice(&count.to_le_bytes());
     let per_metre = 1.0 / units.scale();
     for tri in &surface.triangles {
@@ -386,5 +498,28 @@ endsolid\r\n";
         std::fs::write(&path, &bytes).unwrap();
         let e = error_text(read_stl(&path, Units::Millimetre));
         assert!(e.contains("non-finite") && e.contains("triangle 3") && e.contains("NaN"));
+    }
+}
+
+#[cfg(test)]
+mod metadata_tests {
+    use super::*;
+    use crate::geometry::synth::{TubeSpec, tube};
+
+    #[test]
+    fn written_stl_has_a_neutral_header_unless_the_input_header_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let surface = tube(&TubeSpec { radius: 2e-3, length: 20e-3 }, 16).unwrap().0;
+        let input = dir.path().join("scan.stl");
+        let mut patient = [b' '; HEADER_BYTES];
+        patient[..22].copy_from_slice(b"PATIENT DOE^JANE 1970 ");
+        write_stl_with_header(&input, &surface, Units::Millimetre, &patient).unwrap();
+        let neutral = dir.path().join("neutral.stl");
+        write_stl(&neutral, &read_stl(&input, Units::Millimetre).unwrap(), Units::Millimetre).unwrap();
+        let bytes = std::fs::read(&neutral).unwrap();
+        assert!(!bytes.windows(7).any(|w| w == b"PATIENT"));
+        assert_eq!(&bytes[..8], b"hemotwin");
+        let kept = stl_header(&input).unwrap();
+        assert_eq!(kept, patient);
     }
 }

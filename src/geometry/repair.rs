@@ -4,7 +4,8 @@
 use super::mesh::Surface;
 use crate::lattice::segment_triangle;
 use nalgebra::Point3;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 
 /// Length below which two vertices are the same point: `1e-6` of the bounding-box diagonal.
 pub fn duplicate_tolerance(surface: &Surface) -> f64 {
@@ -15,7 +16,7 @@ pub fn duplicate_tolerance(surface: &Surface) -> f64 {
 /// For each vertex, the lowest-numbered vertex within `tol` of it (itself when unique).
 fn representatives(surface: &Surface, tol: f64) -> Vec<u32> {
     let key = |p: &Point3<f64>| [p.x, p.y, p.z].map(|v| (v / tol).floor() as i64);
-    let mut cells: HashMap<[i64; 3], Vec<u32>> = HashMap::new();
+    let mut cells: HashMap<[i64; 3], Vec<u32>> = HashMap::default();
     for (i, p) in surface.vertices.iter().enumerate() {
         cells.entry(key(p)).or_default().push(i as u32);
     }
@@ -39,11 +40,11 @@ pub fn duplicate_vertices(surface: &Surface, tol: f64) -> usize {
     representatives(surface, tol).iter().enumerate().filter(|(i, r)| **r as usize != *i).count()
 }
 
-/// Edges shared by exactly two triangles that traverse it in the same direction: one of the two is
-/// flipped relative to the other.
-pub fn inconsistent_edges(surface: &Surface) -> usize {
+/// Edges shared by exactly two triangles that traverse it in the same direction (one of the two is
+/// flipped relative to the other), and the midpoint (m) of the lowest-numbered such edge.
+pub fn inconsistent_edges(surface: &Surface) -> (usize, Option<Point3<f64>>) {
     // Per undirected edge: how many triangles traverse it low -> high and high -> low.
-    let mut uses: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
+    let mut uses: HashMap<(u32, u32), (u32, u32)> = HashMap::default();
     for t in &surface.triangles {
         for k in 0..3 {
             let (a, b) = (t[k], t[(k + 1) % 3]);
@@ -55,59 +56,87 @@ pub fn inconsistent_edges(surface: &Surface) -> usize {
             }
         }
     }
-    uses.values().filter(|(up, down)| up + down == 2 && *up != 1).count()
+    let bad = uses.iter().filter(|(_, (up, down))| up + down == 2 && *up != 1).map(|(e, _)| *e);
+    let (count, first) = bad
+        .fold((0, None), |(n, lo): (usize, Option<(u32, u32)>), e| (n + 1, Some(lo.map_or(e, |l| l.min(e)))));
+    let at =
+        first.map(|(a, b)| nalgebra::center(&surface.vertices[a as usize], &surface.vertices[b as usize]));
+    (count, at)
 }
 
 /// Pairs of triangles sharing no vertex whose interiors cross (an edge of one passes through the
 /// other), with the crossing point of each; at most `limit` locations are kept, the count is exact.
 pub fn self_intersections(surface: &Surface, limit: usize) -> (usize, Vec<Point3<f64>>) {
+    use rayon::prelude::*;
     let r = super::check::inspect(surface);
     let n = surface.triangles.len().max(1);
-    // Bins about as large as a triangle.
-    let size = (r.area / n as f64).sqrt().max(1e-12) * 2.0;
-    let key = |p: &Point3<f64>| [p.x, p.y, p.z].map(|v| (v / size).floor() as i64);
-    let mut bins: HashMap<[i64; 3], Vec<u32>> = HashMap::new();
+    // Bins about as large as a triangle, keyed by their integer coordinates.
+    let extent = (r.bbox_max - r.bbox_min).amax();
+    let size = ((r.area / n as f64).sqrt() * 2.0).max(extent / f64::from(1u32 << 20)).max(1e-12);
+    let origin = r.bbox_min;
+    let cell = |p: &Point3<f64>| ((p - origin) / size).map(|v| v.floor().max(0.0) as u64);
     let tri = |t: usize| surface.triangles[t].map(|v| surface.vertices[v as usize]);
-    for t in 0..surface.triangles.len() {
-        let v = tri(t);
-        let (lo, hi) =
-            (key(&v.iter().fold(v[0], |a, p| a.inf(p))), key(&v.iter().fold(v[0], |a, p| a.sup(p))));
-        for i in lo[0]..=hi[0] {
-            for j in lo[1]..=hi[1] {
-                for k in lo[2]..=hi[2] {
-                    bins.entry([i, j, k]).or_default().push(t as u32);
-                }
-            }
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    let (mut count, mut where_) = (0, Vec::new());
-    for members in bins.values() {
-        for (x, &a) in members.iter().enumerate() {
-            for &b in &members[x + 1..] {
-                let (ta, tb) = (surface.triangles[a as usize], surface.triangles[b as usize]);
-                if ta.iter().any(|v| tb.contains(v)) || !seen.insert((a.min(b), a.max(b))) {
-                    continue;
-                }
-                let (va, vb) = (tri(a as usize), tri(b as usize));
-                let crossing = [(va, vb), (vb, va)].iter().find_map(|(e, f)| {
-                    (0..3).find_map(|k| {
-                        let (p, q) = (e[k], e[(k + 1) % 3]);
-                        segment_triangle(p, q - p, *f)
-                            .filter(|t| *t > 1e-9 && *t < 1.0 - 1e-9)
-                            .map(|t| p + (q - p) * t)
-                    })
-                });
-                if let Some(p) = crossing {
-                    count += 1;
-                    if where_.len() < limit {
-                        where_.push(p);
+    let bounds: Vec<([u64; 3], [u64; 3])> = (0..surface.triangles.len())
+        .into_par_iter()
+        .map(|t| {
+            let v = tri(t);
+            let lo = cell(&v.iter().fold(v[0], |a, p| a.inf(p)));
+            let hi = cell(&v.iter().fold(v[0], |a, p| a.sup(p)));
+            ([lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z])
+        })
+        .collect();
+    let key = |c: [u64; 3]| (c[2] << 42) | (c[1] << 21) | c[0];
+    let mut entries: Vec<(u64, u32)> = bounds
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(t, (lo, hi))| {
+            (lo[2]..=hi[2]).flat_map(move |k| {
+                (lo[1]..=hi[1]).flat_map(move |j| (lo[0]..=hi[0]).map(move |i| (key([i, j, k]), t as u32)))
+            })
+        })
+        .collect();
+    entries.par_sort_unstable();
+    let starts: Vec<usize> =
+        (0..entries.len()).filter(|&i| i == 0 || entries[i].0 != entries[i - 1].0).collect();
+    let found: Vec<(usize, Option<Point3<f64>>)> = starts
+        .par_iter()
+        .enumerate()
+        .map(|(g, &from)| {
+            let to = starts.get(g + 1).copied().unwrap_or(entries.len());
+            let members = &entries[from..to];
+            let (mut count, mut first) = (0, None);
+            for (x, &(bin, a)) in members.iter().enumerate() {
+                for &(_, b) in &members[x + 1..] {
+                    let (ba, bb) = (bounds[a as usize], bounds[b as usize]);
+                    // Test each pair once: in the bin at the low corner of their boxes' overlap.
+                    let low: [u64; 3] = std::array::from_fn(|d| ba.0[d].max(bb.0[d]));
+                    if key(low) != bin || (0..3).any(|d| ba.0[d] > bb.1[d] || bb.0[d] > ba.1[d]) {
+                        continue;
+                    }
+                    let (ta, tb) = (surface.triangles[a as usize], surface.triangles[b as usize]);
+                    if ta.iter().any(|v| tb.contains(v)) {
+                        continue;
+                    }
+                    let (va, vb) = (tri(a as usize), tri(b as usize));
+                    let crossing = [(va, vb), (vb, va)].iter().find_map(|(e, f)| {
+                        (0..3).find_map(|k| {
+                            let (p, q) = (e[k], e[(k + 1) % 3]);
+                            segment_triangle(p, q - p, *f)
+                                .filter(|t| *t > 1e-9 && *t < 1.0 - 1e-9)
+                                .map(|t| p + (q - p) * t)
+                        })
+                    });
+                    if let Some(p) = crossing {
+                        count += 1;
+                        first.get_or_insert(p);
                     }
                 }
             }
-        }
-    }
-    (count, where_)
+            (count, first)
+        })
+        .collect();
+    let count = found.iter().map(|(c, _)| c).sum();
+    (count, found.iter().filter_map(|(_, p)| *p).take(limit).collect())
 }
 
 /// What [`repair`] did.
@@ -146,7 +175,7 @@ pub fn repair(surface: &mut Surface, tol: f64) -> RepairLog {
     });
     log.dropped_triangles = before - surface.triangles.len();
     // Breadth-first over manifold edges: a neighbour must traverse the shared edge the other way.
-    let mut by_edge: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+    let mut by_edge: HashMap<(u32, u32), Vec<usize>> = HashMap::default();
     for (i, t) in surface.triangles.iter().enumerate() {
         for k in 0..3 {
             let (a, b) = (t[k], t[(k + 1) % 3]);
@@ -216,11 +245,11 @@ mod tests {
     fn a_flipped_triangle_is_found_and_flipped_back() {
         let mut s = tube_surface();
         s.triangles[10].swap(1, 2);
-        assert_eq!(inconsistent_edges(&s), 3);
+        assert_eq!(inconsistent_edges(&s).0, 3);
         let tol = duplicate_tolerance(&s);
         let log = repair(&mut s, tol);
         println!("{log:?}");
-        assert_eq!((log.flipped_triangles, inconsistent_edges(&s)), (1, 0));
+        assert_eq!((log.flipped_triangles, inconsistent_edges(&s).0), (1, 0));
         assert!(inspect(&s).volume > 0.0);
     }
 
