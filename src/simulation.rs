@@ -3,10 +3,12 @@
 use crate::case::{Case, GenerateSpec, PortRoleSpec, Profile, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
+use crate::geometry::domes::{clip_ends, find_domed_ends};
 use crate::geometry::io_stl::{Units, read_stl};
 use crate::geometry::io_vtp::read_vtp;
 use crate::geometry::ports::{
-    cap_open_ends, extend_open_ends, orient_open_surface, orient_outward, ports_from_face_ids, tag_triangles,
+    boundary_loops, cap_open_ends, extend_open_ends, orient_open_surface, orient_outward,
+    ports_from_face_ids, tag_triangles,
 };
 use crate::geometry::synth::{
     AneurysmSpec, BifurcationSpec, FdaNozzleSpec, StenosisSpec, TubeSpec, aneurysm, bifurcation, fda_nozzle,
@@ -181,6 +183,18 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                 (surface, ports, roles, units, path.clone(), Some(tags))
             } else if case.geometry.ports.is_empty() {
                 let mut surface = surface;
+                if boundary_loops(&surface, path)?.is_empty() {
+                    // A closed surface without ports: its ends are domed caps to clip.
+                    if orient_outward(&mut surface, &mut []) {
+                        notes.push("the triangles faced inward and were flipped".into());
+                    }
+                    let planes = find_domed_ends(&surface, path)?;
+                    clip_ends(&mut surface, &planes, path)?;
+                    notes.push(format!(
+                        "{} rounded ends found and clipped square to the vessel axis one radius behind the dome",
+                        planes.len()
+                    ));
+                }
                 if orient_open_surface(&mut surface, path)? {
                     notes.push("the triangles faced inward and were flipped".into());
                 }
@@ -196,7 +210,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                             "the surface has {} open end(s), and no [[geometry.ports]] are given: the flow needs an inlet and \
                              at least one outlet. Give the ports of a capped surface (centre, outward normal and \
                              radius of each flat cap), or use the surface with its ends open, trimmed square to \
-                             the vessel axis (domed caps are not detected yet)",
+                             the vessel axis",
                             ports.len()
                         ),
                     ));

@@ -1,6 +1,7 @@
 //! Vessel surfaces: triangle meshes, STL input and output, checks, ports and synthetic vessels.
 
 pub mod check;
+pub mod domes;
 pub mod implicit;
 pub mod io_stl;
 pub mod io_vtp;
