@@ -8,9 +8,11 @@ struct StepParams {
     omega_plus: f32,
     omega_minus: f32,
     inflow_scale: f32,
-    rho_outlet: f32,
     pad0: u32,
     pad1: u32,
+    pad2: u32,
+    profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,
+    port_rho: array<vec4<f32>, MAX_PORTS / 4u>,
 }
 
 @group(0) @binding(0) var<uniform> params: StepParams;

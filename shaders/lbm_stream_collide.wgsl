@@ -11,9 +11,11 @@ struct StepParams {
     omega_plus: f32,
     omega_minus: f32,
     inflow_scale: f32,
-    rho_outlet: f32,
     pad0: u32,
     pad1: u32,
+    pad2: u32,
+    profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,
+    port_rho: array<vec4<f32>, MAX_PORTS / 4u>,
 }
 
 // Keep in sync with `BoundaryLink` in src/lattice/sparse.rs.
@@ -23,9 +25,9 @@ struct BoundaryLink {
     ux: f32,
     uy: f32,
     uz: f32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    radial: f32,
+    port: u32,
+    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: StepParams;
@@ -51,6 +53,16 @@ fn cell_velocity(cell: u32, n: u32) -> vec3<f32> {
     return vec3<f32>(mx / rho, my / rho, mz / rho);
 }
 
+// The inlet profile table at radial coordinate `radial`, linearly interpolated.
+fn inlet_profile(radial: f32) -> f32 {
+    let x = clamp(radial, 0.0, 1.0) * f32(PROFILE_SAMPLES - 1u);
+    let k = min(u32(x), PROFILE_SAMPLES - 2u);
+    let t = x - f32(k);
+    let a = params.profile[k / 4u][k % 4u];
+    let b = params.profile[(k + 1u) / 4u][(k + 1u) % 4u];
+    return a + (b - a) * t;
+}
+
 // The population arriving along direction j at a cell whose pull source is a boundary link.
 fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
     let d = OPP[j];
@@ -59,9 +71,11 @@ fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
         let u = cell_velocity(cell, n);
         let cu = CX[j] * u.x + CY[j] * u.y + CZ[j] * u.z;
         let usq = u.x * u.x + u.y * u.y + u.z * u.z;
-        return -g_out + 2.0 * W[j] * (params.rho_outlet * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
+        let rho_out = params.port_rho[link.port / 4u][link.port % 4u];
+        return -g_out + 2.0 * W[j] * (rho_out * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
     }
-    let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * params.inflow_scale;
+    let shape = inlet_profile(link.radial);
+    let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * shape * params.inflow_scale;
     let moving = 6.0 * W[j] * cu_wall;
     let q = link.q;
     if q < 0.5 {

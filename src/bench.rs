@@ -52,7 +52,7 @@ pub fn dense_box(n: usize) -> Lattice {
         }
     }
     let vox = Voxels { grid, fluid: vec![1; grid.len()], links, unresolved_links: 0 };
-    Lattice::build(&vox, &[], |_, _| nalgebra::Vector3::zeros(), true)
+    Lattice::build(&vox, &[], |_, _| (nalgebra::Vector3::zeros(), 0.0), |_| 1.0, true)
 }
 
 /// Lattice parameters for throughput runs (tau = 0.8; the values do not change the work done).

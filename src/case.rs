@@ -155,12 +155,19 @@ pub struct FluidSpec {
     pub viscosity: f64,
 }
 
-/// The inlet's steady flow.
+/// The inlet's flow: steady, or a periodic waveform.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InflowSpec {
-    /// Volume flow rate (m^3/s).
-    pub flow_rate: f64,
+    /// Mean volume flow rate (m^3/s); with a waveform, the waveform is scaled to this mean.
+    pub flow_rate: Option<f64>,
+    /// A periodic waveform: a built-in name (carotid, coronary, aortic) or a CSV file (see
+    /// docs/physiology.md), relative to the case file.
+    pub waveform: Option<String>,
+    /// Cycle length of a CSV waveform (s) when the file does not close the cycle itself.
+    pub period: Option<f64>,
+    /// Fourier harmonics of a Womersley profile (default 20).
+    pub harmonics: Option<usize>,
     /// Velocity profile across the inlet.
     #[serde(default)]
     pub profile: Profile,
@@ -177,6 +184,8 @@ pub enum Profile {
     Poiseuille,
     /// Uniform.
     Plug,
+    /// Womersley's oscillatory pipe flow, from the waveform's Fourier series (Poiseuille when steady).
+    Womersley,
 }
 
 /// Lattice resolution and time step; give exactly one of dx / cells_across_inlet.
@@ -215,6 +224,8 @@ pub enum WallModel {
 pub struct RunSpec {
     /// Physical time to simulate (s); the run may stop earlier when steady.
     pub time: Option<f64>,
+    /// Cardiac cycles to simulate instead of a time (needs inflow.waveform).
+    pub cycles: Option<f64>,
     /// Number of steps instead of a time.
     pub steps: Option<u64>,
     /// Stop once the relative change of the velocity field per 1000 steps falls below this (0 = never).
@@ -244,6 +255,7 @@ impl Default for RunSpec {
     fn default() -> Self {
         RunSpec {
             time: None,
+            cycles: None,
             steps: None,
             steady_tolerance: default_steady_tolerance(),
             frames: default_frames(),
@@ -293,6 +305,12 @@ impl Case {
         {
             case.geometry.surface = Some(dir.join(s));
         }
+        if let (Some(w), Some(dir)) = (&case.inflow.waveform, path.parent())
+            && !crate::physiology::BUILTIN.contains(&w.as_str())
+            && Path::new(w).is_relative()
+        {
+            case.inflow.waveform = Some(dir.join(w).display().to_string());
+        }
         Ok(case)
     }
 
@@ -307,7 +325,25 @@ impl Case {
         };
         positive("fluid.density", self.fluid.density)?;
         positive("fluid.viscosity", self.fluid.viscosity)?;
-        positive("inflow.flow_rate", self.inflow.flow_rate)?;
+        match (self.inflow.flow_rate, &self.inflow.waveform) {
+            (Some(q), _) => positive("inflow.flow_rate", q)?,
+            (None, Some(_)) => {}
+            (None, None) => {
+                return Err(Error::parameter(
+                    "inflow",
+                    "give `flow_rate` (m^3/s, steady or the mean of a waveform) or `waveform`",
+                ));
+            }
+        }
+        if self.run.cycles.is_some() && self.inflow.waveform.is_none() {
+            return Err(Error::parameter(
+                "run.cycles",
+                "counts cycles of inflow.waveform; give one, or run.time",
+            ));
+        }
+        if let Some(c) = self.run.cycles {
+            positive("run.cycles", c)?;
+        }
         if let Some(r) = self.inflow.ramp
             && !(r.is_finite() && r >= 0.0)
         {

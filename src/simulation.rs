@@ -1,6 +1,6 @@
 //! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
 
-use crate::case::{Case, GenerateSpec, PortRoleSpec, Profile, WallModel};
+use crate::case::{Case, GenerateSpec, PortRoleSpec, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::domes::{clip_ends, find_domed_ends};
@@ -20,6 +20,8 @@ use crate::io::summary::{PortSummary, Summary};
 use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
 use crate::lattice::{Grid, Lattice, PortRole, voxelize};
 use crate::lbm::{BackendChoice, Solver};
+use crate::physiology::inflow::DEFAULT_HARMONICS;
+use crate::physiology::{Inflow, Waveform, steady_shape};
 use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
 use nalgebra::{Point3, Vector3};
 use std::path::{Path, PathBuf};
@@ -335,6 +337,35 @@ pub struct Setup {
     pub warnings: Vec<String>,
     /// The voxels the lattice was built from.
     pub voxels: crate::lattice::Voxels,
+    /// The inflow (steady or a waveform) and its profile.
+    pub inflow: Inflow,
+}
+
+/// The case's inflow on an inlet of equivalent radius `r_in` (m).
+pub fn inflow_of(case: &Case, r_in: f64) -> Result<Inflow> {
+    let spec = &case.inflow;
+    let waveform = match &spec.waveform {
+        None => None,
+        Some(name) if crate::physiology::BUILTIN.contains(&name.as_str()) => Some(Waveform::builtin(name)?),
+        Some(path) => Some(Waveform::from_csv(Path::new(path), spec.period)?),
+    };
+    let waveform = match (waveform, spec.flow_rate) {
+        (Some(w), Some(q)) => Some(w.scaled_to_mean(q)),
+        (w, _) => w,
+    };
+    let mean_flow = match (&waveform, spec.flow_rate) {
+        (Some(w), _) => w.mean(),
+        (None, Some(q)) => q,
+        (None, None) => return Err(Error::parameter("inflow", "give `flow_rate` or `waveform`")),
+    };
+    if !(mean_flow.is_finite() && mean_flow > 0.0) {
+        return Err(Error::parameter(
+            "inflow.waveform",
+            format!("the waveform's mean flow is {mean_flow} m^3/s; it must be positive"),
+        ));
+    }
+    let nu = case.fluid.viscosity / case.fluid.density;
+    Inflow::new(mean_flow, waveform, spec.profile, r_in, nu, spec.harmonics.unwrap_or(DEFAULT_HARMONICS))
 }
 
 /// Memory (bytes) a run on `grid` with about `fluid` cells and `links` links needs on the host.
@@ -368,11 +399,9 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         (None, Some(n)) => 2.0 * r_in / n,
         (None, None) => return Err(Error::parameter("lattice", "give `dx` or `cells_across_inlet`")),
     };
-    let mean_u = case.inflow.flow_rate / (std::f64::consts::PI * r_in * r_in);
-    let peak_u = match case.inflow.profile {
-        Profile::Poiseuille => 2.0 * mean_u,
-        Profile::Plug => mean_u,
-    };
+    let inflow = inflow_of(case, r_in)?;
+    let mean_u = inflow.mean_flow / (std::f64::consts::PI * r_in * r_in);
+    let peak_u = mean_u * inflow.peak_factor();
     let step = match (case.lattice.tau, case.lattice.dt, case.lattice.mach) {
         (Some(t), _, _) => TimeStep::Tau(t),
         (_, Some(dt), _) => TimeStep::Dt(dt),
@@ -383,7 +412,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
     let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
     let pressure_scale =
-        8.0 * case.fluid.viscosity * extent * case.inflow.flow_rate / (std::f64::consts::PI * r_in.powi(4));
+        8.0 * case.fluid.viscosity * extent * inflow.mean_flow / (std::f64::consts::PI * r_in.powi(4));
     let scales = PhysicalScales {
         density: case.fluid.density,
         viscosity: case.fluid.viscosity,
@@ -393,6 +422,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     };
     let (units, mut warnings) = LatticeUnits::new(&scales, step)?;
     warnings.extend(vessel.notes.iter().cloned());
+    warnings.extend(inflow.notes.iter().cloned());
     let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
     let fluid_estimate = vessel.report.volume / dx.powi(3);
     let links_estimate = 5.0 * vessel.report.area / (dx * dx);
@@ -421,20 +451,18 @@ pub fn prepare(case: &Case) -> Result<Setup> {
             voxels.unresolved_links
         ));
     }
-    let ports = vessel.ports.clone();
     let profile = case.inflow.profile;
-    let inlet_velocity = |k: usize, x: Point3<f64>| {
-        let p = &ports[k];
-        let d = x - p.center;
-        let r2 = (d - p.normal * d.dot(&p.normal)).norm_squared() / (p.radius * p.radius);
-        let u = match profile {
-            Profile::Poiseuille => 2.0 * mean_u * (1.0 - r2).max(0.0),
-            Profile::Plug => mean_u,
-        };
-        -p.normal * units.velocity_to_lattice(u)
+    let steady = move |rho: f64| steady_shape(profile, rho);
+    let inlets: Vec<Option<InletMap>> = (0..vessel.ports.len())
+        .map(|k| (vessel.roles[k] == PortRole::Velocity).then(|| InletMap::new(&vessel, k, &steady)))
+        .collect();
+    let u_mean = units.velocity_to_lattice(mean_u);
+    let inlet = |k: usize, x: Point3<f64>| match &inlets[k] {
+        Some(map) => (-vessel.ports[k].normal * (u_mean * map.flow_correction), map.radial(x)),
+        None => (Vector3::zeros(), 0.0),
     };
     let lattice =
-        Lattice::build(&voxels, &vessel.roles, inlet_velocity, case.lattice.wall == WallModel::Halfway);
+        Lattice::build(&voxels, &vessel.roles, inlet, steady, case.lattice.wall == WallModel::Halfway);
     if lattice.is_empty() {
         return Err(Error::parameter(
             "lattice",
@@ -442,7 +470,101 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         ));
     }
     let reynolds = mean_u * 2.0 * r_in / units.nu_m2_s;
-    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, voxels })
+    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, voxels, inflow })
+}
+
+/// The radial coordinate of an inlet of any shape: ρ = 1 − (distance to the cap's rim) / (its
+/// largest value on the cap), which is r / R on a circle and 1 all along the rim of any shape.
+pub struct InletMap {
+    rim: Vec<[Point3<f64>; 2]>,
+    depth: f64,
+    /// Factor on the mean velocity that makes the profile carry the port's flow over the cap's
+    /// actual shape (1 on a circle).
+    pub flow_correction: f64,
+}
+
+impl InletMap {
+    /// The map of port `k`'s cap (triangles tagged k + 1), with the flow correction for the
+    /// steady `profile`.
+    pub fn new(vessel: &Vessel, k: usize, profile: &dyn Fn(f64) -> f64) -> Self {
+        let tag = (k + 1) as u16;
+        let mut uses: std::collections::HashMap<(u32, u32), u32> = std::collections::HashMap::new();
+        let cap: Vec<[u32; 3]> = vessel
+            .surface
+            .triangles
+            .iter()
+            .zip(&vessel.tags)
+            .filter(|(_, t)| **t == tag)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in &cap {
+            for e in 0..3 {
+                let (a, b) = (t[e], t[(e + 1) % 3]);
+                *uses.entry((a.min(b), a.max(b))).or_insert(0) += 1;
+            }
+        }
+        let v = |i: u32| vessel.surface.vertices[i as usize];
+        let rim: Vec<[Point3<f64>; 2]> =
+            uses.iter().filter(|(_, n)| **n == 1).map(|(&(a, b), _)| [v(a), v(b)]).collect();
+        let mut map = InletMap { rim, depth: 1.0, flow_correction: 1.0 };
+        // Sample the cap with the edge-midpoint rule (exact for quadratics, as the Poiseuille shape
+        // is across a fan triangle) on the m² congruent sub-triangles of each triangle.
+        let m = 8usize;
+        let samples: Vec<(Point3<f64>, f64)> = cap
+            .iter()
+            .flat_map(|t| {
+                let [a, b, c] = t.map(v);
+                let w = 0.5 * (b - a).cross(&(c - a)).norm() / (3 * m * m) as f64;
+                let at = move |i: usize, j: usize| {
+                    a + (b - a) * (i as f64 / m as f64) + (c - a) * (j as f64 / m as f64)
+                };
+                (0..m).flat_map(move |i| {
+                    (0..m - i).flat_map(move |j| {
+                        let upright = Some([at(i, j), at(i + 1, j), at(i, j + 1)]);
+                        let inverted =
+                            (i + j + 1 < m).then(|| [at(i + 1, j), at(i + 1, j + 1), at(i, j + 1)]);
+                        upright.into_iter().chain(inverted).flat_map(move |[p, q, r]| {
+                            [nalgebra::center(&p, &q), nalgebra::center(&q, &r), nalgebra::center(&r, &p)]
+                                .map(|x| (x, w))
+                        })
+                    })
+                })
+            })
+            .collect();
+        // The deepest point: over the samples and the cap's vertices (a fan cap's centre among them).
+        let corners = cap.iter().flatten().map(|&i| v(i));
+        map.depth = samples
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(corners)
+            .map(|p| map.rim_distance(p))
+            .fold(f64::MIN_POSITIVE, f64::max);
+        let (mut flow, mut area) = (0.0, 0.0);
+        for (p, w) in &samples {
+            flow += profile(map.radial(*p)) * w;
+            area += w;
+        }
+        if flow > 0.0 {
+            map.flow_correction = area / flow;
+        }
+        map
+    }
+
+    fn rim_distance(&self, p: Point3<f64>) -> f64 {
+        self.rim
+            .iter()
+            .map(|[a, b]| {
+                let ab = b - a;
+                let t = ((p - a).dot(&ab) / ab.norm_squared().max(f64::MIN_POSITIVE)).clamp(0.0, 1.0);
+                (p - (a + ab * t)).norm()
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Radial coordinate ρ in [0, 1] of point `p` (m) on or near the cap.
+    pub fn radial(&self, p: Point3<f64>) -> f64 {
+        (1.0 - self.rim_distance(p) / self.depth).clamp(0.0, 1.0)
+    }
 }
 
 /// Options of a run that are not part of the case.
@@ -495,7 +617,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
     let t0 = Instant::now();
     let setup = prepare(case)?;
-    let Setup { vessel, units, lattice, reynolds, mut warnings, voxels, .. } = setup;
+    let Setup { vessel, units, lattice, reynolds, mut warnings, voxels, inflow, .. } = setup;
     say(&format!(
         "lattice: {} fluid cells in a {}x{}x{} grid ({:.1}% fill), {} boundary links, {:.0} bytes per fluid cell; \
          set-up {:.2} s",
@@ -526,11 +648,26 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         info.kind,
         info.adapter.as_ref().map(|a| format!(" ({}, {})", a.name, a.backend)).unwrap_or_default()
     ));
-    let total = match (case.run.steps, case.run.time) {
-        (Some(s), _) => s,
-        (None, Some(t)) => units.steps(t),
-        (None, None) => return Err(Error::parameter("run", "give `time` or `steps`")),
+    let total = match (case.run.steps, case.run.time, case.run.cycles.zip(inflow.period())) {
+        (Some(s), _, _) => s,
+        (None, Some(t), _) => units.steps(t),
+        (None, None, Some((c, period))) => units.steps(c * period),
+        (None, None, None) => return Err(Error::parameter("run", "give `time`, `steps` or `cycles`")),
     };
+    if let Some(period) = inflow.period() {
+        say(&format!(
+            "inflow: {} waveform, mean {:.3e} m^3/s, period {period} s ({} steps), {:?} profile{}",
+            inflow.waveform.as_ref().map_or("", |w| w.source.as_str()),
+            inflow.mean_flow,
+            units.steps(period),
+            case.inflow.profile,
+            if inflow.alpha > 0.0 {
+                format!(", Womersley number {:.2}", inflow.alpha)
+            } else {
+                String::new()
+            }
+        ));
+    }
     let ramp_steps = case.inflow.ramp.map(|r| units.steps(r)).unwrap_or(total / 10).max(1);
     let check_every = (total / 200).clamp(50, 2000);
     let frame_every = (total / case.run.frames.max(1) as u64).max(1);
@@ -543,15 +680,23 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let mut moments = solver.moments()?;
     while solver.steps_done() < total {
         let batch = check_every.min(total - solver.steps_done());
-        solver.advance(batch, |s| ramp(s, ramp_steps));
+        solver.advance_with(batch, |s, p| {
+            p.inflow_scale = ramp(s, ramp_steps) as f32;
+            if inflow.waveform.is_some() {
+                p.profile = inflow.table(s as f64 * units.dt_s);
+            }
+        });
         moments = solver.moments()?;
         let step = solver.steps_done();
         let mach = check_stability(&lattice, &moments, &units, step)?;
         max_mach = max_mach.max(mach);
         if let Some(prev) = &previous {
             residual = relative_change(prev, &moments) * 1000.0 / batch as f64;
-            converged =
-                step > ramp_steps && case.run.steady_tolerance > 0.0 && residual < case.run.steady_tolerance;
+            // A pulsatile flow never settles: it runs its cycles.
+            converged = step > ramp_steps
+                && inflow.waveform.is_none()
+                && case.run.steady_tolerance > 0.0
+                && residual < case.run.steady_tolerance;
         }
         previous = Some(moments.clone());
         let done = converged || step >= total;

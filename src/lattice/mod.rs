@@ -6,6 +6,7 @@ mod voxelize;
 
 pub use centerline::{Centerline, centerlines};
 pub use sparse::{
-    BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, PortRole, wgsl_constants,
+    BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, MAX_PORTS, PROFILE_SAMPLES,
+    PortRole, wgsl_constants,
 };
 pub use voxelize::{Grid, Voxels, WallLink, classify, segment_triangle, voxelize, wall_links};

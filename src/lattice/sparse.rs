@@ -14,11 +14,18 @@ pub const LINK_VELOCITY: u32 = 1;
 /// Link kind: a prescribed pressure (anti-bounce-back).
 pub const LINK_PRESSURE: u32 = 2;
 
-/// WGSL declarations of the neighbour-table flag and link kinds, prepended to the LBM shaders.
+/// Samples of the inlet profile table over the radial coordinate ρ in [0, 1] (a multiple of 4).
+pub const PROFILE_SAMPLES: usize = 64;
+/// Most ports a lattice can have (each outlet's density is a kernel parameter; a multiple of 4).
+pub const MAX_PORTS: usize = 16;
+
+/// WGSL declarations of the neighbour-table flag, link kinds and table sizes, prepended to the LBM
+/// shaders.
 pub fn wgsl_constants() -> String {
     format!(
         "const BOUNDARY_BIT: u32 = {BOUNDARY_BIT}u;\nconst LINK_WALL: u32 = {LINK_WALL}u;\n\
-         const LINK_VELOCITY: u32 = {LINK_VELOCITY}u;\nconst LINK_PRESSURE: u32 = {LINK_PRESSURE}u;\n"
+         const LINK_VELOCITY: u32 = {LINK_VELOCITY}u;\nconst LINK_PRESSURE: u32 = {LINK_PRESSURE}u;\n\
+         const PROFILE_SAMPLES: u32 = {PROFILE_SAMPLES}u;\nconst MAX_PORTS: u32 = {MAX_PORTS}u;\n"
     )
 }
 
@@ -31,10 +38,15 @@ pub struct BoundaryLink {
     pub q: f32,
     /// `LINK_WALL`, `LINK_VELOCITY` or `LINK_PRESSURE`.
     pub kind: u32,
-    /// Prescribed velocity at full inflow (velocity links), lattice units.
+    /// Inflow direction times the inlet's mean velocity at full inflow (velocity links), lattice
+    /// units; the profile table scales it by the local shape.
     pub u: [f32; 3],
+    /// Radial coordinate ρ in [0, 1] of the link's wall crossing on its inlet (0 centre, 1 rim).
+    pub radial: f32,
+    /// Port index of a velocity or pressure link.
+    pub port: u32,
     /// Padding to 32 bytes.
-    pub pad: [u32; 3],
+    pub pad: u32,
 }
 
 /// What a port imposes.
@@ -60,6 +72,8 @@ pub struct Lattice {
     pub links: Vec<BoundaryLink>,
     /// Wall links that fell back to halfway bounce-back (q < 1/2 without a second fluid node).
     pub halfway_fallbacks: usize,
+    /// Steady inlet profile: axial velocity relative to the mean at ρ = k / (PROFILE_SAMPLES - 1).
+    pub inlet_profile: [f32; PROFILE_SAMPLES],
 }
 
 impl Lattice {
@@ -85,12 +99,15 @@ impl Lattice {
     }
 
     /// Builds the lattice from voxels. `roles[k]` says what port `k` (tag `k + 1`) imposes;
-    /// `inlet_velocity(k, x)` gives the full velocity (lattice units) at crossing point `x` (m) of a
-    /// velocity port. With `halfway`, every wall uses q = 1/2 (simple bounce-back).
+    /// `inlet(k, x)` gives, at crossing point `x` (m) of velocity port `k`, the inflow direction
+    /// times the port's mean velocity (lattice units) and the radial coordinate ρ in [0, 1];
+    /// `profile(ρ)` is the steady velocity profile relative to the mean. With `halfway`, every
+    /// wall uses q = 1/2 (simple bounce-back).
     pub fn build(
         vox: &Voxels,
         roles: &[PortRole],
-        inlet_velocity: impl Fn(usize, Point3<f64>) -> Vector3<f64>,
+        inlet: impl Fn(usize, Point3<f64>) -> (Vector3<f64>, f64),
+        profile: impl Fn(f64) -> f64,
         halfway: bool,
     ) -> Lattice {
         let grid = vox.grid;
@@ -119,16 +136,22 @@ impl Lattice {
             // The population arriving at the cell from the wall side moves along c_j = -c_d.
             let j = opposite(d);
             let role = (l.tag as usize).checked_sub(1).and_then(|k| roles.get(k).map(|r| (k, *r)));
-            let mut link = BoundaryLink { q: l.q, kind: LINK_WALL, u: [0.0; 3], pad: [0; 3] };
+            let mut link =
+                BoundaryLink { q: l.q, kind: LINK_WALL, u: [0.0; 3], radial: 0.0, port: 0, pad: 0 };
             match role {
                 Some((k, PortRole::Velocity)) => {
                     let c = Vector3::new(C[d][0] as f64, C[d][1] as f64, C[d][2] as f64);
                     let x = grid.point(grid.coords(l.node)) + c * (l.q as f64 * grid.dx);
-                    let u = inlet_velocity(k, x);
+                    let (u, radial) = inlet(k, x);
                     link.kind = LINK_VELOCITY;
                     link.u = [u.x as f32, u.y as f32, u.z as f32];
+                    link.radial = radial.clamp(0.0, 1.0) as f32;
+                    link.port = k as u32;
                 }
-                Some((_, PortRole::Pressure)) => link.kind = LINK_PRESSURE,
+                Some((k, PortRole::Pressure)) => {
+                    link.kind = LINK_PRESSURE;
+                    link.port = k as u32;
+                }
                 None => {}
             }
             if link.kind != LINK_PRESSURE {
@@ -142,6 +165,7 @@ impl Lattice {
             neighbours[(j - 1) * n + cell] = BOUNDARY_BIT | links.len() as u32;
             links.push(link);
         }
-        Lattice { grid, cells, neighbours, links, halfway_fallbacks }
+        let inlet_profile = std::array::from_fn(|k| profile(k as f64 / (PROFILE_SAMPLES - 1) as f64) as f32);
+        Lattice { grid, cells, neighbours, links, halfway_fallbacks, inlet_profile }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::StepParams;
 use super::d3q19::{C, Q, W, opposite};
-use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL};
+use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL, PROFILE_SAMPLES};
 use rayon::prelude::*;
 
 /// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads.
@@ -37,6 +37,15 @@ fn cell_velocity(g_src: &[f32], cell: usize, n: usize) -> [f32; 3] {
     [mx / rho, my / rho, mz / rho]
 }
 
+/// The inlet profile table at radial coordinate `radial`, linearly interpolated.
+fn inlet_profile(p: &StepParams, radial: f32) -> f32 {
+    let x = radial.clamp(0.0, 1.0) * (PROFILE_SAMPLES - 1) as f32;
+    let k = (x as usize).min(PROFILE_SAMPLES - 2);
+    let t = x - k as f32;
+    let (a, b) = (p.profile[k], p.profile[k + 1]);
+    a + (b - a) * t
+}
+
 /// The population arriving along direction j at a cell whose pull source is a boundary link.
 fn boundary_population(
     p: &StepParams,
@@ -53,9 +62,11 @@ fn boundary_population(
         let u = cell_velocity(g_src, cell, n);
         let cu = CX[j] * u[0] + CY[j] * u[1] + CZ[j] * u[2];
         let usq = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
-        return -g_out + 2.0 * W[j] * (p.rho_outlet * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
+        let rho_out = p.port_rho[link.port as usize];
+        return -g_out + 2.0 * W[j] * (rho_out * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
     }
-    let cu_wall = (CX[j] * link.u[0] + CY[j] * link.u[1] + CZ[j] * link.u[2]) * p.inflow_scale;
+    let shape = inlet_profile(p, link.radial);
+    let cu_wall = (CX[j] * link.u[0] + CY[j] * link.u[1] + CZ[j] * link.u[2]) * shape * p.inflow_scale;
     let moving = 6.0 * W[j] * cu_wall;
     let q = link.q;
     if q < 0.5 {
@@ -465,7 +476,13 @@ mod tests {
         }
         let vox = Voxels { grid, fluid, links, unresolved_links: 0 };
         let roles = [PortRole::Velocity, PortRole::Pressure];
-        Lattice::build(&vox, &roles, |_, p| Vector3::new(0.05, 0.01 * p.y, -0.002 * p.z), false)
+        Lattice::build(
+            &vox,
+            &roles,
+            |_, p| (Vector3::new(0.05, 0.01 * p.y, -0.002 * p.z), p.y / 20.0),
+            |r| 2.0 * (1.0 - r * r),
+            false,
+        )
     }
 
     /// The kernel one cell at a time, the way the WGSL shader runs it.
@@ -501,8 +518,9 @@ mod tests {
             omega_plus: 1.0 / 0.8,
             omega_minus: 1.0 / 0.55,
             inflow_scale: 0.7,
-            rho_outlet: 0.999,
-            pad: [0; 2],
+            port_rho: [0.999; crate::lattice::MAX_PORTS],
+            profile: std::array::from_fn(|k| 1.0 + 0.01 * k as f32),
+            pad: [0; 3],
         };
         // Deterministic pseudo-random populations around rest.
         let mut state = 0x2545_f491_4f6c_dd1du64;

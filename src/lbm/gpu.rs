@@ -12,7 +12,7 @@ const WORKGROUP: u32 = 64;
 /// Steps recorded into one command buffer.
 const BATCH: usize = 64;
 /// Stride of one StepParams slot in the uniform buffer (the dynamic-offset alignment).
-const PARAMS_STRIDE: u64 = 256;
+const PARAMS_STRIDE: u64 = 512;
 
 /// Device-resident state of one lattice.
 pub struct GpuLbm {

@@ -7,7 +7,7 @@ mod gpu;
 
 use crate::error::Result;
 use crate::gpu::AdapterSummary;
-use crate::lattice::Lattice;
+use crate::lattice::{Lattice, MAX_PORTS, PROFILE_SAMPLES};
 use crate::units::LatticeUnits;
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
@@ -29,10 +29,13 @@ pub struct StepParams {
     pub omega_minus: f32,
     /// Factor on the prescribed inlet velocities (the start-up ramp), 0..1.
     pub inflow_scale: f32,
-    /// Density imposed at pressure links (1 = the reference pressure).
-    pub rho_outlet: f32,
     /// Padding to 32 bytes.
-    pub pad: [u32; 2],
+    pub pad: [u32; 3],
+    /// Inlet profile: axial velocity relative to the inlet's mean velocity at full inflow, at
+    /// ρ = k / (PROFILE_SAMPLES - 1), linearly interpolated between samples.
+    pub profile: [f32; PROFILE_SAMPLES],
+    /// Density imposed at the pressure links of each port (1 = the reference pressure).
+    pub port_rho: [f32; MAX_PORTS],
 }
 
 /// Which hardware runs the kernels.
@@ -86,8 +89,9 @@ impl Solver {
             omega_plus: (1.0 / units.tau) as f32,
             omega_minus: (1.0 / units.tau_minus) as f32,
             inflow_scale: 1.0,
-            rho_outlet: 1.0,
-            pad: [0; 2],
+            pad: [0; 3],
+            profile: lattice.inlet_profile,
+            port_rho: [1.0; MAX_PORTS],
         };
         let cpu = || State::Cpu {
             populations: [vec![0.0; d3q19::Q * lattice.len()], vec![0.0; d3q19::Q * lattice.len()]],
@@ -132,10 +136,21 @@ impl Solver {
         }
     }
 
-    /// Advances `steps` steps; `inflow_scale(step)` gives the inlet ramp factor of each global step.
+    /// Advances `steps` steps with the steady inlet profile; `inflow_scale(step)` gives the inlet
+    /// ramp factor of each global step.
     pub fn advance(&mut self, steps: u64, inflow_scale: impl Fn(u64) -> f64) {
+        self.advance_with(steps, |step, p| p.inflow_scale = inflow_scale(step) as f32);
+    }
+
+    /// Advances `steps` steps; `set(step, params)` adjusts each global step's boundary values
+    /// (inflow scale, inlet profile, port densities), starting from the steady ones.
+    pub fn advance_with(&mut self, steps: u64, mut set: impl FnMut(u64, &mut StepParams)) {
         let params: Vec<StepParams> = (0..steps)
-            .map(|s| StepParams { inflow_scale: inflow_scale(self.steps_done + s) as f32, ..self.template })
+            .map(|s| {
+                let mut p = self.template;
+                set(self.steps_done + s, &mut p);
+                p
+            })
             .collect();
         match &mut self.state {
             State::Cpu { populations, current, neighbours, links } => {
