@@ -63,6 +63,7 @@ pub fn bench_units() -> Result<LatticeUnits> {
         dx: 1e-4,
         peak_velocity: 0.01,
         pressure_scale: 1.0,
+        pulsation: None,
     };
     Ok(LatticeUnits::new(&scales, TimeStep::Tau(0.8))?.0)
 }

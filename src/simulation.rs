@@ -419,6 +419,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         dx,
         peak_velocity: peak_u,
         pressure_scale,
+        pulsation: inflow.period().map(|period| (period, extent)),
     };
     let (units, mut warnings) = LatticeUnits::new(&scales, step)?;
     warnings.extend(vessel.notes.iter().cloned());
