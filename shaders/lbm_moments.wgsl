@@ -1,22 +1,6 @@
 // Density deviation and velocity of every cell from its stored populations: out[cell] = (drho, ux, uy, uz).
-// CPU twin: src/lbm/cpu.rs, fn moments. Lattice constants are prepended from src/lbm/d3q19.rs.
+// CPU twin: src/lbm/cpu.rs, fn moments. shaders/lbm_common.wgsl is prepended (bindings 0 and 1 used).
 
-// Keep in sync with `StepParams` in src/lbm/mod.rs (only n_cells and row_width are read here).
-struct StepParams {
-    n_cells: u32,
-    row_width: u32,
-    omega_plus: f32,
-    omega_minus: f32,
-    inflow_scale: f32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-    profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,
-    port_rho: array<vec4<f32>, MAX_PORTS / 4u>,
-}
-
-@group(0) @binding(0) var<uniform> params: StepParams;
-@group(0) @binding(1) var<storage, read> g_src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> moments_out: array<vec4<f32>>;
 
 @compute @workgroup_size(64)

@@ -15,8 +15,8 @@ use crate::geometry::synth::{
     stenosis, tube,
 };
 use crate::geometry::{Port, Surface};
-use crate::hemo::{Section, SectionMeasure, measure};
-use crate::io::summary::{PortSummary, Summary};
+use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure};
+use crate::io::summary::{LOW_TAWSS_PA, PortSummary, Summary, WallSummary};
 use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
 use crate::lattice::{Grid, Lattice, PortRole, voxelize};
 use crate::lbm::{BackendChoice, Solver};
@@ -635,9 +635,13 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     for w in &warnings {
         say(&format!("warning: {w}"));
     }
-    write_surfaces(&out_dir, &vessel)?;
+    write_surfaces(&out_dir, &vessel, Vec::new())?;
     write_centerlines(&out_dir, &vessel, &voxels, &mut warnings)?;
     drop(voxels);
+    let sampler = WallSampler::new(&vessel.surface, &vessel.tags, &lattice);
+    let offset = section_offset(units.dx_m);
+    let sections: Vec<Section> =
+        vessel.ports.iter().zip(&vessel.roles).map(|(p, r)| port_section(p, *r, offset)).collect();
     let backend = opts.backend.unwrap_or(case.run.backend);
     let mut solver = Solver::new(&lattice, &units, backend)?;
     if let Some(n) = solver.notice() {
@@ -679,6 +683,12 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let loop_start = Instant::now();
     let mut interrupted = false;
     let mut moments = solver.moments()?;
+    // Cycle averages (wall indices, port means) over the last cycle of a pulsatile run; a steady run
+    // averages its final state.
+    let window_start = inflow.period().map(|p| total.saturating_sub(units.steps(p)));
+    let mut averages = WallAverages::default();
+    let mut last_wall = None;
+    let mut series: Vec<PortSample> = Vec::new();
     while solver.steps_done() < total {
         let batch = check_every.min(total - solver.steps_done());
         solver.advance_with(batch, |s, p| {
@@ -689,6 +699,17 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         });
         moments = solver.moments()?;
         let step = solver.steps_done();
+        let duration = batch as f64 * units.dt_s;
+        series.push(PortSample {
+            time: step as f64 * units.dt_s,
+            duration,
+            measures: sections.iter().map(|sec| measure(&lattice, &moments, &units, sec)).collect(),
+        });
+        if window_start.is_some_and(|w| step > w) {
+            let sample = sampler.sample(&solver.stress()?, &moments, &units);
+            averages.add(&sample, duration);
+            last_wall = Some(sample);
+        }
         let mach = check_stability(&lattice, &moments, &units, step)?;
         max_mach = max_mach.max(mach);
         if let Some(prev) = &previous {
@@ -703,6 +724,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         let done = converged || step >= total;
         if step / frame_every != (step - batch) / frame_every || done {
             write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
+            write_ports_csv(&out_dir, &vessel.ports, &series)?;
         }
         if let Some(b) = &bar {
             let mlups = lattice.len() as f64 * step as f64 / loop_start.elapsed().as_secs_f64() / 1e6;
@@ -713,6 +735,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
             interrupted = step < total && !converged;
             if frames.last().map(|f| f.file.clone()) != Some(frame_name(step)) {
                 write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
+                write_ports_csv(&out_dir, &vessel.ports, &series)?;
             }
             break;
         }
@@ -730,26 +753,69 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
             "the flow reached Mach {max_mach:.3}: consider a smaller time step (lattice.mach)"
         ));
     }
-    let offset = section_offset(units.dx_m);
-    let ports: Vec<PortSummary> = vessel
-        .ports
-        .iter()
-        .zip(&vessel.roles)
-        .map(|(p, r)| PortSummary {
-            name: p.name.clone(),
-            role: if *r == PortRole::Velocity { "inlet" } else { "outlet" }.into(),
-            section_offset_m: offset,
-            measure: measure(&lattice, &moments, &units, &port_section(p, *r, offset)),
+    let last_wall = match last_wall {
+        Some(w) => w,
+        None => {
+            let sample = sampler.sample(&solver.stress()?, &moments, &units);
+            averages.add(&sample, 1.0);
+            sample
+        }
+    };
+    let (scalars, wss) = wall_fields(&vessel, &sampler, &averages, &last_wall);
+    let mut fields: Vec<PointField> =
+        scalars.iter().map(|(name, values)| PointField::Scalar { name, values }).collect();
+    fields.push(PointField::Vector { name: "wss_pa", values: &wss });
+    write_surfaces(&out_dir, &vessel, fields)?;
+    write_ports_csv(&out_dir, &vessel.ports, &series)?;
+    // Port figures: means over the window (the final state of a steady run).
+    let from = window_start.map_or(series.len().saturating_sub(1), |w| {
+        series.iter().position(|x| x.time > w as f64 * units.dt_s).unwrap_or(series.len().saturating_sub(1))
+    });
+    let window = &series[from.min(series.len().saturating_sub(1))..];
+    let span: f64 = window.iter().map(|x| x.duration).sum::<f64>().max(f64::MIN_POSITIVE);
+    let mean_of = |k: usize, f: fn(&SectionMeasure) -> f64| -> f64 {
+        window.iter().map(|x| f(&x.measures[k]) * x.duration).sum::<f64>() / span
+    };
+    let inlet = vessel.roles.iter().position(|r| *r == PortRole::Velocity).unwrap_or(0);
+    let inflow: f64 = (0..vessel.ports.len())
+        .filter(|&k| vessel.roles[k] == PortRole::Velocity)
+        .map(|k| mean_of(k, |m| m.flow_m3_s))
+        .sum();
+    let outflow: f64 = (0..vessel.ports.len())
+        .filter(|&k| vessel.roles[k] == PortRole::Pressure)
+        .map(|k| mean_of(k, |m| m.flow_m3_s))
+        .sum();
+    let ports: Vec<PortSummary> = (0..vessel.ports.len())
+        .map(|k| {
+            let outlet = vessel.roles[k] == PortRole::Pressure;
+            let drop = |x: &PortSample| x.measures[inlet].mean_pressure_pa - x.measures[k].mean_pressure_pa;
+            PortSummary {
+                name: vessel.ports[k].name.clone(),
+                role: if outlet { "outlet" } else { "inlet" }.into(),
+                section_offset_m: offset,
+                measure: SectionMeasure {
+                    flow_m3_s: mean_of(k, |m| m.flow_m3_s),
+                    mean_pressure_pa: mean_of(k, |m| m.mean_pressure_pa),
+                    cells: window.last().map_or(0, |x| x.measures[k].cells),
+                },
+                peak_pressure_pa: window
+                    .iter()
+                    .map(|x| x.measures[k].mean_pressure_pa)
+                    .fold(f64::NAN, f64::max),
+                flow_split: outlet.then(|| mean_of(k, |m| m.flow_m3_s) / outflow),
+                pressure_drop_mean_pa: outlet
+                    .then(|| window.iter().map(|x| drop(x) * x.duration).sum::<f64>() / span),
+                pressure_drop_peak_pa: outlet.then(|| window.iter().map(drop).fold(f64::NAN, f64::max)),
+            }
         })
         .collect();
     let sum_of = |role: &str, f: fn(&SectionMeasure) -> f64| -> Vec<f64> {
         ports.iter().filter(|p| p.role == role).map(|p| f(&p.measure)).collect()
     };
-    let inflow: f64 = sum_of("inlet", |m| m.flow_m3_s).iter().sum();
-    let outflow: f64 = sum_of("outlet", |m| m.flow_m3_s).iter().sum();
     let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let p_in = mean(sum_of("inlet", |m| m.mean_pressure_pa));
     let p_out = mean(sum_of("outlet", |m| m.mean_pressure_pa));
+    let wall_indices = wall_summary(&sampler, &averages);
     let summary = Summary {
         hemotwin_version: env!("CARGO_PKG_VERSION").into(),
         lattice: units,
@@ -775,6 +841,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         outflow_m3_s: outflow,
         mass_conservation_error: (inflow - outflow).abs() / inflow.abs().max(1e-300),
         ports,
+        wall: wall_indices,
+        averaged_over_s: span,
         warnings,
     };
     let json = serde_json::to_vec_pretty(&summary)
@@ -837,9 +905,87 @@ fn check_stability(lattice: &Lattice, moments: &[[f32; 4]], units: &LatticeUnits
 
 /// Writes `wall.vtp` (the whole lumen surface) and `ports.vtp` (the port caps) with the cell array
 /// `port_id`: -1 on the wall, k on the cap of port k (the order of `ports` in summary.json).
-fn write_surfaces(dir: &Path, vessel: &Vessel) -> Result<()> {
+/// The port sections' measures after one batch of steps.
+struct PortSample {
+    /// Time at the end of the batch (s).
+    time: f64,
+    /// Length of the batch (s): the weight of this sample in time averages.
+    duration: f64,
+    /// One measure per port.
+    measures: Vec<SectionMeasure>,
+}
+
+/// Writes `ports.csv`: time (s), then the flow (m^3/s) and mean pressure (Pa) of each port's section.
+fn write_ports_csv(dir: &Path, ports: &[Port], series: &[PortSample]) -> Result<()> {
+    use std::fmt::Write as _;
+    let mut text = String::from("time_s");
+    for p in ports {
+        let _ = write!(text, ",{0}_flow_m3_s,{0}_pressure_pa", p.name);
+    }
+    text.push('\n');
+    for x in series {
+        let _ = write!(text, "{:.9e}", x.time);
+        for m in &x.measures {
+            let _ = write!(text, ",{:.9e},{:.9e}", m.flow_m3_s, m.mean_pressure_pa);
+        }
+        text.push('\n');
+    }
+    crate::io::atomic::write_bytes_atomic(&dir.join("ports.csv"), text.as_bytes())
+}
+
+/// A named point array.
+type NamedValues = (&'static str, Vec<f32>);
+
+/// Point arrays of wall.vtp (zero on the caps): the window's TAWSS, OSI, RRT and mean pressure, and
+/// the last WSS vector.
+fn wall_fields(
+    vessel: &Vessel,
+    sampler: &WallSampler,
+    averages: &WallAverages,
+    last: &crate::hemo::WallSample,
+) -> (Vec<NamedValues>, Vec<[f32; 3]>) {
+    let n = vessel.surface.vertices.len();
+    let spread = |values: Vec<f64>| {
+        let mut out = vec![0.0f32; n];
+        for (&v, x) in sampler.vertices.iter().zip(values) {
+            out[v as usize] = x as f32;
+        }
+        out
+    };
+    let mut wss = vec![[0.0f32; 3]; n];
+    for (&v, w) in sampler.vertices.iter().zip(&last.wss) {
+        wss[v as usize] = [w.x as f32, w.y as f32, w.z as f32];
+    }
+    let scalars = vec![
+        ("tawss_pa", spread(averages.tawss())),
+        ("osi", spread(averages.osi())),
+        ("rrt_per_pa", spread(averages.rrt())),
+        ("pressure_pa", spread(averages.pressure())),
+    ];
+    (scalars, wss)
+}
+
+/// Peak and low-shear figures of the wall indices for summary.json.
+fn wall_summary(sampler: &WallSampler, averages: &WallAverages) -> WallSummary {
+    let tawss = averages.tawss();
+    let osi = averages.osi();
+    let area: f64 = sampler.areas.iter().sum();
+    let low: f64 = sampler.areas.iter().zip(&tawss).filter(|(_, t)| **t < LOW_TAWSS_PA).map(|(a, _)| a).sum();
+    WallSummary {
+        vertices: sampler.vertices.len(),
+        tawss_max_pa: tawss.iter().copied().fold(0.0, f64::max),
+        tawss_mean_pa: sampler.areas.iter().zip(&tawss).map(|(a, t)| a * t).sum::<f64>()
+            / area.max(f64::MIN_POSITIVE),
+        osi_max: osi.iter().copied().fold(0.0, f64::max),
+        low_tawss_threshold_pa: LOW_TAWSS_PA,
+        low_tawss_area_fraction: low / area.max(f64::MIN_POSITIVE),
+    }
+}
+
+/// Writes wall.vtp (the surface with `port_id` per triangle and `point_fields`) and ports.vtp.
+fn write_surfaces(dir: &Path, vessel: &Vessel, point_fields: Vec<PointField<'_>>) -> Result<()> {
     let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
-    write_vtp(&dir.join("wall.vtp"), &vessel.surface, &[("port_id", &port_id)])?;
+    write_vtp(&dir.join("wall.vtp"), &vessel.surface, &[("port_id", &port_id)], point_fields)?;
     let (caps, cap_ids): (Vec<[u32; 3]>, Vec<i32>) = vessel
         .surface
         .triangles
@@ -849,7 +995,7 @@ fn write_surfaces(dir: &Path, vessel: &Vessel) -> Result<()> {
         .map(|(t, id)| (*t, *id))
         .unzip();
     let ports = Surface { vertices: vessel.surface.vertices.clone(), triangles: caps };
-    write_vtp(&dir.join("ports.vtp"), &ports, &[("port_id", &cap_ids)])
+    write_vtp(&dir.join("ports.vtp"), &ports, &[("port_id", &cap_ids)], Vec::new())
 }
 
 /// Writes `centerline.vtp`: one line from the inlet to each outlet with point arrays `radius` (m,

@@ -78,7 +78,30 @@ fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
         assert_eq!(ids.len(), n);
         assert!(ids.contains(&0) && ids.contains(&1));
         assert_eq!(ids.contains(&-1), !caps_only, "{file}: wall triangles present only in wall.vtp");
+        let names: Vec<String> = piece
+            .data
+            .point
+            .iter()
+            .map(|a| match a {
+                vtkio::model::Attribute::DataArray(a) => a.name.clone(),
+                vtkio::model::Attribute::Field { name, .. } => name.clone(),
+            })
+            .collect();
+        println!("{file}: point arrays {names:?}");
+        if !caps_only {
+            for want in ["tawss_pa", "osi", "rrt_per_pa", "pressure_pa", "wss_pa"] {
+                assert!(names.iter().any(|n| n == want), "wall.vtp lacks {want}");
+            }
+        }
     }
+    let csv = std::fs::read_to_string(dir.path().join("ports.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    println!("ports.csv: {} rows, header {header}", csv.lines().count() - 1);
+    assert!(
+        header.starts_with("time_s,") && header.contains("_flow_m3_s") && header.contains("_pressure_pa")
+    );
+    assert!(csv.lines().count() > 2);
+    assert!(s.wall.tawss_max_pa > 0.0 && s.wall.vertices > 0);
     let leftovers = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()

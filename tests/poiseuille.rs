@@ -5,6 +5,7 @@
 mod common;
 
 use common::{MU, Steady, case, run_steady};
+use hemotwin::hemo::WallSampler;
 use hemotwin::hemo::{Section, measure};
 use hemotwin::lattice::PortRole;
 use hemotwin::simulation::port_section;
@@ -120,4 +121,34 @@ fn poiseuille_mass_conservation_below_half_percent_at_24_cells() {
     );
     assert_eq!(s.setup.vessel.roles, [PortRole::Velocity, PortRole::Pressure]);
     assert!(rel < 0.005, "mass conservation error {:.4}% >= 0.5%", 100.0 * rel);
+}
+
+#[test]
+fn poiseuille_wall_shear_stress_within_3pct_at_24_cells() {
+    let (_, s) = &runs()[1];
+    let v = &s.setup.vessel;
+    let sampler = WallSampler::new(&v.surface, &v.tags, &s.setup.lattice);
+    let sample = sampler.sample(&s.stress, &s.moments, &s.setup.units);
+    // Away from the inlet and outlet by a diameter.
+    let (mut sum, mut count, mut worst) = (0.0, 0, 0.0f64);
+    let exact = 4.0 * MU * Q / (PI * R.powi(3));
+    for (k, &vert) in sampler.vertices.iter().enumerate() {
+        let z = v.surface.vertices[vert as usize].z;
+        if !(2.0 * R..=L - 2.0 * R).contains(&z) {
+            continue;
+        }
+        let w = sample.wss[k];
+        sum += w.z;
+        count += 1;
+        worst = worst.max((w.norm() / exact - 1.0).abs());
+    }
+    let mean = sum / count as f64;
+    let rel = mean / exact - 1.0;
+    println!(
+        "wall shear stress over {count} wall vertices: mean {mean:.5} Pa (axial), analytic 4 mu Q / (pi R^3) = \
+         {exact:.5} Pa, error {:+.3}%, worst vertex {:.2}%",
+        100.0 * rel,
+        100.0 * worst
+    );
+    assert!(rel.abs() < 0.03, "mean WSS error {:.3}% >= 3%", 100.0 * rel);
 }

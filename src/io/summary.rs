@@ -54,8 +54,13 @@ pub struct Summary {
     pub outflow_m3_s: f64,
     /// |inflow - outflow| / inflow.
     pub mass_conservation_error: f64,
-    /// Each port's section, by name.
+    /// Each port's section, by name; flows and pressures are means over `averaged_over_s`.
     pub ports: Vec<PortSummary>,
+    /// Wall shear stress indices on the lumen (wall.vtp holds them per vertex).
+    pub wall: WallSummary,
+    /// Length of the averaging window (s): the last cycle of a pulsatile run, the last check
+    /// interval of a steady one.
+    pub averaged_over_s: f64,
     /// Warnings raised during set-up and the run.
     pub warnings: Vec<String>,
 }
@@ -69,7 +74,35 @@ pub struct PortSummary {
     pub role: String,
     /// Distance of the measuring section inside the port (m).
     pub section_offset_m: f64,
-    /// What the section measured.
+    /// What the section measured (means over the averaging window).
     #[serde(flatten)]
     pub measure: SectionMeasure,
+    /// Highest mean section pressure over the window (Pa).
+    pub peak_pressure_pa: f64,
+    /// Outlets: share of the total outflow.
+    pub flow_split: Option<f64>,
+    /// Outlets: inlet minus outlet section pressure, time-averaged over the window (Pa).
+    pub pressure_drop_mean_pa: Option<f64>,
+    /// Outlets: the largest inlet minus outlet section pressure over the window (Pa).
+    pub pressure_drop_peak_pa: Option<f64>,
+}
+
+/// TAWSS below this (Pa) marks disturbed, low-shear flow (shared/VALIDATION.md: about 0.4 Pa).
+pub const LOW_TAWSS_PA: f64 = 0.4;
+
+/// Wall shear stress figures of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WallSummary {
+    /// Wall vertices sampled.
+    pub vertices: usize,
+    /// Largest time-averaged WSS magnitude (Pa).
+    pub tawss_max_pa: f64,
+    /// Area-weighted mean TAWSS (Pa).
+    pub tawss_mean_pa: f64,
+    /// Largest oscillatory shear index.
+    pub osi_max: f64,
+    /// Threshold of the low-shear area (Pa).
+    pub low_tawss_threshold_pa: f64,
+    /// Share of the wall area with TAWSS below the threshold.
+    pub low_tawss_area_fraction: f64,
 }

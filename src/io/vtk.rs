@@ -195,9 +195,23 @@ pub fn write_vti(path: &Path, grid: &ImageGrid, fields: &[PointField]) -> Result
     write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
 }
 
-/// Writes a triangle surface (m) with integer cell arrays (one value per triangle) as VTK XML
-/// PolyData (`.vtp`), atomically. Points are Float64, so scanner coordinates keep their precision.
-pub fn write_vtp(path: &Path, surface: &Surface, cell_fields: &[(&str, &[i32])]) -> Result<()> {
+/// Writes a triangle surface (m) with integer cell arrays (one value per triangle) and float point
+/// arrays as VTK XML PolyData (`.vtp`), atomically. Points are Float64, so scanner coordinates keep
+/// their precision.
+pub fn write_vtp(
+    path: &Path,
+    surface: &Surface,
+    cell_fields: &[(&str, &[i32])],
+    point_fields: Vec<PointField<'_>>,
+) -> Result<()> {
+    for f in &point_fields {
+        if f.len() != surface.vertices.len() {
+            return Err(Error::parameter(
+                f.name(),
+                format!("has {} values but the surface has {} vertices", f.len(), surface.vertices.len()),
+            ));
+        }
+    }
     for (name, values) in cell_fields {
         if values.len() != surface.triangles.len() {
             return Err(Error::parameter(
@@ -236,7 +250,10 @@ pub fn write_vtp(path: &Path, surface: &Surface, cell_fields: &[(&str, &[i32])])
                 lines: None,
                 polys: Some(VertexNumbers::XML { connectivity, offsets }),
                 strips: None,
-                data: Attributes { point: Vec::new(), cell },
+                data: Attributes {
+                    point: point_fields.into_iter().map(PointField::to_attribute).collect(),
+                    cell,
+                },
             }))],
         },
     };

@@ -424,6 +424,44 @@ fn stream_collide_with(
     });
 }
 
+/// CPU twin of `lbm_stress`: the non-equilibrium second moment (xx, yy, zz, xy, xz, yz) of every
+/// cell before collision, lattice units, with the boundary values of `p`.
+pub fn stress(p: &StepParams, g_src: &[f32], neighbours: &[u32], links: &[BoundaryLink]) -> Vec<[f32; 6]> {
+    (0..p.n_cells as usize)
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .map(|cell| {
+            let g = pull_cell(p, g_src, neighbours, links, cell);
+            let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+            let (mut pxx, mut pyy, mut pzz, mut pxy, mut pxz, mut pyz) =
+                (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
+            for i in 0..Q {
+                drho += g[i];
+                mx += g[i] * CX[i];
+                my += g[i] * CY[i];
+                mz += g[i] * CZ[i];
+                pxx += g[i] * CX[i] * CX[i];
+                pyy += g[i] * CY[i] * CY[i];
+                pzz += g[i] * CZ[i] * CZ[i];
+                pxy += g[i] * CX[i] * CY[i];
+                pxz += g[i] * CX[i] * CZ[i];
+                pyz += g[i] * CY[i] * CZ[i];
+            }
+            let rho = 1.0 + drho;
+            let (ux, uy, uz) = (mx / rho, my / rho, mz / rho);
+            let iso = drho / 3.0;
+            [
+                pxx - (iso + rho * ux * ux),
+                pyy - (iso + rho * uy * uy),
+                pzz - (iso + rho * uz * uz),
+                pxy - rho * ux * uy,
+                pxz - rho * ux * uz,
+                pyz - rho * uy * uz,
+            ]
+        })
+        .collect()
+}
+
 /// CPU twin of `lbm_moments`: (drho, ux, uy, uz) of every cell, lattice units.
 pub fn moments(n: usize, g_src: &[f32]) -> Vec<[f32; 4]> {
     (0..n)

@@ -21,12 +21,16 @@ pub struct GpuLbm {
     params: wgpu::Buffer,
     populations: [wgpu::Buffer; 2],
     moments: wgpu::Buffer,
+    stress: wgpu::Buffer,
     step_pipeline: wgpu::ComputePipeline,
     moments_pipeline: wgpu::ComputePipeline,
+    stress_pipeline: wgpu::ComputePipeline,
     /// step_groups[k] reads populations[k] and writes populations[1 - k].
     step_groups: [wgpu::BindGroup; 2],
     /// moments_groups[k] reads populations[k].
     moments_groups: [wgpu::BindGroup; 2],
+    /// stress_groups[k] reads populations[k].
+    stress_groups: [wgpu::BindGroup; 2],
     current: usize,
 }
 
@@ -56,19 +60,25 @@ fn params_entry() -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// The LBM shaders (entry point, source) as compiled: each with the D3Q19 and link constants prepended.
-fn shader_sources() -> [(&'static str, String); 2] {
-    let prelude = format!("{}{}", d3q19::wgsl_constants(), crate::lattice::wgsl_constants());
+/// The LBM shaders (entry point, source) as compiled: each with the D3Q19 and link constants and
+/// shaders/lbm_common.wgsl prepended.
+fn shader_sources() -> [(&'static str, String); 3] {
+    let prelude = format!(
+        "{}{}\n{}",
+        d3q19::wgsl_constants(),
+        crate::lattice::wgsl_constants(),
+        include_str!("../../shaders/lbm_common.wgsl")
+    );
     [
         (
             "lbm_stream_collide",
             format!("{prelude}\n{}", include_str!("../../shaders/lbm_stream_collide.wgsl")),
         ),
         ("lbm_moments", format!("{prelude}\n{}", include_str!("../../shaders/lbm_moments.wgsl"))),
+        ("lbm_stress", format!("{prelude}\n{}", include_str!("../../shaders/lbm_stress.wgsl"))),
     ]
 }
 
-/// Compiles the shader `code` into a compute pipeline for `entry`.
 fn pipeline(
     device: &wgpu::Device,
     entry: &str,
@@ -146,6 +156,12 @@ impl GpuLbm {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
+        let stress = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("stress"),
+            size: (n.max(1) * 24) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step params"),
             size: PARAMS_STRIDE * BATCH as u64,
@@ -195,19 +211,38 @@ impl GpuLbm {
                 ],
             })
         });
-        let [(step_entry, step_code), (moments_entry, moments_code)] = shader_sources();
+        // The stress kernel reads what a step reads and writes its own output at binding 2.
+        let stress_groups = [0, 1].map(|k| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("lbm_stress"),
+                layout: &step_layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params_binding.clone() },
+                    wgpu::BindGroupEntry { binding: 1, resource: populations[k].as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: stress.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 3, resource: neighbours.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 4, resource: links.as_entire_binding() },
+                ],
+            })
+        });
+        let [(step_entry, step_code), (moments_entry, moments_code), (stress_entry, stress_code)] =
+            shader_sources();
         let step_pipeline = pipeline(device, step_entry, &step_code, &step_layout);
         let moments_pipeline = pipeline(device, moments_entry, &moments_code, &moments_layout);
+        let stress_pipeline = pipeline(device, stress_entry, &stress_code, &step_layout);
         Ok(GpuLbm {
             ctx,
             n: n as u32,
             params,
             populations,
             moments,
+            stress,
             step_pipeline,
             moments_pipeline,
+            stress_pipeline,
             step_groups,
             moments_groups,
+            stress_groups,
             current: 0,
         })
     }
@@ -285,27 +320,46 @@ impl GpuLbm {
         Ok(data)
     }
 
-    /// (drho, ux, uy, uz) of every cell, lattice units, computed by `lbm_moments`.
-    pub fn moments(&mut self, template: &StepParams) -> Result<Vec<[f32; 4]>> {
+    /// Runs one per-cell readout kernel on the current populations with `params` and reads back its
+    /// `bytes_per_cell` output per cell.
+    fn readout(&mut self, params: &StepParams, stress: bool, bytes_per_cell: u64) -> Result<Vec<u8>> {
         let (gx, gy, row) = self.shape();
-        let p = StepParams { row_width: row, ..*template };
+        let p = StepParams { row_width: row, ..*params };
         self.ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
         let mut encoder = self
             .ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm moments") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm readout") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("lbm_moments"),
+                label: Some("lbm readout"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&self.moments_pipeline);
-            pass.set_bind_group(0, &self.moments_groups[self.current], &[0]);
+            if stress {
+                pass.set_pipeline(&self.stress_pipeline);
+                pass.set_bind_group(0, &self.stress_groups[self.current], &[0]);
+            } else {
+                pass.set_pipeline(&self.moments_pipeline);
+                pass.set_bind_group(0, &self.moments_groups[self.current], &[0]);
+            }
             pass.dispatch_workgroups(gx, gy, 1);
         }
         self.ctx.queue.submit([encoder.finish()]);
-        let bytes = self.read_back(&self.moments, self.n as u64 * 16)?;
+        let out = if stress { &self.stress } else { &self.moments };
+        self.read_back(out, self.n as u64 * bytes_per_cell)
+    }
+
+    /// (drho, ux, uy, uz) of every cell, lattice units, computed by `lbm_moments`.
+    pub fn moments(&mut self, template: &StepParams) -> Result<Vec<[f32; 4]>> {
+        let bytes = self.readout(template, false, 16)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, [f32; 4]>(&bytes))
+    }
+
+    /// The non-equilibrium second moment of every cell before collision, computed by `lbm_stress`
+    /// with the boundary values of `params` (those of the last step).
+    pub fn stress(&mut self, params: &StepParams) -> Result<Vec<[f32; 6]>> {
+        let bytes = self.readout(params, true, 24)?;
+        Ok(bytemuck::pod_collect_to_vec::<u8, [f32; 6]>(&bytes))
     }
 
     /// The current populations (shifted, direction-major).

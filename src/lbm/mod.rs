@@ -63,6 +63,8 @@ enum State {
 /// A D3Q19 TRT solver on one lattice; populations start at rest (rho = 1, u = 0).
 pub struct Solver {
     template: StepParams,
+    /// The parameters of the last step advanced (its boundary values), for readouts.
+    last: StepParams,
     state: State,
     steps_done: u64,
     notice: Option<String>,
@@ -111,7 +113,7 @@ impl Solver {
                 }
             }
         };
-        Ok(Solver { template, state, steps_done: 0, notice })
+        Ok(Solver { template, last: template, state, steps_done: 0, notice })
     }
 
     /// Why `Auto` fell back to the CPU, if it did.
@@ -152,6 +154,9 @@ impl Solver {
                 p
             })
             .collect();
+        if let Some(p) = params.last() {
+            self.last = *p;
+        }
         match &mut self.state {
             State::Cpu { populations, current, neighbours, links } => {
                 for p in &params {
@@ -173,6 +178,18 @@ impl Solver {
                 Ok(cpu::moments(self.template.n_cells as usize, &populations[*current]))
             }
             State::Gpu(g) => g.moments(&self.template),
+        }
+    }
+
+    /// The non-equilibrium second moment Pi^neq (xx, yy, zz, xy, xz, yz) of every cell before
+    /// collision, lattice units: the viscous stress is -(1 - 1/(2 tau)) Pi^neq.
+    pub fn stress(&mut self) -> Result<Vec<[f32; 6]>> {
+        let p = self.last;
+        match &mut self.state {
+            State::Cpu { populations, current, neighbours, links } => {
+                Ok(cpu::stress(&p, &populations[*current], neighbours, links))
+            }
+            State::Gpu(g) => g.stress(&p),
         }
     }
 

@@ -33,6 +33,8 @@ pub struct Steady {
     pub steps: u64,
     /// Relative L2 change of the velocity per step at the end.
     pub residual_per_step: f64,
+    /// Non-equilibrium second moment per cell at the end (see `Solver::stress`).
+    pub stress: Vec<[f32; 6]>,
 }
 
 /// Runs `case` on the CPU from rest until the relative velocity change per step falls below `tol`
@@ -52,5 +54,6 @@ pub fn run_steady(case: &Case, ramp_steps: u64, min_steps: u64, max_steps: u64, 
             break;
         }
     }
-    Steady { steps: solver.steps_done(), setup, moments: prev, residual_per_step: residual }
+    let stress = solver.stress().unwrap();
+    Steady { steps: solver.steps_done(), setup, moments: prev, residual_per_step: residual, stress }
 }

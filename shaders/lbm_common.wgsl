@@ -1,0 +1,109 @@
+// Shared by the LBM kernels (prepended to each): the per-step parameters, the lattice bindings and
+// the pull of populations from neighbours and boundary links.
+// The lattice constants (Q, CX, CY, CZ, W, OPP) are prepended from src/lbm/d3q19.rs and the link
+// constants (BOUNDARY_BIT, LINK_*, PROFILE_SAMPLES, MAX_PORTS) from src/lattice/sparse.rs.
+
+// Keep in sync with `StepParams` in src/lbm/mod.rs.
+struct StepParams {
+    n_cells: u32,
+    row_width: u32,
+    omega_plus: f32,
+    omega_minus: f32,
+    inflow_scale: f32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+    profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,
+    port_rho: array<vec4<f32>, MAX_PORTS / 4u>,
+}
+
+// Keep in sync with `BoundaryLink` in src/lattice/sparse.rs.
+struct BoundaryLink {
+    q: f32,
+    kind: u32,
+    ux: f32,
+    uy: f32,
+    uz: f32,
+    radial: f32,
+    port: u32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: StepParams;
+@group(0) @binding(1) var<storage, read> g_src: array<f32>;
+@group(0) @binding(3) var<storage, read> neighbours: array<u32>;
+@group(0) @binding(4) var<storage, read> links: array<BoundaryLink>;
+
+// Velocity of a cell from its stored (post-collision) populations.
+fn cell_velocity(cell: u32, n: u32) -> vec3<f32> {
+    var drho = 0.0;
+    var mx = 0.0;
+    var my = 0.0;
+    var mz = 0.0;
+    for (var i = 0u; i < Q; i++) {
+        let g = g_src[i * n + cell];
+        drho += g;
+        mx += g * CX[i];
+        my += g * CY[i];
+        mz += g * CZ[i];
+    }
+    let rho = 1.0 + drho;
+    return vec3<f32>(mx / rho, my / rho, mz / rho);
+}
+
+// The inlet profile table at radial coordinate `radial`, linearly interpolated.
+fn inlet_profile(radial: f32) -> f32 {
+    let x = clamp(radial, 0.0, 1.0) * f32(PROFILE_SAMPLES - 1u);
+    let k = min(u32(x), PROFILE_SAMPLES - 2u);
+    let t = x - f32(k);
+    let a = params.profile[k / 4u][k % 4u];
+    let b = params.profile[(k + 1u) / 4u][(k + 1u) % 4u];
+    return a + (b - a) * t;
+}
+
+// The population arriving along direction j at a cell whose pull source is a boundary link.
+fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
+    let d = OPP[j];
+    let g_out = g_src[d * n + cell];
+    if link.kind == LINK_PRESSURE {
+        let u = cell_velocity(cell, n);
+        let cu = CX[j] * u.x + CY[j] * u.y + CZ[j] * u.z;
+        let usq = u.x * u.x + u.y * u.y + u.z * u.z;
+        let rho_out = params.port_rho[link.port / 4u][link.port % 4u];
+        return -g_out + 2.0 * W[j] * (rho_out * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
+    }
+    let shape = inlet_profile(link.radial);
+    let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * shape * params.inflow_scale;
+    let moving = 6.0 * W[j] * cu_wall;
+    let q = link.q;
+    if q < 0.5 {
+        let second = neighbours[(d - 1u) * n + cell];
+        return 2.0 * q * g_out + (1.0 - 2.0 * q) * g_src[d * n + second] + moving;
+    }
+    let g_back = g_src[j * n + cell];
+    return (g_out + (2.0 * q - 1.0) * g_back + moving) / (2.0 * q);
+}
+
+// Load: pull each population from its upstream cell or its boundary link. Interpolated bounce-back
+// does not conserve mass by itself: the wall's net gain is taken back from the rest population, so a
+// wall link returns exactly what left through it, as halfway bounce-back does.
+// CPU twin: src/lbm/cpu.rs, fn pull_cell.
+fn pull_cell(cell: u32, n: u32) -> array<f32, Q> {
+    var g: array<f32, Q>;
+    g[0] = g_src[cell];
+    var wall_gain = 0.0;
+    for (var j = 1u; j < Q; j++) {
+        let s = neighbours[(j - 1u) * n + cell];
+        if (s & BOUNDARY_BIT) == 0u {
+            g[j] = g_src[j * n + s];
+        } else {
+            let link = links[s & ~BOUNDARY_BIT];
+            g[j] = boundary_population(cell, n, j, link);
+            if link.kind == LINK_WALL {
+                wall_gain += g[j] - g_src[OPP[j] * n + cell];
+            }
+        }
+    }
+    g[0] = g[0] - wall_gain;
+    return g;
+}
