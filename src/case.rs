@@ -23,6 +23,28 @@ pub struct Case {
     /// Where results go.
     #[serde(default)]
     pub output: OutputSpec,
+    /// Outlet models by port name (outlets not listed: zero pressure, or `windkessel`).
+    #[serde(default)]
+    pub outlets: Vec<crate::physiology::OutletSpec>,
+    /// Windkessels for every outlet not listed in `outlets`, sized from physiological targets.
+    pub windkessel: Option<WindkesselSpec>,
+}
+
+/// Targets from which every unlisted outlet gets an RCR Windkessel (flow split by Murray's law).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindkesselSpec {
+    /// Mean pressure at the outlets (Pa) at the mean inflow.
+    pub mean_pressure: f64,
+    /// Total compliance of the downstream vasculature (m^3/Pa), shared by the outlets' flow split.
+    pub total_compliance: f64,
+    /// Share of each outlet's resistance that is proximal (default 0.09).
+    #[serde(default = "default_proximal_fraction")]
+    pub proximal_fraction: f64,
+}
+
+fn default_proximal_fraction() -> f64 {
+    0.09
 }
 
 /// Where the surface comes from.
@@ -371,10 +393,16 @@ impl Case {
         if steps > 1 {
             return Err(Error::parameter("lattice", "give at most one of `tau`, `dt` or `mach`"));
         }
-        match (self.run.time, self.run.steps) {
-            (Some(t), None) => positive("run.time", t)?,
-            (None, Some(s)) if s > 0 => {}
-            _ => return Err(Error::parameter("run", "give exactly one of `time` (s) or `steps` (> 0)")),
+        match (self.run.time, self.run.steps, self.run.cycles) {
+            (Some(t), None, None) => positive("run.time", t)?,
+            (None, Some(s), None) if s > 0 => {}
+            (None, None, Some(_)) => {}
+            _ => {
+                return Err(Error::parameter(
+                    "run",
+                    "give exactly one of `time` (s), `steps` (> 0) or `cycles` (of inflow.waveform)",
+                ));
+            }
         }
         if !(self.run.steady_tolerance.is_finite() && self.run.steady_tolerance >= 0.0) {
             return Err(Error::parameter("run.steady_tolerance", "must be >= 0 (0 runs to the end)"));

@@ -15,13 +15,13 @@ use crate::geometry::synth::{
     stenosis, tube,
 };
 use crate::geometry::{Port, Surface};
-use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure};
+use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure, section_cells};
 use crate::io::summary::{LOW_TAWSS_PA, PortSummary, Summary, WallSummary};
 use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
-use crate::lattice::{Grid, Lattice, PortRole, voxelize};
-use crate::lbm::{BackendChoice, Solver};
+use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
+use crate::lbm::{BackendChoice, FluxEntry, Solver};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
-use crate::physiology::{Inflow, Waveform, steady_shape};
+use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
 use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
 use nalgebra::{Point3, Vector3};
 use std::path::{Path, PathBuf};
@@ -642,10 +642,52 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let offset = section_offset(units.dx_m);
     let sections: Vec<Section> =
         vessel.ports.iter().zip(&vessel.roles).map(|(p, r)| port_section(p, *r, offset)).collect();
+    let mut outlets = outlet_models(case, &vessel, inflow.mean_flow)?;
+    // The lattice holds pressures relative to a reference: the outlets' pressure at the mean flow.
+    let reference = {
+        let at_mean: Vec<f64> = outlets.iter().flatten().map(|(o, share)| o.pressure(share * inflow.mean_flow)).collect();
+        at_mean.iter().sum::<f64>() / at_mean.len().max(1) as f64
+    };
+    let pressure_unit = units.pressure_to_si(1.0);
+    let density_of = |p: f64| (1.0 + (p - reference) / pressure_unit) as f32;
+    let mut port_rho = [1.0f32; MAX_PORTS];
+    let mut imposed = vec![f64::NAN; vessel.ports.len()];
+    for (k, o) in outlets.iter().enumerate() {
+        if let Some((o, share)) = o {
+            imposed[k] = o.pressure(share * inflow.mean_flow);
+            port_rho[k] = density_of(imposed[k]);
+        }
+    }
+    let coupled = outlets.iter().flatten().any(|(o, _)| !matches!(o.model, OutletModel::Pressure(_)));
+    let flux_entries: Vec<FluxEntry> = if coupled {
+        sections
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| outlets[*k].is_some())
+            .flat_map(|(k, sec)| {
+                section_cells(&lattice, sec).into_iter().map(move |(cell, w)| FluxEntry {
+                    cell,
+                    weight: w as f32,
+                    normal: [sec.normal.x as f32, sec.normal.y as f32, sec.normal.z as f32],
+                    port: k as u32,
+                    pad: [0; 2],
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let backend = opts.backend.unwrap_or(case.run.backend);
     let mut solver = Solver::new(&lattice, &units, backend)?;
     if let Some(n) = solver.notice() {
         say(n);
+    }
+    if coupled {
+        solver.set_flux_sections(flux_entries)?;
+        say(&format!(
+            "outlets: coupled every step; pressures relative to {reference:.1} Pa ({pressure_unit:.3e} Pa per unit \
+             of lattice density)"
+        ));
     }
     let info = solver.backend();
     say(&format!(
@@ -691,12 +733,30 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let mut series: Vec<PortSample> = Vec::new();
     while solver.steps_done() < total {
         let batch = check_every.min(total - solver.steps_done());
-        solver.advance_with(batch, |s, p| {
+        let boundary = |s: u64, p: &mut crate::lbm::StepParams, rho: &[f32; MAX_PORTS]| {
             p.inflow_scale = ramp(s, ramp_steps) as f32;
             if inflow.waveform.is_some() {
                 p.profile = inflow.table(s as f64 * units.dt_s);
             }
-        });
+            p.port_rho = *rho;
+        };
+        if coupled {
+            // One step at a time: each outlet model reads the flow of the step just done and sets
+            // the pressure of the next.
+            for _ in 0..batch {
+                let rho = port_rho;
+                solver.advance_with(1, |s, p| boundary(s, p, &rho));
+                let flows = solver.port_flows(vessel.ports.len())?;
+                for (k, o) in outlets.iter_mut().enumerate() {
+                    if let Some((o, _)) = o {
+                        imposed[k] = o.advance(units.flow_to_si(flows[k]), units.dt_s);
+                        port_rho[k] = density_of(imposed[k]);
+                    }
+                }
+            }
+        } else {
+            solver.advance_with(batch, |s, p| boundary(s, p, &port_rho));
+        }
         moments = solver.moments()?;
         let step = solver.steps_done();
         let duration = batch as f64 * units.dt_s;
@@ -704,6 +764,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
             time: step as f64 * units.dt_s,
             duration,
             measures: sections.iter().map(|sec| measure(&lattice, &moments, &units, sec)).collect(),
+            imposed: imposed.clone(),
         });
         if window_start.is_some_and(|w| step > w) {
             let sample = sampler.sample(&solver.stress()?, &moments, &units);
@@ -806,6 +867,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 pressure_drop_mean_pa: outlet
                     .then(|| window.iter().map(|x| drop(x) * x.duration).sum::<f64>() / span),
                 pressure_drop_peak_pa: outlet.then(|| window.iter().map(drop).fold(f64::NAN, f64::max)),
+                imposed_pressure_pa: outlet
+                    .then(|| window.iter().map(|x| x.imposed[k] * x.duration).sum::<f64>() / span),
             }
         })
         .collect();
@@ -842,6 +905,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         mass_conservation_error: (inflow - outflow).abs() / inflow.abs().max(1e-300),
         ports,
         wall: wall_indices,
+        pressure_reference_pa: reference,
         averaged_over_s: span,
         warnings,
     };
@@ -905,6 +969,58 @@ fn check_stability(lattice: &Lattice, moments: &[[f32; 4]], units: &LatticeUnits
 
 /// Writes `wall.vtp` (the whole lumen surface) and `ports.vtp` (the port caps) with the cell array
 /// `port_id`: -1 on the wall, k on the cap of port k (the order of `ports` in summary.json).
+/// The model of every port (None at inlets) and its share of the mean flow (Murray's law among the
+/// outlets): from `[[outlets]]`, else `[windkessel]`, else zero pressure.
+fn outlet_models(case: &Case, vessel: &Vessel, mean_flow: f64) -> Result<Vec<Option<(Outlet, f64)>>> {
+    if vessel.ports.len() > MAX_PORTS {
+        return Err(Error::parameter(
+            "geometry",
+            format!("{} ports; the solver handles at most {MAX_PORTS}", vessel.ports.len()),
+        ));
+    }
+    for (k, spec) in case.outlets.iter().enumerate() {
+        let found = vessel.ports.iter().zip(&vessel.roles).find(|(p, _)| p.name == spec.port);
+        match found {
+            Some((_, PortRole::Pressure)) => {}
+            Some(_) => {
+                return Err(Error::parameter(format!("outlets[{k}].port"), format!("{:?} is an inlet", spec.port)));
+            }
+            None => {
+                let names: Vec<&str> = vessel.ports.iter().map(|p| p.name.as_str()).collect();
+                return Err(Error::parameter(
+                    format!("outlets[{k}].port"),
+                    format!("no port named {:?}; the ports are {}", spec.port, names.join(", ")),
+                ));
+            }
+        }
+    }
+    let outlet_ports: Vec<usize> = (0..vessel.ports.len()).filter(|&k| vessel.roles[k] == PortRole::Pressure).collect();
+    let cubes: f64 = outlet_ports.iter().map(|&k| vessel.ports[k].radius.powi(3)).sum();
+    let auto = match &case.windkessel {
+        Some(w) => Some(windkessels_from_targets(
+            &outlet_ports.iter().map(|&k| vessel.ports[k].radius).collect::<Vec<_>>(),
+            w.mean_pressure,
+            mean_flow,
+            w.total_compliance,
+            w.proximal_fraction,
+        )?),
+        None => None,
+    };
+    (0..vessel.ports.len())
+        .map(|k| {
+            let Some(j) = outlet_ports.iter().position(|&o| o == k) else { return Ok(None) };
+            let share = vessel.ports[k].radius.powi(3) / cubes;
+            let listed = case.outlets.iter().enumerate().find(|(_, o)| o.port == vessel.ports[k].name);
+            let model = match (listed, &auto) {
+                (Some((i, spec)), _) => spec.model(i)?,
+                (None, Some(models)) => models[j],
+                (None, None) => OutletModel::Pressure(0.0),
+            };
+            Ok(Some((Outlet::new(model, share * mean_flow), share)))
+        })
+        .collect()
+}
+
 /// The port sections' measures after one batch of steps.
 struct PortSample {
     /// Time at the end of the batch (s).
@@ -913,6 +1029,8 @@ struct PortSample {
     duration: f64,
     /// One measure per port.
     measures: Vec<SectionMeasure>,
+    /// Pressure each outlet model imposes (Pa; NaN at inlets).
+    imposed: Vec<f64>,
 }
 
 /// Writes `ports.csv`: time (s), then the flow (m^3/s) and mean pressure (Pa) of each port's section.

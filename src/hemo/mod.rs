@@ -4,5 +4,5 @@
 mod sections;
 mod wall;
 
-pub use sections::{Section, SectionMeasure, measure};
+pub use sections::{Section, SectionMeasure, measure, section_cells};
 pub use wall::{WallAverages, WallSample, WallSampler};

@@ -38,24 +38,32 @@ pub fn measure(
     units: &LatticeUnits,
     section: &Section,
 ) -> SectionMeasure {
-    let dx = lattice.grid.dx;
-    let (mut flux, mut pressure, mut weight, mut cells) = (0.0f64, 0.0f64, 0.0f64, 0usize);
-    for (cell, m) in moments.iter().enumerate() {
-        let d = lattice.point(cell) - section.center;
-        let s = d.dot(&section.normal);
-        let w = 1.0 - s.abs() / dx;
-        if w <= 0.0 || (d - section.normal * s).norm() > section.radius {
-            continue;
-        }
+    let (mut flux, mut pressure, mut weight) = (0.0f64, 0.0f64, 0.0f64);
+    let cells = section_cells(lattice, section);
+    for &(cell, w) in &cells {
+        let m = moments[cell as usize];
         let u = Vector3::new(m[1] as f64, m[2] as f64, m[3] as f64);
         flux += w * (1.0 + m[0] as f64) * u.dot(&section.normal);
         pressure += w * m[0] as f64;
         weight += w;
-        cells += 1;
     }
     SectionMeasure {
         flow_m3_s: units.flow_to_si(flux),
         mean_pressure_pa: if weight > 0.0 { units.pressure_to_si(pressure / weight) } else { f64::NAN },
-        cells,
+        cells: cells.len(),
     }
+}
+
+/// The cells of a section and their weights `1 - |s|/dx` (s: distance to the plane), those within
+/// one spacing of the plane and the disc's radius.
+pub fn section_cells(lattice: &Lattice, section: &Section) -> Vec<(u32, f64)> {
+    let dx = lattice.grid.dx;
+    (0..lattice.len())
+        .filter_map(|cell| {
+            let d = lattice.point(cell) - section.center;
+            let s = d.dot(&section.normal);
+            let w = 1.0 - s.abs() / dx;
+            (w > 0.0 && (d - section.normal * s).norm() <= section.radius).then_some((cell as u32, w))
+        })
+        .collect()
 }

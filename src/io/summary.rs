@@ -58,6 +58,9 @@ pub struct Summary {
     pub ports: Vec<PortSummary>,
     /// Wall shear stress indices on the lumen (wall.vtp holds them per vertex).
     pub wall: WallSummary,
+    /// Pressure (Pa) that lattice pressures are relative to: section, frame and wall pressures add
+    /// to it (0 with zero-pressure outlets; the outlets' pressure at mean flow with models).
+    pub pressure_reference_pa: f64,
     /// Length of the averaging window (s): the last cycle of a pulsatile run, the last check
     /// interval of a steady one.
     pub averaged_over_s: f64,
@@ -85,6 +88,8 @@ pub struct PortSummary {
     pub pressure_drop_mean_pa: Option<f64>,
     /// Outlets: the largest inlet minus outlet section pressure over the window (Pa).
     pub pressure_drop_peak_pa: Option<f64>,
+    /// Outlets: mean pressure the outlet model imposed over the window (Pa, absolute).
+    pub imposed_pressure_pa: Option<f64>,
 }
 
 /// TAWSS below this (Pa) marks disturbed, low-shear flow (shared/VALIDATION.md: about 0.4 Pa).

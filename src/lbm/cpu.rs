@@ -462,6 +462,24 @@ pub fn stress(p: &StepParams, g_src: &[f32], neighbours: &[u32], links: &[Bounda
         .collect()
 }
 
+/// CPU twin of `lbm_section_flux`: weight * (momentum . normal) of each entry's cell, lattice units.
+pub fn section_flux(n: usize, g_src: &[f32], entries: &[super::FluxEntry]) -> Vec<f32> {
+    entries
+        .iter()
+        .map(|e| {
+            let cell = e.cell as usize;
+            let (mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32);
+            for j in 0..Q {
+                let g = g_src[j * n + cell];
+                mx += g * CX[j];
+                my += g * CY[j];
+                mz += g * CZ[j];
+            }
+            e.weight * (mx * e.normal[0] + my * e.normal[1] + mz * e.normal[2])
+        })
+        .collect()
+}
+
 /// CPU twin of `lbm_moments`: (drho, ux, uy, uz) of every cell, lattice units.
 pub fn moments(n: usize, g_src: &[f32]) -> Vec<[f32; 4]> {
     (0..n)

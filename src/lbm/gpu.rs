@@ -31,7 +31,18 @@ pub struct GpuLbm {
     moments_groups: [wgpu::BindGroup; 2],
     /// stress_groups[k] reads populations[k].
     stress_groups: [wgpu::BindGroup; 2],
+    /// The section-flux kernel, once sections are set.
+    flux: Option<FluxState>,
     current: usize,
+}
+
+/// Buffers, pipeline and bind groups of `lbm_section_flux`.
+struct FluxState {
+    entries: Vec<super::FluxEntry>,
+    out: wgpu::Buffer,
+    pipeline: wgpu::ComputePipeline,
+    /// groups[k] reads populations[k].
+    groups: [wgpu::BindGroup; 2],
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -62,7 +73,7 @@ fn params_entry() -> wgpu::BindGroupLayoutEntry {
 
 /// The LBM shaders (entry point, source) as compiled: each with the D3Q19 and link constants and
 /// shaders/lbm_common.wgsl prepended.
-fn shader_sources() -> [(&'static str, String); 3] {
+fn shader_sources() -> [(&'static str, String); 4] {
     let prelude = format!(
         "{}{}\n{}",
         d3q19::wgsl_constants(),
@@ -76,6 +87,7 @@ fn shader_sources() -> [(&'static str, String); 3] {
         ),
         ("lbm_moments", format!("{prelude}\n{}", include_str!("../../shaders/lbm_moments.wgsl"))),
         ("lbm_stress", format!("{prelude}\n{}", include_str!("../../shaders/lbm_stress.wgsl"))),
+        ("lbm_section_flux", format!("{prelude}\n{}", include_str!("../../shaders/lbm_section_flux.wgsl"))),
     ]
 }
 
@@ -225,7 +237,7 @@ impl GpuLbm {
                 ],
             })
         });
-        let [(step_entry, step_code), (moments_entry, moments_code), (stress_entry, stress_code)] =
+        let [(step_entry, step_code), (moments_entry, moments_code), (stress_entry, stress_code), _] =
             shader_sources();
         let step_pipeline = pipeline(device, step_entry, &step_code, &step_layout);
         let moments_pipeline = pipeline(device, moments_entry, &moments_code, &moments_layout);
@@ -243,6 +255,7 @@ impl GpuLbm {
             step_groups,
             moments_groups,
             stress_groups,
+            flux: None,
             current: 0,
         })
     }
@@ -360,6 +373,69 @@ impl GpuLbm {
     pub fn stress(&mut self, params: &StepParams) -> Result<Vec<[f32; 6]>> {
         let bytes = self.readout(params, true, 24)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, [f32; 6]>(&bytes))
+    }
+
+    /// Uploads the section cells of `lbm_section_flux` and builds its pipeline.
+    pub fn set_flux_sections(&mut self, entries: &[super::FluxEntry]) -> Result<()> {
+        let device = &self.ctx.device;
+        let dummy = [<super::FluxEntry as bytemuck::Zeroable>::zeroed()];
+        let data = if entries.is_empty() { &dummy[..] } else { entries };
+        let list = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("flux entries"),
+            contents: bytemuck::cast_slice(data),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let out = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("flux out"),
+            size: (data.len() * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("lbm_section_flux"),
+            entries: &[params_entry(), storage_entry(1, true), storage_entry(2, false), storage_entry(5, true)],
+        });
+        let params_binding = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.params,
+            offset: 0,
+            size: wgpu::BufferSize::new(size_of::<StepParams>() as u64),
+        });
+        let groups = [0, 1].map(|k| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("lbm_section_flux"),
+                layout: &layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params_binding.clone() },
+                    wgpu::BindGroupEntry { binding: 1, resource: self.populations[k].as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: out.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 5, resource: list.as_entire_binding() },
+                ],
+            })
+        });
+        let [.., (entry, code)] = shader_sources();
+        let pipeline = pipeline(device, entry, &code, &layout);
+        self.flux = Some(FluxState { entries: data.to_vec(), out, pipeline, groups });
+        Ok(())
+    }
+
+    /// Per-entry section flux by `lbm_section_flux`, with the entries it used.
+    pub fn section_flux(&mut self, template: &StepParams) -> Result<(Vec<f32>, Vec<super::FluxEntry>)> {
+        let Some(flux) = &self.flux else { return Ok((Vec::new(), Vec::new())) };
+        self.ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(template));
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm section flux") });
+        {
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("lbm_section_flux"), timestamp_writes: None });
+            pass.set_pipeline(&flux.pipeline);
+            pass.set_bind_group(0, &flux.groups[self.current], &[0]);
+            pass.dispatch_workgroups((flux.entries.len() as u32).div_ceil(WORKGROUP), 1, 1);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let bytes = self.read_back(&flux.out, flux.entries.len() as u64 * 4)?;
+        Ok((bytemuck::pod_collect_to_vec::<u8, f32>(&bytes), flux.entries.clone()))
     }
 
     /// The current populations (shifted, direction-major).

@@ -38,6 +38,23 @@ pub struct StepParams {
     pub port_rho: [f32; MAX_PORTS],
 }
 
+/// One cell of a port's measuring section, for the per-step outlet coupling.
+/// Keep in sync with `struct FluxEntry` in shaders/lbm_section_flux.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
+pub struct FluxEntry {
+    /// The fluid cell.
+    pub cell: u32,
+    /// Its weight in the section (1 - |distance to the plane| / dx).
+    pub weight: f32,
+    /// Unit normal of the section, the direction of positive flow.
+    pub normal: [f32; 3],
+    /// Index of the port the section belongs to.
+    pub port: u32,
+    /// Padding to 32 bytes.
+    pub pad: [u32; 2],
+}
+
 /// Which hardware runs the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +73,7 @@ enum State {
         current: usize,
         neighbours: Vec<u32>,
         links: Vec<crate::lattice::BoundaryLink>,
+        flux: Vec<FluxEntry>,
     },
     Gpu(Box<gpu::GpuLbm>),
 }
@@ -100,6 +118,7 @@ impl Solver {
             current: 0,
             neighbours: lattice.neighbours.clone(),
             links: lattice.links.clone(),
+            flux: Vec::new(),
         };
         let (state, notice) = match backend {
             BackendChoice::Cpu => (cpu(), None),
@@ -158,7 +177,7 @@ impl Solver {
             self.last = *p;
         }
         match &mut self.state {
-            State::Cpu { populations, current, neighbours, links } => {
+            State::Cpu { populations, current, neighbours, links, .. } => {
                 for p in &params {
                     let [a, b] = populations;
                     let (src, dst) = if *current == 0 { (&*a, b) } else { (&*b, a) };
@@ -186,11 +205,41 @@ impl Solver {
     pub fn stress(&mut self) -> Result<Vec<[f32; 6]>> {
         let p = self.last;
         match &mut self.state {
-            State::Cpu { populations, current, neighbours, links } => {
+            State::Cpu { populations, current, neighbours, links, .. } => {
                 Ok(cpu::stress(&p, &populations[*current], neighbours, links))
             }
             State::Gpu(g) => g.stress(&p),
         }
+    }
+
+    /// Sets the section cells whose flux `port_flows` sums (uploaded once).
+    pub fn set_flux_sections(&mut self, entries: Vec<FluxEntry>) -> Result<()> {
+        match &mut self.state {
+            State::Cpu { flux, .. } => {
+                *flux = entries;
+                Ok(())
+            }
+            State::Gpu(g) => g.set_flux_sections(&entries),
+        }
+    }
+
+    /// Mass flux (lattice units, rho u . n summed over the section cells) of each of `ports` ports
+    /// through the sections set by `set_flux_sections`.
+    pub fn port_flows(&mut self, ports: usize) -> Result<Vec<f64>> {
+        let template = self.template;
+        let (per_entry, entries) = match &mut self.state {
+            State::Cpu { populations, current, flux, .. } => {
+                (cpu::section_flux(template.n_cells as usize, &populations[*current], flux), flux.clone())
+            }
+            State::Gpu(g) => g.section_flux(&template)?,
+        };
+        let mut sums = vec![0.0f64; ports];
+        for (e, f) in entries.iter().zip(per_entry) {
+            if let Some(s) = sums.get_mut(e.port as usize) {
+                *s += f64::from(f);
+            }
+        }
+        Ok(sums)
     }
 
     /// The current populations, shifted by the weights (g_i = f_i - w_i), direction-major.

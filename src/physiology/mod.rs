@@ -1,7 +1,10 @@
-//! Physiological boundary conditions: inflow waveforms and Womersley inlet profiles.
+//! Physiological boundary conditions: inflow waveforms, Womersley inlet profiles and outlet
+//! resistances and Windkessels.
 
 pub mod inflow;
+pub mod outlets;
 pub mod waveform;
 
 pub use inflow::{Inflow, steady_shape};
 pub use waveform::{BUILTIN, Waveform, bessel_j, womersley_shape};
+pub use outlets::{Outlet, OutletModel, OutletSpec, windkessels_from_targets};

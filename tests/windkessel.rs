@@ -1,0 +1,114 @@
+//! RCR Windkessel outlets coupled every step: a steady flow gives the outlet pressure Q (Rp + Rd)
+//! within 1%, and a sinusoidal flow the analytic impedance Rp + Rd / (1 + i w Rd C) within 3% in
+//! amplitude and 3 degrees in phase, measured on the outlet section of a tube.
+#![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
+
+mod common;
+
+use common::{MU, RHO};
+use hemotwin::case::Case;
+use hemotwin::simulation::{RunOptions, run};
+use nalgebra::{Complex, DMatrix, DVector};
+use std::f64::consts::PI;
+use std::path::Path;
+
+const R: f64 = 2e-3;
+const L: f64 = 8e-3;
+const RP: f64 = 3e6;
+const RD: f64 = 2.7e7;
+const PERIOD: f64 = 0.25;
+/// Rd C = T / (2 pi): the distal branch is 45 degrees out of phase at the fundamental.
+const C: f64 = PERIOD / (2.0 * PI * RD);
+
+fn case(inflow: &str, run_spec: &str) -> Case {
+    let text = format!(
+        "[geometry]\nunits = \"mm\"\ngenerate = {{ shape = \"tube\", radius = {}, length = {} }}\n\
+         [fluid]\ndensity = {RHO}\nviscosity = {MU}\n[inflow]\n{inflow}\nramp = 0.0\n\
+         [lattice]\ncells_across_inlet = 24\ntau = 0.515\n[run]\n{run_spec}\nbackend = \"cpu\"\nframes = 1\n\
+         [[outlets]]\nport = \"outlet\"\nproximal = {RP:e}\ncompliance = {C:e}\ndistal = {RD:e}\n",
+        R * 1e3,
+        L * 1e3
+    );
+    Case::from_toml(&text, Path::new("windkessel case")).unwrap()
+}
+
+/// Poiseuille resistance (Pa s/m^3) of the tube between the outlet's measuring section and the outlet.
+fn section_resistance(dx: f64) -> f64 {
+    8.0 * MU * 3.0 * dx / (PI * R.powi(4))
+}
+
+#[test]
+fn rcr_steady_outlet_pressure_is_q_times_rp_plus_rd_within_1_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let s = run(&case("flow_rate = 5e-7", "time = 0.8"), &opts).unwrap();
+    let out = &s.ports[1];
+    let q = out.measure.flow_m3_s;
+    let measured = out.measure.mean_pressure_pa + s.pressure_reference_pa;
+    let expected = q * (RP + RD + section_resistance(s.lattice.dx_m));
+    let rel = measured / expected - 1.0;
+    println!(
+        "steady RCR: outflow {q:.5e} m^3/s, section pressure {measured:.4} Pa, Q (Rp + Rd + section) {expected:.4} Pa, \
+         error {:+.3}%; the model imposed {:.4} Pa; converged {} after {} steps",
+        100.0 * rel,
+        out.imposed_pressure_pa.unwrap(),
+        s.converged,
+        s.steps
+    );
+    assert!(s.converged);
+    assert!(rel.abs() < 0.01, "outlet pressure error {:.3}% >= 1%", 100.0 * rel);
+}
+
+/// Least-squares fit of a + b cos(wt) + c sin(wt); returns the complex amplitude b - i c
+/// (x(t) = Re{(b - i c) e^{iwt}} + a).
+fn fundamental(t: &[f64], x: &[f64], omega: f64) -> Complex<f64> {
+    let a = DMatrix::from_fn(t.len(), 3, |r, c| match c {
+        0 => 1.0,
+        1 => (omega * t[r]).cos(),
+        _ => (omega * t[r]).sin(),
+    });
+    let coef = a.clone().svd(true, true).solve(&DVector::from_column_slice(x), 1e-12).unwrap();
+    Complex::new(coef[1], -coef[2])
+}
+
+#[test]
+fn rcr_impedance_under_sinusoidal_flow_within_3_percent_and_3_degrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let omega = 2.0 * PI / PERIOD;
+    let (q0, q1) = (5e-7, 2.5e-7);
+    let csv = dir.path().join("sine.csv");
+    let rows: String =
+        (0..64).map(|k| PERIOD * k as f64 / 64.0).map(|t| format!("{t:e},{:e}\n", q0 + q1 * (omega * t).sin())).collect();
+    std::fs::write(&csv, format!("time_s,flow_m3_s\n{rows}")).unwrap();
+    let inflow = format!("waveform = \"{}\"\nperiod = {PERIOD}\nprofile = \"poiseuille\"", csv.display());
+    let opts = RunOptions { out_dir: Some(dir.path().join("out")), ..Default::default() };
+    let s = run(&case(&inflow, "cycles = 3"), &opts).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("out/ports.csv")).unwrap();
+    let rows: Vec<Vec<f64>> =
+        text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    let end = rows.last().unwrap()[0];
+    let last: Vec<&Vec<f64>> = rows.iter().filter(|r| r[0] > end - PERIOD).collect();
+    let t: Vec<f64> = last.iter().map(|r| r[0]).collect();
+    // Columns: time, inlet flow, inlet pressure, outlet flow, outlet pressure.
+    let q = fundamental(&t, &last.iter().map(|r| r[3]).collect::<Vec<_>>(), omega);
+    let p = fundamental(&t, &last.iter().map(|r| r[4]).collect::<Vec<_>>(), omega);
+    let measured = p / q;
+    let rd = Complex::new(RD, 0.0);
+    let analytic =
+        Complex::new(RP + section_resistance(s.lattice.dx_m), 0.0) + rd / Complex::new(1.0, omega * RD * C);
+    let amplitude = measured.norm() / analytic.norm() - 1.0;
+    let phase = (measured.arg() - analytic.arg()).to_degrees();
+    println!(
+        "sinusoidal RCR over the last cycle ({} samples): |Z| {:.4e} vs analytic {:.4e} Pa s/m^3 ({:+.3}%), phase \\
+         {:.3} vs {:.3} degrees ({phase:+.3}); outflow amplitude {:.4e} of {q1:e} m^3/s",
+        t.len(),
+        measured.norm(),
+        analytic.norm(),
+        100.0 * amplitude,
+        measured.arg().to_degrees(),
+        analytic.arg().to_degrees(),
+        q.norm()
+    );
+    assert!(amplitude.abs() < 0.03, "impedance amplitude off by {:.3}%", 100.0 * amplitude);
+    assert!(phase.abs() < 3.0, "impedance phase off by {phase:.3} degrees");
+}
