@@ -645,7 +645,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let mut outlets = outlet_models(case, &vessel, inflow.mean_flow)?;
     // The lattice holds pressures relative to a reference: the outlets' pressure at the mean flow.
     let reference = {
-        let at_mean: Vec<f64> = outlets.iter().flatten().map(|(o, share)| o.pressure(share * inflow.mean_flow)).collect();
+        let at_mean: Vec<f64> =
+            outlets.iter().flatten().map(|(o, share)| o.pressure(share * inflow.mean_flow)).collect();
         at_mean.iter().sum::<f64>() / at_mean.len().max(1) as f64
     };
     let pressure_unit = units.pressure_to_si(1.0);
@@ -983,7 +984,10 @@ fn outlet_models(case: &Case, vessel: &Vessel, mean_flow: f64) -> Result<Vec<Opt
         match found {
             Some((_, PortRole::Pressure)) => {}
             Some(_) => {
-                return Err(Error::parameter(format!("outlets[{k}].port"), format!("{:?} is an inlet", spec.port)));
+                return Err(Error::parameter(
+                    format!("outlets[{k}].port"),
+                    format!("{:?} is an inlet", spec.port),
+                ));
             }
             None => {
                 let names: Vec<&str> = vessel.ports.iter().map(|p| p.name.as_str()).collect();
@@ -994,7 +998,8 @@ fn outlet_models(case: &Case, vessel: &Vessel, mean_flow: f64) -> Result<Vec<Opt
             }
         }
     }
-    let outlet_ports: Vec<usize> = (0..vessel.ports.len()).filter(|&k| vessel.roles[k] == PortRole::Pressure).collect();
+    let outlet_ports: Vec<usize> =
+        (0..vessel.ports.len()).filter(|&k| vessel.roles[k] == PortRole::Pressure).collect();
     let cubes: f64 = outlet_ports.iter().map(|&k| vessel.ports[k].radius.powi(3)).sum();
     let auto = match &case.windkessel {
         Some(w) => Some(windkessels_from_targets(
@@ -1033,18 +1038,20 @@ struct PortSample {
     imposed: Vec<f64>,
 }
 
-/// Writes `ports.csv`: time (s), then the flow (m^3/s) and mean pressure (Pa) of each port's section.
+/// Writes `ports.csv`: time (s), then for each port its section's flow (m^3/s) and mean pressure (Pa,
+/// relative to the pressure reference) and the pressure its outlet model imposes (Pa, absolute; NaN
+/// at inlets).
 fn write_ports_csv(dir: &Path, ports: &[Port], series: &[PortSample]) -> Result<()> {
     use std::fmt::Write as _;
     let mut text = String::from("time_s");
     for p in ports {
-        let _ = write!(text, ",{0}_flow_m3_s,{0}_pressure_pa", p.name);
+        let _ = write!(text, ",{0}_flow_m3_s,{0}_pressure_pa,{0}_imposed_pressure_pa", p.name);
     }
     text.push('\n');
     for x in series {
         let _ = write!(text, "{:.9e}", x.time);
-        for m in &x.measures {
-            let _ = write!(text, ",{:.9e},{:.9e}", m.flow_m3_s, m.mean_pressure_pa);
+        for (m, p) in x.measures.iter().zip(&x.imposed) {
+            let _ = write!(text, ",{:.9e},{:.9e},{:.9e}", m.flow_m3_s, m.mean_pressure_pa, p);
         }
         text.push('\n');
     }

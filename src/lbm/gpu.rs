@@ -393,7 +393,12 @@ impl GpuLbm {
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("lbm_section_flux"),
-            entries: &[params_entry(), storage_entry(1, true), storage_entry(2, false), storage_entry(5, true)],
+            entries: &[
+                params_entry(),
+                storage_entry(1, true),
+                storage_entry(2, false),
+                storage_entry(5, true),
+            ],
         });
         let params_binding = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &self.params,
@@ -427,8 +432,10 @@ impl GpuLbm {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm section flux") });
         {
-            let mut pass = encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("lbm_section_flux"), timestamp_writes: None });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("lbm_section_flux"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&flux.pipeline);
             pass.set_bind_group(0, &flux.groups[self.current], &[0]);
             pass.dispatch_workgroups((flux.entries.len() as u32).div_ceil(WORKGROUP), 1, 1);

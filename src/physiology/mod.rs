@@ -6,5 +6,5 @@ pub mod outlets;
 pub mod waveform;
 
 pub use inflow::{Inflow, steady_shape};
-pub use waveform::{BUILTIN, Waveform, bessel_j, womersley_shape};
 pub use outlets::{Outlet, OutletModel, OutletSpec, windkessels_from_targets};
+pub use waveform::{BUILTIN, Waveform, bessel_j, womersley_shape};
