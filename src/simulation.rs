@@ -411,8 +411,10 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     // Poiseuille drop over the vessel's largest extent at the inlet radius: the pressure scale that
     // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
     let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
-    let pressure_scale =
+    let poiseuille =
         8.0 * case.fluid.viscosity * extent * inflow.mean_flow / (std::f64::consts::PI * r_in.powi(4));
+    let pressure_scale =
+        poiseuille.max(outlet_pressure_swing(&outlet_models(case, &vessel, inflow.mean_flow)?, &inflow));
     let scales = PhysicalScales {
         density: case.fluid.density,
         viscosity: case.fluid.viscosity,
@@ -660,13 +662,25 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         }
     }
     let coupled = outlets.iter().flatten().any(|(o, _)| !matches!(o.model, OutletModel::Pressure(_)));
+    // Characteristic impedance rho c / A of each port at the lattice's speed of sound (Pa s/m^3).
+    let sound = crate::lbm::d3q19::CS2.sqrt() * units.dx_m / units.dt_s;
+    let impedance: Vec<f64> = vessel
+        .ports
+        .iter()
+        .map(|p| units.density_kg_m3 * sound / (std::f64::consts::PI * p.radius * p.radius))
+        .collect();
+    // The coupling reads the flow one spacing inside each outlet: the nearer the boundary, the
+    // shorter the acoustic delay between the pressure it sets and the flow it reads back.
     let flux_entries: Vec<FluxEntry> = if coupled {
-        sections
+        vessel
+            .ports
             .iter()
+            .zip(&vessel.roles)
+            .map(|(p, r)| port_section(p, *r, units.dx_m))
             .enumerate()
             .filter(|(k, _)| outlets[*k].is_some())
             .flat_map(|(k, sec)| {
-                section_cells(&lattice, sec).into_iter().map(move |(cell, w)| FluxEntry {
+                section_cells(&lattice, &sec).into_iter().map(move |(cell, w)| FluxEntry {
                     cell,
                     weight: w as f32,
                     normal: [sec.normal.x as f32, sec.normal.y as f32, sec.normal.z as f32],
@@ -750,7 +764,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 let flows = solver.port_flows(vessel.ports.len())?;
                 for (k, o) in outlets.iter_mut().enumerate() {
                     if let Some((o, _)) = o {
-                        imposed[k] = o.advance(units.flow_to_si(flows[k]), units.dt_s);
+                        imposed[k] = o.advance(units.flow_to_si(flows[k]), units.dt_s, impedance[k]);
                         port_rho[k] = density_of(imposed[k]);
                     }
                 }
@@ -1024,6 +1038,30 @@ fn outlet_models(case: &Case, vessel: &Vessel, mean_flow: f64) -> Result<Vec<Opt
             Ok(Some((Outlet::new(model, share * mean_flow), share)))
         })
         .collect()
+}
+
+/// How far (Pa) the outlet models' pressures swing over a run: the flow's range (from rest to its
+/// peak) through each outlet's impedance at the waveform's fundamental (its total resistance when
+/// steady), the largest over the outlets.
+fn outlet_pressure_swing(outlets: &[Option<(Outlet, f64)>], inflow: &Inflow) -> f64 {
+    let peak = inflow.mean_flow * inflow.peak_factor() / 2.0;
+    let omega = inflow.period().map_or(0.0, |p| 2.0 * std::f64::consts::PI / p);
+    outlets
+        .iter()
+        .flatten()
+        .map(|(o, share)| {
+            let impedance = match o.model {
+                OutletModel::Pressure(_) => 0.0,
+                OutletModel::Resistance { resistance, .. } => resistance,
+                OutletModel::Rcr { proximal, compliance, distal, .. } => {
+                    let distal = nalgebra::Complex::new(distal, 0.0)
+                        / nalgebra::Complex::new(1.0, omega * distal * compliance);
+                    (nalgebra::Complex::new(proximal, 0.0) + distal).norm()
+                }
+            };
+            impedance * share * peak.max(inflow.mean_flow)
+        })
+        .fold(0.0, f64::max)
 }
 
 /// The port sections' measures after one batch of steps.

@@ -31,6 +31,8 @@ pub enum TimeStep {
 pub const AUTO_MACH: f64 = 0.1;
 /// Largest relative density variation `TimeStep::Auto` allows for the expected pressure differences.
 pub const AUTO_DENSITY_VARIATION: f64 = 0.01;
+/// Largest relative density variation any run accepts for the expected pressure differences.
+pub const MAX_DENSITY_VARIATION: f64 = 0.1;
 
 /// What the conversion needs to know about the physics (SI).
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +164,34 @@ impl LatticeUnits {
                 ),
             ));
         }
+        // Pressure differences ride on the lattice density: refuse variations the weakly
+        // compressible scheme cannot carry, warn above the 1 % Auto aims for.
+        let density_variation = pressure_scale * dt * dt / (CS2 * density * dx * dx);
+        let dt_for = |variation: f64| dx * (variation * CS2 * density / pressure_scale).sqrt();
+        if density_variation > MAX_DENSITY_VARIATION {
+            return Err(Error::parameter(
+                "lattice",
+                format!(
+                    "the expected pressure differences ({pressure_scale:.3e} Pa, from the flow and the outlet \
+                     models) need lattice density variations of {:.0} % at dt = {dt:.3e} s; the scheme holds \
+                     about {:.0} %. Use a smaller time step (dt <= {:.3e} s; 1 % at {:.3e} s) or smaller outlet \
+                     resistances",
+                    100.0 * density_variation,
+                    100.0 * MAX_DENSITY_VARIATION,
+                    dt_for(MAX_DENSITY_VARIATION),
+                    dt_for(AUTO_DENSITY_VARIATION)
+                ),
+            ));
+        }
         let mut warnings = Vec::new();
+        if density_variation > 2.0 * AUTO_DENSITY_VARIATION {
+            warnings.push(format!(
+                "the expected pressure differences ({pressure_scale:.3e} Pa) vary the lattice density by {:.1} %: \
+                 compressibility errors grow with it; dt <= {:.3e} s keeps it at 1 %",
+                100.0 * density_variation,
+                dt_for(AUTO_DENSITY_VARIATION)
+            ));
+        }
         if let Some((period, length)) = pulsation {
             let lengths = cs * dx / dt * period / length;
             if lengths < MIN_WAVELENGTHS * (1.0 - 1e-9) {

@@ -73,3 +73,22 @@ fn tube_wall_q_matches_the_exact_cylinder_within_the_faceting_error() {
     println!("{checked} side-wall links: worst |q - q_exact| is {:.2} of the faceting bound", worst);
     assert!(checked > 1000);
 }
+
+#[test]
+fn rings_lying_exactly_on_lattice_planes_lose_no_layer() {
+    // 48 rings k/6 mm apart and lattice planes at -0.5 + k/3 mm: every other ring sits on a plane.
+    let (s, ports) = tube(&TubeSpec { radius: 2e-3, length: 8e-3 }, 64).unwrap();
+    let tags = hemotwin::geometry::ports::tag_triangles(&s, &ports).unwrap();
+    let r = hemotwin::geometry::check::inspect(&s);
+    let grid = Grid::covering(r.bbox_min, r.bbox_max, 4e-3 / 12.0, 2);
+    let v = voxelize(&s, &tags, &grid);
+    let layer = grid.dims[0] * grid.dims[1];
+    let per_layer: Vec<usize> = (0..grid.dims[2])
+        .map(|k| v.fluid[k * layer..(k + 1) * layer].iter().filter(|&&f| f == 1).count())
+        .collect();
+    println!("fluid nodes per layer {per_layer:?}, unresolved links {}", v.unresolved_links);
+    let inside: Vec<usize> = per_layer.iter().copied().filter(|&n| n > 0).collect();
+    assert_eq!(inside.len(), 24, "layers between the caps");
+    assert!(inside.iter().all(|&n| n == inside[0]));
+    assert_eq!(v.unresolved_links, 0);
+}

@@ -133,3 +133,33 @@ fn rcr_impedance_under_sinusoidal_flow_within_3_percent_and_3_degrees() {
     assert!(amplitude.abs() < 0.03, "impedance amplitude off by {:.3}%", 100.0 * amplitude);
     assert!(phase.abs() < 3.0, "impedance phase off by {phase:.3} degrees");
 }
+
+#[test]
+fn rcr_with_a_proximal_resistance_above_the_characteristic_impedance_stays_stable() {
+    // 12 cells across at tau 0.515: rho c / A is about 9.6e7 Pa s/m^3; Rp is twice that.
+    let text = format!(
+        "[geometry]\nunits = \"mm\"\ngenerate = {{ shape = \"tube\", radius = {}, length = {} }}\n\
+         [fluid]\ndensity = {RHO}\nviscosity = {MU}\n[inflow]\nflow_rate = 3e-7\nramp = 0.05\n\
+         [lattice]\ncells_across_inlet = 12\ntau = 0.515\n[run]\ntime = 0.6\nbackend = \"cpu\"\nframes = 1\n\
+         [[outlets]]\nport = \"outlet\"\nproximal = 2e8\ncompliance = 1e-11\ndistal = 1e8\n",
+        R * 1e3,
+        L * 1e3
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let s = run(&Case::from_toml(&text, Path::new("stiff case")).unwrap(), &opts).unwrap();
+    let out = &s.ports[1];
+    let q = out.measure.flow_m3_s;
+    let measured = out.measure.mean_pressure_pa + s.pressure_reference_pa;
+    let expected = q * (3e8 + section_resistance(s.lattice.dx_m));
+    let rel = measured / expected - 1.0;
+    println!(
+        "stiff RCR: {} steps, converged {}, outflow {q:.4e} m^3/s, section pressure {measured:.3} Pa vs {expected:.3} Pa \
+         ({:+.3}%), max Mach {:.3}",
+        s.steps,
+        s.converged,
+        100.0 * rel,
+        s.max_mach
+    );
+    assert!(s.converged && rel.abs() < 0.01);
+}

@@ -262,10 +262,26 @@ pub fn classify(surface: &Surface, grid: &Grid) -> Vec<u8> {
     mask
 }
 
-/// Node index range [lo, hi) whose coordinates `origin + i dx` lie in [min, max].
+/// Node index range [lo, hi) whose coordinates `origin + i dx` lie in [min, max]. The division only
+/// estimates; the node coordinates, computed as the classification computes them, decide, so that a
+/// vertex lying exactly on a node plane never loses its row to round-off.
 fn node_range(min: f64, max: f64, origin: f64, dx: f64, n: usize) -> (usize, usize) {
-    let lo = ((min - origin) / dx).ceil().max(0.0) as usize;
-    let hi = (((max - origin) / dx).floor() + 1.0).clamp(0.0, n as f64) as usize;
+    let node = |i: f64| origin + i * dx;
+    let mut lo = ((min - origin) / dx).ceil().max(0.0);
+    while lo > 0.0 && node(lo - 1.0) >= min {
+        lo -= 1.0;
+    }
+    while node(lo) < min && lo < n as f64 {
+        lo += 1.0;
+    }
+    let mut hi = (((max - origin) / dx).floor() + 1.0).clamp(0.0, n as f64);
+    while hi < n as f64 && node(hi) <= max {
+        hi += 1.0;
+    }
+    while hi > 0.0 && node(hi - 1.0) > max {
+        hi -= 1.0;
+    }
+    let (lo, hi) = (lo as usize, hi as usize);
     (lo.min(hi), hi)
 }
 

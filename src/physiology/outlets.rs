@@ -132,13 +132,16 @@ pub fn windkessels_from_targets(
         .collect())
 }
 
-/// The running state of an outlet: its model and, for a Windkessel, the capacitor pressure.
+/// The running state of an outlet: its model, the Windkessel capacitor pressure and the pressure
+/// it imposes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outlet {
     /// The model.
     pub model: OutletModel,
     /// Windkessel capacitor pressure Pc (Pa); unused by the other models.
     pub capacitor: f64,
+    /// Pressure imposed on the 3D flow (Pa).
+    pub imposed: f64,
 }
 
 impl Outlet {
@@ -148,7 +151,18 @@ impl Outlet {
             OutletModel::Rcr { distal, distal_pressure, .. } => distal_pressure + flow * distal,
             _ => 0.0,
         };
-        Outlet { model, capacitor }
+        let mut outlet = Outlet { model, capacitor, imposed: 0.0 };
+        outlet.imposed = outlet.pressure(flow);
+        outlet
+    }
+
+    /// The resistance (Pa s/m^3) through which the imposed pressure answers the flow at once.
+    fn instant_resistance(&self) -> f64 {
+        match self.model {
+            OutletModel::Pressure(_) => 0.0,
+            OutletModel::Resistance { resistance, .. } => resistance,
+            OutletModel::Rcr { proximal, .. } => proximal,
+        }
     }
 
     /// The pressure (Pa) at outflow `flow` (m^3/s), without advancing the state.
@@ -160,15 +174,21 @@ impl Outlet {
         }
     }
 
-    /// Advances the state over `dt` (s) at outflow `flow` (m^3/s), exactly for a flow constant over
-    /// the step (unconditionally stable), and returns the pressure (Pa) at the end of the step.
-    pub fn advance(&mut self, flow: f64, dt: f64) -> f64 {
+    /// Advances the state over `dt` (s) at outflow `flow` (m^3/s) and returns the pressure (Pa) to
+    /// impose next. The capacitor is integrated exactly for a flow constant over the step. An explicit
+    /// coupling through a resistance R much larger than the outlet's characteristic impedance
+    /// `impedance` = rho c / A (Pa s/m^3, of the lattice's sound speed) is unstable: the pressure
+    /// moves towards the model's by the share Z / (Z + R) each step, which converges to the same
+    /// pressure with a lag of about R / Z steps.
+    pub fn advance(&mut self, flow: f64, dt: f64, impedance: f64) -> f64 {
         if let OutletModel::Rcr { compliance, distal, distal_pressure, .. } = self.model {
             let decay = (-dt / (distal * compliance)).exp();
             let target = distal_pressure + flow * distal;
             self.capacitor = target + (self.capacitor - target) * decay;
         }
-        self.pressure(flow)
+        let share = impedance / (impedance + self.instant_resistance());
+        self.imposed += (self.pressure(flow) - self.imposed) * share;
+        self.imposed
     }
 }
 
@@ -192,7 +212,7 @@ mod tests {
         let mut fourier = Complex::new(0.0, 0.0);
         for k in 0..10 * steps {
             let t = k as f64 * dt;
-            let p = o.advance(flow(t), dt);
+            let p = o.advance(flow(t), dt, f64::INFINITY);
             if k >= 9 * steps {
                 fourier += Complex::from_polar(p, -omega * (t + dt)) * (2.0 / steps as f64);
             }
