@@ -262,7 +262,7 @@ mod tests {
             viscosity: 3.5e-3,
             dx,
             peak_velocity: 0.05,
-            pressure_scale: 100.0,
+            pressure_scale: 1.0,
             pulsation: None,
         }
     }
@@ -316,5 +316,16 @@ mod tests {
         let (_, w) = LatticeUnits::new(&s, TimeStep::Tau(0.7)).unwrap();
         println!("{w:?}");
         assert!(w.iter().any(|m| m.contains("acoustic wavelength")));
+    }
+
+    #[test]
+    fn pressure_swings_the_lattice_cannot_carry_are_refused_with_the_time_step_that_would() {
+        let s = PhysicalScales { pressure_scale: 100.0, ..blood(1e-4) };
+        let e = LatticeUnits::new(&s, TimeStep::Tau(0.8)).unwrap_err().to_string();
+        println!("error: {e}");
+        assert!(e.contains("density variations") && e.contains("dt <="));
+        let (u, _) = LatticeUnits::new(&s, TimeStep::Auto).unwrap();
+        let drho = 100.0 * u.dt_s.powi(2) / (CS2 * s.density * s.dx.powi(2));
+        assert!(drho <= AUTO_DENSITY_VARIATION * (1.0 + 1e-9));
     }
 }

@@ -186,7 +186,7 @@ impl Outlet {
             let target = distal_pressure + flow * distal;
             self.capacitor = target + (self.capacitor - target) * decay;
         }
-        let share = impedance / (impedance + self.instant_resistance());
+        let share = 1.0 / (1.0 + self.instant_resistance() / impedance);
         self.imposed += (self.pressure(flow) - self.imposed) * share;
         self.imposed
     }
