@@ -253,6 +253,10 @@ pub struct RunSpec {
     /// Stop once the relative change of the velocity field per 1000 steps falls below this (0 = never).
     #[serde(default = "default_steady_tolerance")]
     pub steady_tolerance: f64,
+    /// Pulsatile runs stop once the ports' cycle-mean pressures change by less than this fraction
+    /// from one cycle to the next (0 = run every cycle).
+    #[serde(default = "default_cycle_tolerance")]
+    pub cycle_tolerance: f64,
     /// Number of field frames written over the run (the last state is always written).
     #[serde(default = "default_frames")]
     pub frames: u32,
@@ -265,6 +269,9 @@ pub struct RunSpec {
 
 fn default_steady_tolerance() -> f64 {
     1e-4
+}
+fn default_cycle_tolerance() -> f64 {
+    0.01
 }
 fn default_frames() -> u32 {
     5
@@ -280,6 +287,7 @@ impl Default for RunSpec {
             cycles: None,
             steps: None,
             steady_tolerance: default_steady_tolerance(),
+            cycle_tolerance: default_cycle_tolerance(),
             frames: default_frames(),
             backend: default_backend(),
             max_memory_gib: None,

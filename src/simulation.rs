@@ -740,14 +740,21 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let loop_start = Instant::now();
     let mut interrupted = false;
     let mut moments = solver.moments()?;
-    // Cycle averages (wall indices, port means) over the last cycle of a pulsatile run; a steady run
-    // averages its final state.
-    let window_start = inflow.period().map(|p| total.saturating_sub(units.steps(p)));
+    // A pulsatile run averages (wall indices, port means) over each cycle and reports the last
+    // complete one; it stops early once the ports' mean pressures change by less than
+    // run.cycle_tolerance from one cycle to the next. A steady run averages its final state.
+    let per_cycle = inflow.period().map(|p| units.steps(p));
     let mut averages = WallAverages::default();
-    let mut last_wall = None;
+    let mut cycle_start = 0usize;
+    let mut complete: Option<(std::ops::Range<usize>, WallAverages, crate::hemo::WallSample)> = None;
+    let mut cycle_means: Vec<Vec<f64>> = Vec::new();
+    let mut cycles_converged = false;
     let mut series: Vec<PortSample> = Vec::new();
     while solver.steps_done() < total {
-        let batch = check_every.min(total - solver.steps_done());
+        let mut batch = check_every.min(total - solver.steps_done());
+        if let Some(c) = per_cycle {
+            batch = batch.min(c - solver.steps_done() % c);
+        }
         let boundary = |s: u64, p: &mut crate::lbm::StepParams, rho: &[f32; MAX_PORTS]| {
             p.inflow_scale = ramp(s, ramp_steps) as f32;
             if inflow.waveform.is_some() {
@@ -781,10 +788,38 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
             measures: sections.iter().map(|sec| measure(&lattice, &moments, &units, sec)).collect(),
             imposed: imposed.clone(),
         });
-        if window_start.is_some_and(|w| step > w) {
+        if let Some(c) = per_cycle {
             let sample = sampler.sample(&solver.stress()?, &moments, &units);
             averages.add(&sample, duration);
-            last_wall = Some(sample);
+            if step % c == 0 {
+                let range = cycle_start..series.len();
+                let span: f64 = series[range.clone()].iter().map(|x| x.duration).sum();
+                let means: Vec<f64> = (0..vessel.ports.len())
+                    .map(|k| {
+                        series[range.clone()]
+                            .iter()
+                            .map(|x| x.measures[k].mean_pressure_pa * x.duration)
+                            .sum::<f64>()
+                            / span
+                            + reference
+                    })
+                    .collect();
+                if let Some(prev) = cycle_means.last() {
+                    let scale = means.iter().map(|p| p.abs()).fold(f64::MIN_POSITIVE, f64::max);
+                    let change =
+                        means.iter().zip(prev).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
+                    say(&format!(
+                        "cycle {}: port pressures changed by {:.3} %",
+                        cycle_means.len() + 1,
+                        100.0 * change
+                    ));
+                    cycles_converged = case.run.cycle_tolerance > 0.0 && change < case.run.cycle_tolerance;
+                }
+                cycle_means.push(means);
+                let finished = std::mem::take(&mut averages);
+                complete = Some((range, finished, sample));
+                cycle_start = series.len();
+            }
         }
         let mach = check_stability(&lattice, &moments, &units, step)?;
         max_mach = max_mach.max(mach);
@@ -797,6 +832,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 && residual < case.run.steady_tolerance;
         }
         previous = Some(moments.clone());
+        converged |= cycles_converged;
         let done = converged || step >= total;
         if step / frame_every != (step - batch) / frame_every || done {
             write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
@@ -829,12 +865,14 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
             "the flow reached Mach {max_mach:.3}: consider a smaller time step (lattice.mach)"
         ));
     }
-    let last_wall = match last_wall {
-        Some(w) => w,
+    // The window: the last complete cycle, else (steady, or less than a cycle run) the final state.
+    let (window_range, averages, last_wall) = match complete {
+        Some(c) => c,
         None => {
             let sample = sampler.sample(&solver.stress()?, &moments, &units);
-            averages.add(&sample, 1.0);
-            sample
+            let mut final_state = WallAverages::default();
+            final_state.add(&sample, 1.0);
+            (series.len().saturating_sub(1)..series.len(), final_state, sample)
         }
     };
     let (scalars, wss) = wall_fields(&vessel, &sampler, &averages, &last_wall);
@@ -843,11 +881,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     fields.push(PointField::Vector { name: "wss_pa", values: &wss });
     write_surfaces(&out_dir, &vessel, fields)?;
     write_ports_csv(&out_dir, &vessel.ports, &series)?;
-    // Port figures: means over the window (the final state of a steady run).
-    let from = window_start.map_or(series.len().saturating_sub(1), |w| {
-        series.iter().position(|x| x.time > w as f64 * units.dt_s).unwrap_or(series.len().saturating_sub(1))
-    });
-    let window = &series[from.min(series.len().saturating_sub(1))..];
+    // Port figures: means over the window.
+    let window = &series[window_range];
     let span: f64 = window.iter().map(|x| x.duration).sum::<f64>().max(f64::MIN_POSITIVE);
     let mean_of = |k: usize, f: fn(&SectionMeasure) -> f64| -> f64 {
         window.iter().map(|x| f(&x.measures[k]) * x.duration).sum::<f64>() / span

@@ -1,0 +1,44 @@
+//! A pulsatile run end to end: the carotid waveform with a Womersley inlet through a tube stops
+//! once the ports' cycle-mean pressures settle (1% from one cycle to the next), conserves mass over
+//! its last cycle within 0.5%, and reports cycle-averaged wall indices.
+#![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
+
+use hemotwin::case::Case;
+use hemotwin::simulation::{RunOptions, run};
+use std::path::Path;
+
+#[test]
+fn carotid_pulsatile_run_stops_on_cycle_convergence_and_conserves_mass_over_the_cycle() {
+    let text = "[geometry]\nunits = \"mm\"\ngenerate = { shape = \"tube\", radius = 2.0, length = 12.0 }\n\
+        [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
+        [inflow]\nwaveform = \"carotid\"\nflow_rate = 2e-7\nprofile = \"womersley\"\nramp = 0.0\n\
+        [lattice]\ncells_across_inlet = 12\n[run]\ncycles = 10\nbackend = \"cpu\"\nframes = 2\n";
+    let case = Case::from_toml(text, Path::new("pulsatile case")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let s = run(&case, &opts).unwrap();
+    let cycles = s.simulated_time_s / 0.917;
+    println!(
+        "{} steps = {cycles:.2} cycles of 10, converged {}; over the last cycle ({:.4} s): inflow {:.4e}, outflow \
+         {:.4e} m^3/s, mass error {:.4}%; TAWSS mean {:.4} Pa, max {:.4} Pa, OSI max {:.4}; {}",
+        s.steps,
+        s.converged,
+        s.averaged_over_s,
+        s.inflow_m3_s,
+        s.outflow_m3_s,
+        100.0 * s.mass_conservation_error,
+        s.wall.tawss_mean_pa,
+        s.wall.tawss_max_pa,
+        s.wall.osi_max,
+        s.lattice.describe()
+    );
+    assert!(s.converged && cycles < 9.5, "no early stop");
+    assert!((s.averaged_over_s / 0.917 - 1.0).abs() < 0.01, "averaged over one cycle");
+    assert!((s.inflow_m3_s / 2e-7 - 1.0).abs() < 0.02, "the cycle's mean inflow is the waveform's");
+    assert!(s.mass_conservation_error < 0.005);
+    // In a straight tube TAWSS >= |mean WSS| = Poiseuille's 4 mu Q / (pi R^3) at the mean flow; at 12
+    // cells across, ends included, the wall fit is allowed 5% below it.
+    let poiseuille = 4.0 * 3.5e-3 * s.inflow_m3_s / (std::f64::consts::PI * 8e-9);
+    println!("TAWSS mean / Poiseuille at the mean flow: {:.4}", s.wall.tawss_mean_pa / poiseuille);
+    assert!(s.wall.tawss_mean_pa > 0.95 * poiseuille);
+}
