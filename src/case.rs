@@ -257,6 +257,9 @@ pub struct RunSpec {
     /// from one cycle to the next (0 = run every cycle).
     #[serde(default = "default_cycle_tolerance")]
     pub cycle_tolerance: f64,
+    /// Steps between checkpoints (OUT/checkpoint.bin, for `hemotwin run --resume`); default: at
+    /// every frame.
+    pub checkpoint_steps: Option<u64>,
     /// Number of field frames written over the run (the last state is always written).
     #[serde(default = "default_frames")]
     pub frames: u32,
@@ -288,6 +291,7 @@ impl Default for RunSpec {
             steps: None,
             steady_tolerance: default_steady_tolerance(),
             cycle_tolerance: default_cycle_tolerance(),
+            checkpoint_steps: None,
             frames: default_frames(),
             backend: default_backend(),
             max_memory_gib: None,

@@ -44,6 +44,9 @@ enum Command {
         /// Backend: auto, gpu or cpu (default: the case's run.backend).
         #[arg(long, value_enum)]
         backend: Option<BackendChoice>,
+        /// Continue from the output folder's checkpoint.bin (written at every frame).
+        #[arg(long)]
+        resume: bool,
     },
     /// Surface meshes.
     Mesh {
@@ -157,11 +160,11 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { out, backend } => {
             let case = Case::from_toml(DEMO_CASE, Path::new("<embedded demo case>"))?;
-            run_case(&case, Some(out), backend, true)
+            run_case(&case, Some(out), backend, true, false)
         }
-        Command::Run { case, out, backend } => {
+        Command::Run { case, out, backend, resume } => {
             let case = Case::load(&case)?;
-            run_case(&case, out, backend, false)
+            run_case(&case, out, backend, false, resume)
         }
         Command::Mesh { action } => mesh(action),
         Command::Info => info(),
@@ -169,7 +172,13 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-fn run_case(case: &Case, out: Option<PathBuf>, backend: Option<BackendChoice>, demo: bool) -> Result<()> {
+fn run_case(
+    case: &Case,
+    out: Option<PathBuf>,
+    backend: Option<BackendChoice>,
+    demo: bool,
+    resume: bool,
+) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -183,7 +192,7 @@ fn run_case(case: &Case, out: Option<PathBuf>, backend: Option<BackendChoice>, d
     })
     .context("installing the Ctrl-C handler")?;
     let out_dir = out.clone().unwrap_or_else(|| case.output.dir.clone());
-    let opts = RunOptions { backend, out_dir: out, verbose: true, stop };
+    let opts = RunOptions { backend, out_dir: out, verbose: true, stop, resume };
     let s = run(case, &opts)?;
     println!("{}", if s.interrupted { "run interrupted; partial results written" } else { "run finished" });
     println!(

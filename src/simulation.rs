@@ -581,11 +581,19 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Set to true (e.g. by Ctrl-C) to stop after the current batch, writing what is done.
     pub stop: Arc<AtomicBool>,
+    /// Continue from the output folder's checkpoint.bin instead of starting from rest.
+    pub resume: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { backend: None, out_dir: None, verbose: false, stop: Arc::new(AtomicBool::new(false)) }
+        RunOptions {
+            backend: None,
+            out_dir: None,
+            verbose: false,
+            stop: Arc::new(AtomicBool::new(false)),
+            resume: false,
+        }
     }
 }
 
@@ -750,6 +758,30 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let mut cycle_means: Vec<Vec<f64>> = Vec::new();
     let mut cycles_converged = false;
     let mut series: Vec<PortSample> = Vec::new();
+    if opts.resume {
+        let at = read_checkpoint(&out_dir, &lattice, &mut solver, &mut outlets)?;
+        for (k, o) in outlets.iter().enumerate() {
+            if let Some((o, _)) = o {
+                imposed[k] = o.imposed;
+                port_rho[k] = density_of(imposed[k]);
+            }
+        }
+        series = read_ports_csv(&out_dir, vessel.ports.len(), (at as f64 + 0.5) * units.dt_s)?;
+        frames = resumed_frames(&out_dir, at, units.dt_s)?;
+        if let Some(c) = per_cycle {
+            // Restart the cycle bookkeeping at the checkpoint's cycle.
+            let start = at - at % c;
+            cycle_start =
+                series.iter().position(|x| x.time > start as f64 * units.dt_s).unwrap_or(series.len());
+        }
+        moments = solver.moments()?;
+        say(&format!(
+            "resumed from {} at step {at} (t = {:.4e} s)",
+            out_dir.join("checkpoint.bin").display(),
+            at as f64 * units.dt_s
+        ));
+    }
+    let checkpoint_every = case.run.checkpoint_steps.unwrap_or(frame_every).max(1);
     while solver.steps_done() < total {
         let mut batch = check_every.min(total - solver.steps_done());
         if let Some(c) = per_cycle {
@@ -837,6 +869,14 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         if step / frame_every != (step - batch) / frame_every || done {
             write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
             write_ports_csv(&out_dir, &vessel.ports, &series)?;
+        }
+        // Only a state that passed the stability check becomes a checkpoint: a diverging run keeps
+        // the last good one.
+        if step / checkpoint_every != (step - batch) / checkpoint_every
+            || done
+            || opts.stop.load(Ordering::SeqCst)
+        {
+            write_checkpoint(&out_dir, &lattice, &solver, step, &outlets)?;
         }
         if let Some(b) = &bar {
             let mlups = lattice.len() as f64 * step as f64 / loop_start.elapsed().as_secs_f64() / 1e6;
@@ -1097,6 +1137,124 @@ fn outlet_pressure_swing(outlets: &[Option<(Outlet, f64)>], inflow: &Inflow) -> 
             impedance * share * peak.max(inflow.mean_flow)
         })
         .fold(0.0, f64::max)
+}
+
+/// First bytes of checkpoint.bin, with the format version.
+const CHECKPOINT_MAGIC: &[u8; 8] = b"HTCKPT01";
+
+/// Writes OUT/checkpoint.bin atomically: the step, the lattice's cell and link counts (to refuse a
+/// different lattice on resume), each outlet's state and the populations.
+fn write_checkpoint(
+    dir: &Path,
+    lattice: &Lattice,
+    solver: &Solver,
+    step: u64,
+    outlets: &[Option<(Outlet, f64)>],
+) -> Result<()> {
+    let populations = solver.populations()?;
+    let mut bytes = Vec::with_capacity(64 + 4 * populations.len());
+    bytes.extend_from_slice(CHECKPOINT_MAGIC);
+    for v in [step, lattice.len() as u64, lattice.links.len() as u64, outlets.len() as u64] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    for o in outlets {
+        let (c, p) = o.as_ref().map_or((0.0, 0.0), |(o, _)| (o.capacitor, o.imposed));
+        bytes.extend_from_slice(&c.to_le_bytes());
+        bytes.extend_from_slice(&p.to_le_bytes());
+    }
+    bytes.extend_from_slice(bytemuck::cast_slice(&populations));
+    crate::io::atomic::write_bytes_atomic(&dir.join("checkpoint.bin"), &bytes)
+}
+
+/// Restores the solver and the outlets from OUT/checkpoint.bin; returns its step.
+fn read_checkpoint(
+    dir: &Path,
+    lattice: &Lattice,
+    solver: &mut Solver,
+    outlets: &mut [Option<(Outlet, f64)>],
+) -> Result<u64> {
+    let path = dir.join("checkpoint.bin");
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Error::input(
+            &path,
+            format!("cannot read the checkpoint ({e}); run without --resume to start from rest"),
+        )
+    })?;
+    let bad = |what: &str| Error::input(&path, format!("{what}; run without --resume to start from rest"));
+    if bytes.len() < 40 || &bytes[..8] != CHECKPOINT_MAGIC {
+        return Err(bad("not a hemotwin checkpoint of this version"));
+    }
+    let word = |k: usize| u64::from_le_bytes(bytes[8 + 8 * k..16 + 8 * k].try_into().unwrap_or([0; 8]));
+    let (step, cells, links, ports) = (word(0), word(1), word(2), word(3) as usize);
+    if cells != lattice.len() as u64 || links != lattice.links.len() as u64 || ports != outlets.len() {
+        return Err(bad(&format!(
+            "it was written for a lattice of {cells} cells, {links} links and {ports} ports, this case makes {} \
+             cells, {} links and {} ports (was the case changed?)",
+            lattice.len(),
+            lattice.links.len(),
+            outlets.len()
+        )));
+    }
+    let head = 40 + 16 * ports;
+    let expected = head + 4 * crate::lbm::d3q19::Q * lattice.len();
+    if bytes.len() != expected {
+        return Err(bad(&format!("it has {} bytes, {expected} expected: cut short?", bytes.len())));
+    }
+    for (k, o) in outlets.iter_mut().enumerate() {
+        let f = |at: usize| f64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+        if let Some((o, _)) = o {
+            o.capacitor = f(40 + 16 * k);
+            o.imposed = f(48 + 16 * k);
+        }
+    }
+    let populations: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[head..]);
+    solver.restore(&populations, step)?;
+    Ok(step)
+}
+
+/// The rows of OUT/ports.csv up to time `until` (s), as port samples (durations from the times).
+/// The file's times carry 10 significant digits: give `until` half a step beyond the last row wanted.
+fn read_ports_csv(dir: &Path, ports: usize, until: f64) -> Result<Vec<PortSample>> {
+    let path = dir.join("ports.csv");
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(Vec::new()) };
+    let mut out: Vec<PortSample> = Vec::new();
+    for (line, row) in text.lines().enumerate().skip(1) {
+        let v: Vec<f64> = row.split(',').map(|x| x.trim().parse().unwrap_or(f64::NAN)).collect();
+        if v.len() != 1 + 3 * ports || !v[0].is_finite() {
+            return Err(Error::input(
+                &path,
+                format!("line {}: not a row of this case's ports.csv", line + 1),
+            ));
+        }
+        if v[0] > until {
+            break;
+        }
+        let duration = v[0] - out.last().map_or(0.0, |x| x.time);
+        out.push(PortSample {
+            time: v[0],
+            duration,
+            measures: (0..ports)
+                .map(|k| SectionMeasure { flow_m3_s: v[1 + 3 * k], mean_pressure_pa: v[2 + 3 * k], cells: 0 })
+                .collect(),
+            imposed: (0..ports).map(|k| v[3 + 3 * k]).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// The frames already written up to step `at`, for fluid.pvd.
+fn resumed_frames(dir: &Path, at: u64, dt: f64) -> Result<Vec<PvdEntry>> {
+    let mut steps: Vec<u64> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_prefix("fluid_")?.strip_suffix(".vti")?.parse::<u64>().ok()
+        })
+        .filter(|&s| s <= at)
+        .collect();
+    steps.sort_unstable();
+    Ok(steps.into_iter().map(|s| PvdEntry { time: s as f64 * dt, file: frame_name(s) }).collect())
 }
 
 /// The port sections' measures after one batch of steps.

@@ -125,3 +125,46 @@ fn an_interrupted_run_writes_valid_partial_results() {
     read_vti(&dir.path().join(&frame)).unwrap();
     assert!(std::fs::read_to_string(dir.path().join("fluid.pvd")).unwrap().contains(&frame));
 }
+
+#[test]
+fn a_resumed_run_continues_exactly_where_its_checkpoint_left_off() {
+    let text = |steps: u64| {
+        format!(
+            "[geometry]\nunits = \"mm\"\ngenerate = {{ shape = \"tube\", radius = 2.0, length = 8.0 }}\n\
+             [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n[inflow]\nwaveform = \"carotid\"\nflow_rate = 2e-7\n\
+             profile = \"womersley\"\nramp = 0.0\n[lattice]\ncells_across_inlet = 10\n\
+             [run]\nsteps = {steps}\nbackend = \"cpu\"\nframes = 2\n\
+             [[outlets]]\nport = \"outlet\"\nproximal = 1e7\ncompliance = 1e-10\ndistal = 3e7\n"
+        )
+    };
+    let case =
+        |steps| hemotwin::case::Case::from_toml(&text(steps), std::path::Path::new("resume case")).unwrap();
+    let (straight, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let opts = |dir: &tempfile::TempDir, resume| RunOptions {
+        out_dir: Some(dir.path().to_path_buf()),
+        resume,
+        ..Default::default()
+    };
+    let a = run(&case(1200), &opts(&straight, false)).unwrap();
+    run(&case(600), &opts(&split, false)).unwrap();
+    let b = run(&case(1200), &opts(&split, true)).unwrap();
+    let (pa, pb) = (a.ports[0].measure.mean_pressure_pa, b.ports[0].measure.mean_pressure_pa);
+    let (qa, qb) = (a.ports[1].measure.flow_m3_s, b.ports[1].measure.flow_m3_s);
+    println!(
+        "straight: inlet {pa:.9e} Pa, outflow {qa:.9e}; resumed at 600: inlet {pb:.9e} Pa, outflow {qb:.9e}"
+    );
+    assert_eq!(b.steps, 1200);
+    assert_eq!(
+        (pa, qa),
+        (pb, qb),
+        "the CPU backend is deterministic: a resumed run is bitwise the straight one"
+    );
+    let rows = std::fs::read_to_string(split.path().join("ports.csv")).unwrap().lines().count();
+    let straight_rows = std::fs::read_to_string(straight.path().join("ports.csv")).unwrap().lines().count();
+    assert_eq!(rows, straight_rows, "ports.csv keeps the rows before the checkpoint");
+    let mut case_changed = case(1200);
+    case_changed.lattice.cells_across_inlet = Some(12.0);
+    let e = run(&case_changed, &opts(&split, true)).unwrap_err().to_string();
+    println!("error: {e}");
+    assert!(e.contains("checkpoint") && e.contains("without --resume"));
+}

@@ -445,6 +445,11 @@ impl GpuLbm {
         Ok((bytemuck::pod_collect_to_vec::<u8, f32>(&bytes), flux.entries.clone()))
     }
 
+    /// Overwrites the current populations (shifted, direction-major).
+    pub fn restore(&mut self, populations: &[f32]) {
+        self.ctx.queue.write_buffer(&self.populations[self.current], 0, bytemuck::cast_slice(populations));
+    }
+
     /// The current populations (shifted, direction-major).
     pub fn populations(&self) -> Result<Vec<f32>> {
         let bytes =

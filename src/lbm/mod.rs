@@ -242,6 +242,24 @@ impl Solver {
         Ok(sums)
     }
 
+    /// Replaces the populations (shifted, direction-major, as `populations` returns them) and the
+    /// step count: a restart from a checkpoint.
+    pub fn restore(&mut self, populations: &[f32], steps_done: u64) -> Result<()> {
+        let expected = d3q19::Q * self.template.n_cells as usize;
+        if populations.len() != expected {
+            return Err(crate::Error::parameter(
+                "checkpoint",
+                format!("holds {} populations, the lattice needs {expected}", populations.len()),
+            ));
+        }
+        match &mut self.state {
+            State::Cpu { populations: p, current, .. } => p[*current].copy_from_slice(populations),
+            State::Gpu(g) => g.restore(populations),
+        }
+        self.steps_done = steps_done;
+        Ok(())
+    }
+
     /// The current populations, shifted by the weights (g_i = f_i - w_i), direction-major.
     pub fn populations(&self) -> Result<Vec<f32>> {
         match &self.state {
