@@ -28,6 +28,29 @@ pub struct Case {
     pub outlets: Vec<crate::physiology::OutletSpec>,
     /// Windkessels for every outlet not listed in `outlets`, sized from physiological targets.
     pub windkessel: Option<WindkesselSpec>,
+    /// Settings of the hemodynamic indices.
+    #[serde(default)]
+    pub indices: IndicesSpec,
+}
+
+/// Settings of the hemodynamic indices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicesSpec {
+    /// Mean aortic pressure Pa (Pa) for Pd/Pa when the outlets are fixed pressures (default 12400 Pa,
+    /// 93 mmHg); outlet models set the pressure level themselves.
+    #[serde(default = "default_aortic_pressure")]
+    pub aortic_pressure: f64,
+}
+
+impl Default for IndicesSpec {
+    fn default() -> Self {
+        IndicesSpec { aortic_pressure: default_aortic_pressure() }
+    }
+}
+
+fn default_aortic_pressure() -> f64 {
+    12400.0
 }
 
 /// Targets from which every unlisted outlet gets an RCR Windkessel (flow split by Murray's law).
@@ -359,6 +382,7 @@ impl Case {
         };
         positive("fluid.density", self.fluid.density)?;
         positive("fluid.viscosity", self.fluid.viscosity)?;
+        positive("indices.aortic_pressure", self.indices.aortic_pressure)?;
         match (self.inflow.flow_rate, &self.inflow.waveform) {
             (Some(q), _) => positive("inflow.flow_rate", q)?,
             (None, Some(_)) => {}

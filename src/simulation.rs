@@ -16,7 +16,7 @@ use crate::geometry::synth::{
 };
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure, section_cells};
-use crate::io::summary::{LOW_TAWSS_PA, PortSummary, Summary, WallSummary};
+use crate::io::summary::{LOW_TAWSS_PA, PdPa, PortSummary, Summary, WallSummary};
 use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
 use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
 use crate::lbm::{BackendChoice, FluxEntry, Solver};
@@ -646,9 +646,11 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         say(&format!("warning: {w}"));
     }
     write_surfaces(&out_dir, &vessel, Vec::new())?;
-    write_centerlines(&out_dir, &vessel, &voxels, &mut warnings)?;
+    let lines = write_centerlines(&out_dir, &vessel, &voxels, &mut warnings)?;
     drop(voxels);
     let sampler = WallSampler::new(&vessel.surface, &vessel.tags, &lattice);
+    let mut along = CenterlinePressure::new(&lines, &lattice);
+    let mut pd_pa = None;
     let offset = section_offset(units.dx_m);
     let sections: Vec<Section> =
         vessel.ports.iter().zip(&vessel.roles).map(|(p, r)| port_section(p, *r, offset)).collect();
@@ -670,6 +672,9 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         }
     }
     let coupled = outlets.iter().flatten().any(|(o, _)| !matches!(o.model, OutletModel::Pressure(_)));
+    // With outlet models the lattice pressures sit on an absolute level; else Pd/Pa needs the
+    // case's aortic pressure.
+    let levelled = coupled.then_some(reference);
     // Characteristic impedance rho c / A of each port at the lattice's speed of sound (Pa s/m^3).
     let sound = crate::lbm::d3q19::CS2.sqrt() * units.dx_m / units.dt_s;
     let impedance: Vec<f64> = vessel
@@ -823,6 +828,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         if let Some(c) = per_cycle {
             let sample = sampler.sample(&solver.stress()?, &moments, &units);
             averages.add(&sample, duration);
+            along.add(&moments, &units, duration);
             if step % c == 0 {
                 let range = cycle_start..series.len();
                 let span: f64 = series[range.clone()].iter().map(|x| x.duration).sum();
@@ -850,6 +856,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 cycle_means.push(means);
                 let finished = std::mem::take(&mut averages);
                 complete = Some((range, finished, sample));
+                pd_pa = along.minimum(&lines, case.indices.aortic_pressure, levelled);
+                along.reset();
                 cycle_start = series.len();
             }
         }
@@ -906,6 +914,11 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         ));
     }
     // The window: the last complete cycle, else (steady, or less than a cycle run) the final state.
+    if complete.is_none() {
+        along.reset();
+        along.add(&moments, &units, 1.0);
+        pd_pa = along.minimum(&lines, case.indices.aortic_pressure, levelled);
+    }
     let (window_range, averages, last_wall) = match complete {
         Some(c) => c,
         None => {
@@ -996,6 +1009,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         ports,
         wall: wall_indices,
         pressure_reference_pa: reference,
+        pd_pa_min: pd_pa,
         averaged_over_s: span,
         warnings,
     };
@@ -1362,26 +1376,113 @@ fn write_centerlines(
     vessel: &Vessel,
     voxels: &crate::lattice::Voxels,
     warnings: &mut Vec<String>,
-) -> Result<()> {
-    let Some(inlet) = vessel.roles.iter().position(|r| *r == PortRole::Velocity) else { return Ok(()) };
+) -> Result<Vec<crate::lattice::Centerline>> {
+    let Some(inlet) = vessel.roles.iter().position(|r| *r == PortRole::Velocity) else {
+        return Ok(Vec::new());
+    };
     let lines = match crate::lattice::centerlines(&vessel.surface, &vessel.tags, voxels, &vessel.ports, inlet)
     {
         Ok(l) => l,
         Err(e) => {
             warnings.push(format!("no centerline: {e}"));
-            return Ok(());
+            return Ok(Vec::new());
         }
     };
     let radius = lines.iter().flat_map(|l| l.radius.iter().map(|&r| r as f32)).collect();
     let abscissa = lines.iter().flat_map(|l| l.abscissa.iter().map(|&s| s as f32)).collect();
     let branch = lines.iter().map(|l| l.outlet as i32).collect();
-    let points: Vec<_> = lines.into_iter().map(|l| l.points).collect();
+    let points: Vec<_> = lines.iter().map(|l| l.points.clone()).collect();
     write_vtp_lines(
         &dir.join("centerline.vtp"),
         &points,
         &[("radius", radius), ("abscissa", abscissa)],
         &[("branch_id", branch)],
-    )
+    )?;
+    Ok(lines)
+}
+
+/// Pd/Pa along the centerlines: the fluid cell under each centerline point, and the time-averaged
+/// pressure there.
+struct CenterlinePressure {
+    /// (line, point index, cell) of every point that lies on a fluid cell.
+    probes: Vec<(usize, usize, u32)>,
+    /// Time-weighted sum of the pressure (Pa) at each probe, and the total weight (s).
+    sums: Vec<f64>,
+    weight: f64,
+}
+
+impl CenterlinePressure {
+    fn new(lines: &[crate::lattice::Centerline], lattice: &Lattice) -> Self {
+        let grid = lattice.grid;
+        let mut probes = Vec::new();
+        for (l, line) in lines.iter().enumerate() {
+            for (i, p) in line.points.iter().enumerate() {
+                let idx = ((p - grid.origin) / grid.dx).map(|v| v.round());
+                if idx.iter().any(|&v| v < 0.0) {
+                    continue;
+                }
+                let [a, b, c] = [idx.x as usize, idx.y as usize, idx.z as usize];
+                if a >= grid.dims[0] || b >= grid.dims[1] || c >= grid.dims[2] {
+                    continue;
+                }
+                if let Ok(cell) = lattice.cells.binary_search(&(grid.index(a, b, c) as u32)) {
+                    probes.push((l, i, cell as u32));
+                }
+            }
+        }
+        let sums = vec![0.0; probes.len()];
+        CenterlinePressure { probes, sums, weight: 0.0 }
+    }
+
+    fn add(&mut self, moments: &[[f32; 4]], units: &LatticeUnits, duration: f64) {
+        for (s, &(_, _, cell)) in self.sums.iter_mut().zip(&self.probes) {
+            *s += units.pressure_to_si(f64::from(moments[cell as usize][0])) * duration;
+        }
+        self.weight += duration;
+    }
+
+    fn reset(&mut self) {
+        self.sums.iter_mut().for_each(|s| *s = 0.0);
+        self.weight = 0.0;
+    }
+
+    /// The lowest Pd/Pa along the lines and where it is. The proximal (aortic) pressure is the first
+    /// probe's absolute pressure, lattice pressure plus `reference` (Pa), when outlet models fix
+    /// the pressure level, else `aortic` (Pa).
+    fn minimum(
+        &self,
+        lines: &[crate::lattice::Centerline],
+        aortic: f64,
+        reference: Option<f64>,
+    ) -> Option<PdPa> {
+        let w = self.weight.max(f64::MIN_POSITIVE);
+        let mut best: Option<PdPa> = None;
+        for (l, line) in lines.iter().enumerate() {
+            let on: Vec<(usize, f64)> = self
+                .probes
+                .iter()
+                .zip(&self.sums)
+                .filter(|((pl, _, _), _)| *pl == l)
+                .map(|((_, i, _), s)| (*i, s / w))
+                .collect();
+            let Some(&(_, proximal)) = on.first() else { continue };
+            let aortic = reference.map_or(aortic, |r| r + proximal);
+            for (i, p) in on {
+                let ratio = (aortic - (proximal - p)) / aortic;
+                if best.as_ref().is_none_or(|b| ratio < b.ratio) {
+                    let x = line.points[i];
+                    best = Some(PdPa {
+                        ratio,
+                        outlet: line.outlet,
+                        abscissa_m: line.abscissa[i],
+                        point_m: [x.x, x.y, x.z],
+                        aortic_pressure_pa: aortic,
+                    });
+                }
+            }
+        }
+        best
+    }
 }
 
 fn frame_name(step: u64) -> String {

@@ -102,6 +102,18 @@ fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
     );
     assert!(csv.lines().count() > 2);
     assert!(s.wall.tawss_max_pa > 0.0 && s.wall.vertices > 0);
+    // Pd/Pa: the lowest pressure along the centerline lies past the throat (z = 6 mm) and is at
+    // least as low as the outlet's.
+    let pd = s.pd_pa_min.as_ref().unwrap();
+    let outlet_ratio = 1.0 - s.pressure_drop_pa / pd.aortic_pressure_pa;
+    println!(
+        "Pd/Pa min {:.6} at z = {:.2} mm (abscissa {:.2} mm); the outlet's {outlet_ratio:.6}",
+        pd.ratio,
+        pd.point_m[2] * 1e3,
+        pd.abscissa_m * 1e3
+    );
+    assert!(pd.ratio < 1.0 && pd.ratio <= outlet_ratio + 1e-6);
+    assert!(pd.point_m[2] > 6e-3);
     let leftovers = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()

@@ -58,6 +58,8 @@ pub struct Summary {
     pub ports: Vec<PortSummary>,
     /// Wall shear stress indices on the lumen (wall.vtp holds them per vertex).
     pub wall: WallSummary,
+    /// The lowest Pd/Pa (FFR-like) along the centerlines over the window, and where.
+    pub pd_pa_min: Option<PdPa>,
     /// Pressure (Pa) that lattice pressures are relative to: section, frame and wall pressures add
     /// to it (0 with zero-pressure outlets; the outlets' pressure at mean flow with models).
     pub pressure_reference_pa: f64,
@@ -110,4 +112,19 @@ pub struct WallSummary {
     pub low_tawss_threshold_pa: f64,
     /// Share of the wall area with TAWSS below the threshold.
     pub low_tawss_area_fraction: f64,
+}
+
+/// The lowest distal-to-proximal pressure ratio along the centerlines.
+#[derive(Debug, Clone, Serialize)]
+pub struct PdPa {
+    /// Pd / Pa: (Pa - (p(proximal) - p(here))) / Pa.
+    pub ratio: f64,
+    /// Port index of the outlet whose centerline it lies on.
+    pub outlet: usize,
+    /// Arc length from the inlet (m).
+    pub abscissa_m: f64,
+    /// Position (m).
+    pub point_m: [f64; 3],
+    /// The proximal (aortic) pressure used (Pa, absolute).
+    pub aortic_pressure_pa: f64,
 }
