@@ -163,3 +163,22 @@ fn rcr_with_a_proximal_resistance_above_the_characteristic_impedance_stays_stabl
     );
     assert!(s.converged && rel.abs() < 0.01);
 }
+
+#[test]
+fn outlet_entries_naming_no_outlet_or_bad_values_are_refused_naming_the_field() {
+    let base = "[geometry]\nunits = \"mm\"\ngenerate = { shape = \"tube\", radius = 2.0, length = 8.0 }\n\
+        [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n[inflow]\nflow_rate = 3e-7\n\
+        [lattice]\ncells_across_inlet = 10\ntau = 0.6\n[run]\nsteps = 10\nbackend = \"cpu\"\n";
+    for (outlet, needle) in [
+        ("port = \"outlet2\"\nresistance = 1e8", "no port named \"outlet2\""),
+        ("port = \"inlet\"\nresistance = 1e8", "is an inlet"),
+        ("port = \"outlet\"\nproximal = 1e7\ncompliance = -1e-9\ndistal = 1e8", "outlets[0].compliance"),
+        ("port = \"outlet\"\nresistance = 1e8\npressure = 0.0", "exactly one model"),
+    ] {
+        let case =
+            Case::from_toml(&format!("{base}[[outlets]]\n{outlet}\n"), Path::new("bad outlets")).unwrap();
+        let e = hemotwin::simulation::prepare(&case).err().unwrap().to_string();
+        println!("error: {e}");
+        assert!(e.contains(needle), "{e}");
+    }
+}
