@@ -15,6 +15,18 @@ struct StepParams {
     pad2: u32,
     profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,
     port_rho: array<vec4<f32>, MAX_PORTS / 4u>,
+    rheology: u32,
+    smagorinsky: f32,
+    tau_min: f32,
+    tau_max: f32,
+    nu_zero: f32,
+    nu_inf: f32,
+    lambda: f32,
+    power_a: f32,
+    power_n: f32,
+    yield_stress: f32,
+    regularisation: f32,
+    magic: f32,
 }
 
 // Keep in sync with `BoundaryLink` in src/lattice/sparse.rs.
@@ -106,4 +118,27 @@ fn pull_cell(cell: u32, n: u32) -> array<f32, Q> {
     }
     g[0] = g[0] - wall_gain;
     return g;
+}
+
+// The relaxation time at which the viscosity model's viscosity at the shear rate
+// 3 |Pi^neq| / (sqrt 2 rho tau) gives back tau: fixed-point iterations from the reference tau,
+// within [tau_min, tau_max]. CPU twin: src/lbm/cpu.rs, fn local_tau.
+fn local_tau(pi_norm: f32, rho: f32) -> f32 {
+    let tau0 = 1.0 / params.omega_plus;
+    var tau = tau0;
+    for (var k = 0u; k < 8u; k++) {
+        let shear = 3.0 * pi_norm / (1.4142135 * rho * tau);
+        var nu = (tau0 - 0.5) / 3.0;
+        if params.rheology == 1u {
+            nu = params.nu_inf + (params.nu_zero - params.nu_inf)
+                * pow(1.0 + pow(params.lambda * shear, params.power_a), (params.power_n - 1.0) / params.power_a);
+        } else if params.rheology == 2u {
+            let g = max(shear, 1e-12);
+            let s = sqrt(params.yield_stress * (1.0 - exp(-params.regularisation * g)) / g) + sqrt(params.nu_inf);
+            nu = s * s;
+        }
+        nu += params.smagorinsky * shear;
+        tau = clamp(0.5 + 3.0 * nu, params.tau_min, params.tau_max);
+    }
+    return tau;
 }

@@ -30,15 +30,45 @@ fn lbm_stream_collide(@builtin(global_invocation_id) gid: vec3<u32>) {
     let uy = my / rho;
     let uz = mz / rho;
     let usq = ux * ux + uy * uy + uz * uz;
-    // 3. TRT collision, the rest population then each opposite pair (i, i + 1).
+    // 3. TRT collision, the rest population then each opposite pair (i, i + 1), with a local
+    //    relaxation time for non-Newtonian blood or LES.
+    var omega_plus = params.omega_plus;
+    var omega_minus = params.omega_minus;
+    if params.rheology != 0u || params.smagorinsky > 0.0 {
+        var pxx = 0.0;
+        var pyy = 0.0;
+        var pzz = 0.0;
+        var pxy = 0.0;
+        var pxz = 0.0;
+        var pyz = 0.0;
+        for (var i = 0u; i < Q; i++) {
+            pxx += g[i] * CX[i] * CX[i];
+            pyy += g[i] * CY[i] * CY[i];
+            pzz += g[i] * CZ[i] * CZ[i];
+            pxy += g[i] * CX[i] * CY[i];
+            pxz += g[i] * CX[i] * CZ[i];
+            pyz += g[i] * CY[i] * CZ[i];
+        }
+        let iso = drho / 3.0;
+        let xx = pxx - (iso + rho * ux * ux);
+        let yy = pyy - (iso + rho * uy * uy);
+        let zz = pzz - (iso + rho * uz * uz);
+        let xy = pxy - rho * ux * uy;
+        let xz = pxz - rho * ux * uz;
+        let yz = pyz - rho * uy * uz;
+        let pi_norm = sqrt(xx * xx + yy * yy + zz * zz + 2.0 * (xy * xy + xz * xz + yz * yz));
+        let tau = local_tau(pi_norm, rho);
+        omega_plus = 1.0 / tau;
+        omega_minus = 1.0 / (0.5 + params.magic / (tau - 0.5));
+    }
     let geq0 = W[0] * (drho - 1.5 * rho * usq);
-    g[0] = g[0] - params.omega_plus * (g[0] - geq0);
+    g[0] = g[0] - omega_plus * (g[0] - geq0);
     for (var i = 1u; i < Q; i += 2u) {
         let cu = CX[i] * ux + CY[i] * uy + CZ[i] * uz;
         let geq_plus = W[i] * (drho + rho * (4.5 * cu * cu - 1.5 * usq));
         let geq_minus = W[i] * rho * 3.0 * cu;
-        let relax_plus = params.omega_plus * (0.5 * (g[i] + g[i + 1u]) - geq_plus);
-        let relax_minus = params.omega_minus * (0.5 * (g[i] - g[i + 1u]) - geq_minus);
+        let relax_plus = omega_plus * (0.5 * (g[i] + g[i + 1u]) - geq_plus);
+        let relax_minus = omega_minus * (0.5 * (g[i] - g[i + 1u]) - geq_minus);
         g[i] = g[i] - relax_plus - relax_minus;
         g[i + 1u] = g[i + 1u] - relax_plus + relax_minus;
     }

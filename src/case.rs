@@ -196,8 +196,82 @@ pub enum PortRoleSpec {
 pub struct FluidSpec {
     /// Density (kg/m^3).
     pub density: f64,
-    /// Dynamic viscosity (Pa s).
+    /// Dynamic viscosity (Pa s): the Newtonian one, and the reference that sets tau otherwise.
     pub viscosity: f64,
+    /// Viscosity model.
+    #[serde(default)]
+    pub rheology: Rheology,
+    /// Carreau-Yasuda zero-shear viscosity (Pa s; default Cho & Kensey's 0.056).
+    #[serde(default = "default_mu_zero")]
+    pub mu_zero: f64,
+    /// Carreau-Yasuda infinite-shear viscosity (Pa s; default 0.00345).
+    #[serde(default = "default_mu_inf")]
+    pub mu_inf: f64,
+    /// Carreau-Yasuda time constant (s; default 1.902).
+    #[serde(default = "default_lambda")]
+    pub lambda: f64,
+    /// Carreau-Yasuda exponent a (default 1.25).
+    #[serde(default = "default_power_a")]
+    pub power_a: f64,
+    /// Carreau-Yasuda power-law index n (default 0.22).
+    #[serde(default = "default_power_n")]
+    pub power_n: f64,
+    /// Casson yield stress (Pa; default 0.004).
+    #[serde(default = "default_yield_stress")]
+    pub yield_stress: f64,
+    /// Casson viscosity (Pa s; default 0.0035).
+    #[serde(default = "default_casson_viscosity")]
+    pub casson_viscosity: f64,
+    /// Casson regularisation time m (s; default 100): the yield term fades below shear rates ~1/m.
+    #[serde(default = "default_regularisation")]
+    pub regularisation: f64,
+    /// Smagorinsky LES (C_s = 0.17, filter width one spacing), off by default.
+    #[serde(default)]
+    pub les: bool,
+    /// Largest local relaxation time tau (default 2); the local tau is kept in [0.501, tau_max].
+    #[serde(default = "default_tau_max")]
+    pub tau_max: f64,
+}
+
+/// Blood viscosity model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rheology {
+    /// Constant viscosity.
+    #[default]
+    Newtonian,
+    /// Shear-thinning Carreau-Yasuda.
+    CarreauYasuda,
+    /// Casson with a yield stress, regularised.
+    Casson,
+}
+
+fn default_mu_zero() -> f64 {
+    0.056
+}
+fn default_mu_inf() -> f64 {
+    0.00345
+}
+fn default_lambda() -> f64 {
+    1.902
+}
+fn default_power_a() -> f64 {
+    1.25
+}
+fn default_power_n() -> f64 {
+    0.22
+}
+fn default_yield_stress() -> f64 {
+    0.004
+}
+fn default_casson_viscosity() -> f64 {
+    0.0035
+}
+fn default_regularisation() -> f64 {
+    100.0
+}
+fn default_tau_max() -> f64 {
+    2.0
 }
 
 /// The inlet's flow: steady, or a periodic waveform.
@@ -383,6 +457,26 @@ impl Case {
         positive("fluid.density", self.fluid.density)?;
         positive("fluid.viscosity", self.fluid.viscosity)?;
         positive("indices.aortic_pressure", self.indices.aortic_pressure)?;
+        for (field, v) in [
+            ("fluid.mu_zero", self.fluid.mu_zero),
+            ("fluid.mu_inf", self.fluid.mu_inf),
+            ("fluid.lambda", self.fluid.lambda),
+            ("fluid.power_a", self.fluid.power_a),
+            ("fluid.power_n", self.fluid.power_n),
+            ("fluid.casson_viscosity", self.fluid.casson_viscosity),
+            ("fluid.regularisation", self.fluid.regularisation),
+        ] {
+            positive(field, v)?;
+        }
+        if !(self.fluid.yield_stress.is_finite() && self.fluid.yield_stress >= 0.0) {
+            return Err(Error::parameter("fluid.yield_stress", "must be >= 0 Pa"));
+        }
+        if !(self.fluid.tau_max.is_finite() && self.fluid.tau_max > crate::units::TAU_MIN) {
+            return Err(Error::parameter(
+                "fluid.tau_max",
+                format!("must exceed {} (the stability limit of tau)", crate::units::TAU_MIN),
+            ));
+        }
         match (self.inflow.flow_rate, &self.inflow.waveform) {
             (Some(q), _) => positive("inflow.flow_rate", q)?,
             (None, Some(_)) => {}

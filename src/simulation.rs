@@ -1,6 +1,6 @@
 //! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
 
-use crate::case::{Case, GenerateSpec, PortRoleSpec, WallModel};
+use crate::case::{Case, GenerateSpec, PortRoleSpec, Rheology, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::domes::{clip_ends, find_domed_ends};
@@ -339,6 +339,48 @@ pub struct Setup {
     pub voxels: crate::lattice::Voxels,
     /// The inflow (steady or a waveform) and its profile.
     pub inflow: Inflow,
+}
+
+/// Smagorinsky constant of `fluid.les`.
+pub const SMAGORINSKY: f64 = 0.17;
+
+/// The case's viscosity model in lattice units, set on `solver` for every later step.
+pub fn apply_rheology(case: &Case, units: &LatticeUnits, solver: &mut Solver) {
+    let f = &case.fluid;
+    let nu = |mu: f64| (mu / f.density * units.dt_s / (units.dx_m * units.dx_m)) as f32;
+    let mut p = *solver.template();
+    p.rheology = match f.rheology {
+        Rheology::Newtonian => 0,
+        Rheology::CarreauYasuda => 1,
+        Rheology::Casson => 2,
+    };
+    p.smagorinsky = if f.les { (SMAGORINSKY * SMAGORINSKY) as f32 } else { 0.0 };
+    p.tau_max = f.tau_max as f32;
+    p.nu_zero = nu(f.mu_zero);
+    p.nu_inf = if f.rheology == Rheology::Casson { nu(f.casson_viscosity) } else { nu(f.mu_inf) };
+    p.lambda = (f.lambda / units.dt_s) as f32;
+    p.power_a = f.power_a as f32;
+    p.power_n = f.power_n as f32;
+    p.yield_stress = (f.yield_stress / f.density * (units.dt_s / units.dx_m).powi(2)) as f32;
+    p.regularisation = (f.regularisation / units.dt_s) as f32;
+    solver.set_rheology(&p);
+}
+
+/// Cells whose local relaxation time the range [tau_min, tau_max] clipped, from the solver's
+/// non-equilibrium stress and moments (the same arithmetic as the kernels).
+pub fn clipped_cells(solver: &mut Solver, moments: &[[f32; 4]]) -> Result<usize> {
+    let p = *solver.template();
+    let stress = solver.stress()?;
+    Ok(stress
+        .iter()
+        .zip(moments)
+        .filter(|(s, m)| {
+            let norm =
+                (s[0] * s[0] + s[1] * s[1] + s[2] * s[2] + 2.0 * (s[3] * s[3] + s[4] * s[4] + s[5] * s[5]))
+                    .sqrt();
+            crate::lbm::cpu::local_tau(&p, norm, 1.0 + m[0]).1
+        })
+        .count())
 }
 
 /// The case's inflow on an inlet of equivalent radius `r_in` (m).
@@ -717,6 +759,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
              of lattice density)"
         ));
     }
+    apply_rheology(case, &units, &mut solver);
+    let mut clipped_max = 0usize;
     let info = solver.backend();
     say(&format!(
         "backend: {}{}",
@@ -861,6 +905,9 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 cycle_start = series.len();
             }
         }
+        if solver.template().local_viscosity() {
+            clipped_max = clipped_max.max(clipped_cells(&mut solver, &moments)?);
+        }
         let mach = check_stability(&lattice, &moments, &units, step)?;
         max_mach = max_mach.max(mach);
         if let Some(prev) = &previous {
@@ -908,6 +955,14 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     }
     let wall = loop_start.elapsed().as_secs_f64();
     let steps = solver.steps_done();
+    if clipped_max > 0 {
+        warnings.push(format!(
+            "the local relaxation time left [{}, {}] in up to {clipped_max} cells and was clipped there: the \
+             viscosity is wrong in those cells; use a finer lattice (lower shear per step) or raise fluid.tau_max",
+            crate::units::TAU_MIN,
+            case.fluid.tau_max
+        ));
+    }
     if max_mach > crate::units::MACH_WARN {
         warnings.push(format!(
             "the flow reached Mach {max_mach:.3}: consider a smaller time step (lattice.mach)"

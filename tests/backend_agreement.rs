@@ -109,3 +109,35 @@ fn gpu_and_cpu_agree_with_a_womersley_inflow_outlet_pressure_and_stress() {
     // of the populations shows at 1e-7 / 1e-3 of it, hence a looser bound than the velocity's.
     assert!(ds < 1e-3, "stress differs by {ds:.2e}");
 }
+
+#[test]
+fn gpu_and_cpu_agree_with_non_newtonian_blood_and_les() {
+    for (rheology, les) in [("carreau-yasuda", false), ("casson", true)] {
+        let text = format!(
+            "[geometry]\nunits = \"mm\"\n\
+             generate = {{ shape = \"stenosis\", radius = 2.0, length = 12.0, area_reduction_percent = 75.0, stenosis_length = 4.0, center = 5.0 }}\n\
+             [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\nrheology = \"{rheology}\"\nles = {les}\n\
+             [inflow]\nflow_rate = 1.5e-7\nramp = 0.0\n[lattice]\ncells_across_inlet = 12\ntau = 0.6\n\
+             [run]\nsteps = 1\nbackend = \"cpu\"\n"
+        );
+        let c = Case::from_toml(&text, Path::new("rheology case")).unwrap();
+        let setup = prepare(&c).unwrap();
+        let Some(mut gpu) = gpu_solver(&setup) else { return };
+        let mut cpu = Solver::new(&setup.lattice, &setup.units, BackendChoice::Cpu).unwrap();
+        for s in [&mut gpu, &mut cpu] {
+            hemotwin::simulation::apply_rheology(&c, &setup.units, s);
+            s.advance(300, |k| ramp(k, 100));
+        }
+        let (a, b) = (gpu.moments().unwrap(), cpu.moments().unwrap());
+        let du = relative_linf(&a, &b, 1..4);
+        let drho = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x[0] - y[0]).abs() as f64 / (1.0 + y[0] as f64))
+            .fold(0.0, f64::max);
+        println!(
+            "{rheology}, LES {les}: 300 steps, relative L-inf difference velocity {du:.2e}, density {drho:.2e}"
+        );
+        assert!(du < TOLERANCE && drho < TOLERANCE, "{rheology}: velocity {du:.2e}, density {drho:.2e}");
+    }
+}

@@ -128,7 +128,13 @@ fn pull(
 /// the per-cell order of operations (no reassociation, no FMA contraction: results are bitwise equal).
 #[inline(always)]
 fn collide(p: &StepParams, g: &mut [f32; Q]) {
-    // 2. Moments.
+    let (drho, rho, u) = moments_of(g);
+    relax(g, p.omega_plus, p.omega_minus, drho, rho, u);
+}
+
+/// Density deviation, density and velocity of populations `g`.
+#[inline(always)]
+fn moments_of(g: &[f32; Q]) -> (f32, f32, [f32; 3]) {
     let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
     for i in 0..Q {
         drho += g[i];
@@ -137,20 +143,84 @@ fn collide(p: &StepParams, g: &mut [f32; Q]) {
         mz += g[i] * CZ[i];
     }
     let rho = 1.0 + drho;
-    let (ux, uy, uz) = (mx / rho, my / rho, mz / rho);
+    (drho, rho, [mx / rho, my / rho, mz / rho])
+}
+
+/// TRT collision in place, the rest population then each opposite pair (i, i + 1).
+#[inline(always)]
+fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) {
     let usq = ux * ux + uy * uy + uz * uz;
-    // 3. TRT collision, the rest population then each opposite pair (i, i + 1).
     let geq0 = W[0] * (drho - 1.5 * rho * usq);
-    g[0] -= p.omega_plus * (g[0] - geq0);
+    g[0] -= omega_plus * (g[0] - geq0);
     for i in (1..Q).step_by(2) {
         let cu = CX[i] * ux + CY[i] * uy + CZ[i] * uz;
         let geq_plus = W[i] * (drho + rho * (4.5 * cu * cu - 1.5 * usq));
         let geq_minus = W[i] * rho * 3.0 * cu;
-        let relax_plus = p.omega_plus * (0.5 * (g[i] + g[i + 1]) - geq_plus);
-        let relax_minus = p.omega_minus * (0.5 * (g[i] - g[i + 1]) - geq_minus);
+        let relax_plus = omega_plus * (0.5 * (g[i] + g[i + 1]) - geq_plus);
+        let relax_minus = omega_minus * (0.5 * (g[i] - g[i + 1]) - geq_minus);
         g[i] = g[i] - relax_plus - relax_minus;
         g[i + 1] = g[i + 1] - relax_plus + relax_minus;
     }
+}
+
+/// Frobenius norm of the non-equilibrium second moment of pre-collision populations `g`.
+fn pi_norm(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> f32 {
+    let (mut pxx, mut pyy, mut pzz, mut pxy, mut pxz, mut pyz) =
+        (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for i in 0..Q {
+        pxx += g[i] * CX[i] * CX[i];
+        pyy += g[i] * CY[i] * CY[i];
+        pzz += g[i] * CZ[i] * CZ[i];
+        pxy += g[i] * CX[i] * CY[i];
+        pxz += g[i] * CX[i] * CZ[i];
+        pyz += g[i] * CY[i] * CZ[i];
+    }
+    let iso = drho / 3.0;
+    let (xx, yy, zz) =
+        (pxx - (iso + rho * ux * ux), pyy - (iso + rho * uy * uy), pzz - (iso + rho * uz * uz));
+    let (xy, xz, yz) = (pxy - rho * ux * uy, pxz - rho * ux * uz, pyz - rho * uy * uz);
+    (xx * xx + yy * yy + zz * zz + 2.0 * (xy * xy + xz * xz + yz * yz)).sqrt()
+}
+
+/// Fixed-point iterations of the local relaxation time.
+const TAU_ITERATIONS: usize = 8;
+
+/// CPU twin of `local_tau` in shaders/lbm_common.wgsl: the relaxation time at which the viscosity
+/// model's viscosity at the shear rate 3 |Pi^neq| / (sqrt 2 rho tau) gives back tau (fixed point
+/// from the reference tau, within [tau_min, tau_max]), and whether the range clipped it.
+pub fn local_tau(p: &StepParams, pi_norm: f32, rho: f32) -> (f32, bool) {
+    let tau0 = 1.0 / p.omega_plus;
+    let mut tau = tau0;
+    let mut clipped = false;
+    for _ in 0..TAU_ITERATIONS {
+        let shear = 3.0 * pi_norm / (std::f32::consts::SQRT_2 * rho * tau);
+        let mut nu = match p.rheology {
+            1 => {
+                p.nu_inf
+                    + (p.nu_zero - p.nu_inf)
+                        * (1.0 + (p.lambda * shear).powf(p.power_a)).powf((p.power_n - 1.0) / p.power_a)
+            }
+            2 => {
+                let g = shear.max(1e-12);
+                let s = (p.yield_stress * (1.0 - (-p.regularisation * g).exp()) / g).sqrt() + p.nu_inf.sqrt();
+                s * s
+            }
+            _ => (tau0 - 0.5) / 3.0,
+        };
+        nu += p.smagorinsky * shear;
+        let free = 0.5 + 3.0 * nu;
+        tau = free.clamp(p.tau_min, p.tau_max);
+        clipped = tau != free;
+    }
+    (tau, clipped)
+}
+
+/// Steps 2 and 3 for one cell with a local relaxation time (non-Newtonian blood or LES).
+fn collide_local(p: &StepParams, g: &mut [f32; Q]) {
+    let (drho, rho, u) = moments_of(g);
+    let (tau, _) = local_tau(p, pi_norm(g, drho, rho, u), rho);
+    let omega_minus = 1.0 / (0.5 + p.magic / (tau - 0.5));
+    relax(g, 1.0 / tau, omega_minus, drho, rho, u);
 }
 
 /// One fused step for one cell (the WGSL kernel verbatim); returns the post-collision populations.
@@ -405,6 +475,17 @@ fn stream_collide_with(
     }
     tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
         let start = t * CHUNK;
+        if p.local_viscosity() {
+            // Per cell: the local relaxation time does not vectorise like the fixed one.
+            for k in 0..out[0].len() {
+                let mut g = pull_cell(p, g_src, neighbours, links, start + k);
+                collide_local(p, &mut g);
+                for (i, plane) in out.iter_mut().enumerate() {
+                    plane[k] = g[i];
+                }
+            }
+            return;
+        }
         match isa {
             // SAFETY (both arms): `Isa::detect` found these features on this CPU.
             #[cfg(target_arch = "x86_64")]
@@ -577,6 +658,18 @@ mod tests {
             port_rho: [0.999; crate::lattice::MAX_PORTS],
             profile: std::array::from_fn(|k| 1.0 + 0.01 * k as f32),
             pad: [0; 3],
+            rheology: 0,
+            smagorinsky: 0.0,
+            tau_min: 0.501,
+            tau_max: 2.0,
+            nu_zero: 0.0,
+            nu_inf: 0.0,
+            lambda: 0.0,
+            power_a: 1.0,
+            power_n: 1.0,
+            yield_stress: 0.0,
+            regularisation: 0.0,
+            magic: 0.1875,
         };
         // Deterministic pseudo-random populations around rest.
         let mut state = 0x2545_f491_4f6c_dd1du64;

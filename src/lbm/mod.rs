@@ -36,6 +36,37 @@ pub struct StepParams {
     pub profile: [f32; PROFILE_SAMPLES],
     /// Density imposed at the pressure links of each port (1 = the reference pressure).
     pub port_rho: [f32; MAX_PORTS],
+    /// Local viscosity model: 0 Newtonian, 1 Carreau-Yasuda, 2 Casson (regularised).
+    pub rheology: u32,
+    /// Smagorinsky constant squared (0 = no LES), filter width one spacing.
+    pub smagorinsky: f32,
+    /// Range the local relaxation time tau is kept in.
+    pub tau_min: f32,
+    /// Upper end of the tau range.
+    pub tau_max: f32,
+    /// Carreau-Yasuda zero-shear kinematic viscosity (lattice units).
+    pub nu_zero: f32,
+    /// Carreau-Yasuda infinite-shear, or Casson, kinematic viscosity (lattice units).
+    pub nu_inf: f32,
+    /// Carreau-Yasuda time constant lambda (lattice time steps).
+    pub lambda: f32,
+    /// Carreau-Yasuda exponent a.
+    pub power_a: f32,
+    /// Carreau-Yasuda power-law index n.
+    pub power_n: f32,
+    /// Casson yield stress over density (lattice units).
+    pub yield_stress: f32,
+    /// Casson (Papanastasiou) regularisation m (lattice time steps).
+    pub regularisation: f32,
+    /// TRT magic parameter Lambda = (tau+ - 1/2)(tau- - 1/2).
+    pub magic: f32,
+}
+
+impl StepParams {
+    /// True when the relaxation time varies from cell to cell (non-Newtonian blood or LES).
+    pub fn local_viscosity(&self) -> bool {
+        self.rheology != 0 || self.smagorinsky > 0.0
+    }
 }
 
 /// One cell of a port's measuring section, for the per-step outlet coupling.
@@ -112,6 +143,18 @@ impl Solver {
             pad: [0; 3],
             profile: lattice.inlet_profile,
             port_rho: [1.0; MAX_PORTS],
+            rheology: 0,
+            smagorinsky: 0.0,
+            tau_min: crate::units::TAU_MIN as f32,
+            tau_max: 2.0,
+            nu_zero: 0.0,
+            nu_inf: 0.0,
+            lambda: 0.0,
+            power_a: 1.0,
+            power_n: 1.0,
+            yield_stress: 0.0,
+            regularisation: 0.0,
+            magic: crate::units::TRT_MAGIC as f32,
         };
         let cpu = || State::Cpu {
             populations: [vec![0.0; d3q19::Q * lattice.len()], vec![0.0; d3q19::Q * lattice.len()]],
@@ -155,6 +198,21 @@ impl Solver {
                 BackendInfo { kind: "gpu".into(), adapter: Some(g.adapter().clone()), cpu_threads: 0 }
             }
         }
+    }
+
+    /// Sets the viscosity model of every later step: the rheology fields of `params` are copied.
+    pub fn set_rheology(&mut self, params: &StepParams) {
+        let t = &mut self.template;
+        (t.rheology, t.smagorinsky, t.tau_min, t.tau_max) =
+            (params.rheology, params.smagorinsky, params.tau_min, params.tau_max);
+        (t.nu_zero, t.nu_inf, t.lambda, t.power_a, t.power_n) =
+            (params.nu_zero, params.nu_inf, params.lambda, params.power_a, params.power_n);
+        (t.yield_stress, t.regularisation) = (params.yield_stress, params.regularisation);
+    }
+
+    /// The parameters every step starts from.
+    pub fn template(&self) -> &StepParams {
+        &self.template
     }
 
     /// Advances `steps` steps with the steady inlet profile; `inflow_scale(step)` gives the inlet
