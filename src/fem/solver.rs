@@ -1,0 +1,398 @@
+//! The wall solver: boundary conditions, loads, and the solution loop (one linear solve for
+//! linear elasticity; Newton-Raphson with load stepping and a backtracking line search for the
+//! neo-Hookean models), with PCG on the CPU or the GPU.
+
+use super::assemble::{Constraints, Pattern, assemble, pressure_forces};
+use super::axis::Axis;
+use super::gpu::FemGpu;
+use super::material::{Material, MaterialMap};
+use super::pcg::{PcgReport, PcgSettings, solve_cpu};
+use super::stress::{NodalFields, recover};
+use super::wall_mesh::WallMesh;
+use crate::error::{Error, Result};
+use crate::lbm::BackendChoice;
+use nalgebra::{Point3, Vector3};
+use nalgebra_sparse::CsrMatrix;
+use serde::Serialize;
+
+/// The pressure on the lumen side of the wall.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pressure {
+    /// The same pressure everywhere, Pa.
+    Uniform(f64),
+    /// One pressure per lumen-surface vertex (e.g. mapped from the flow's wall.vtp), Pa.
+    PerVertex(Vec<f64>),
+}
+
+/// How the wall is held at its end faces (the ports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndCondition {
+    /// No axial motion (along the port normal), radial motion free; rigid-body modes are removed by
+    /// holding the circumferential motion of three nodes of the first end.
+    AxialFixed,
+    /// No motion at all.
+    Fixed,
+}
+
+/// Newton-Raphson settings (used by the large-deformation models).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NewtonSettings {
+    /// Load steps (the pressure rises linearly over them).
+    pub load_steps: usize,
+    /// Iterations allowed per load step.
+    pub max_iterations: usize,
+    /// Convergence: |residual| <= tolerance |external force| (free components).
+    pub tolerance: f64,
+}
+
+impl Default for NewtonSettings {
+    fn default() -> Self {
+        NewtonSettings { load_steps: 10, max_iterations: 30, tolerance: 1e-8 }
+    }
+}
+
+/// Everything but the mesh that defines a wall computation.
+#[derive(Debug, Clone)]
+pub struct WallProblem {
+    /// Materials by region.
+    pub materials: MaterialMap,
+    /// Lumen pressure.
+    pub pressure: Pressure,
+    /// End conditions.
+    pub ends: EndCondition,
+    /// Linear solver settings.
+    pub pcg: PcgSettings,
+    /// Nonlinear solver settings.
+    pub newton: NewtonSettings,
+    /// Where the PCG runs.
+    pub backend: BackendChoice,
+}
+
+/// Peak values and solver statistics of a wall solution (written into summary.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct WallSummary {
+    /// Mesh nodes.
+    pub nodes: usize,
+    /// TET10 elements.
+    pub elements: usize,
+    /// Degrees of freedom (3 per node).
+    pub dofs: usize,
+    /// Smallest scaled Jacobian of the mesh.
+    pub min_scaled_jacobian: f64,
+    /// Largest displacement magnitude, m.
+    pub max_displacement_m: f64,
+    /// Largest von Mises stress, Pa.
+    pub max_von_mises_pa: f64,
+    /// Largest maximum principal stress, Pa.
+    pub max_principal_pa: f64,
+    /// Largest hoop stress, Pa.
+    pub max_hoop_pa: f64,
+    /// Load steps completed.
+    pub load_steps: usize,
+    /// Newton iterations in all (1 for linear elasticity).
+    pub newton_iterations: usize,
+    /// PCG iterations in all.
+    pub pcg_iterations: usize,
+    /// The PCG tolerance (relative residual).
+    pub pcg_tolerance: f64,
+    /// Relative residual of the last PCG solve.
+    pub pcg_relative_residual: f64,
+    /// Where the PCG ran ("cpu" or the GPU adapter's name).
+    pub backend: String,
+}
+
+/// A solved wall: nodal fields and the summary.
+#[derive(Debug, Clone)]
+pub struct WallSolution {
+    /// Displacement, stress and strain at the nodes.
+    pub fields: NodalFields,
+    /// Peak values and statistics.
+    pub summary: WallSummary,
+}
+
+/// Solver state for one mesh and problem; keeps the last converged displacement when Newton fails.
+pub struct WallSolver<'a> {
+    mesh: &'a WallMesh,
+    axis: &'a Axis,
+    problem: WallProblem,
+    pattern: Pattern,
+    constraints: Constraints,
+    materials: Vec<Material>,
+    gpu: Option<FemGpu>,
+    u: Vec<Vector3<f64>>,
+    converged_load: f64,
+    newton_iterations: usize,
+    last_pcg: PcgReport,
+    pcg_iterations: usize,
+}
+
+/// Holds the end faces of `mesh` as `ends` asks.
+fn end_constraints(mesh: &WallMesh, ends: EndCondition) -> Constraints {
+    let mut c = Constraints::free(mesh.nodes.len());
+    for (port, nodes) in mesh.ports.iter().zip(&mesh.end_nodes) {
+        let dirs = match ends {
+            EndCondition::AxialFixed => vec![port.normal],
+            EndCondition::Fixed => vec![Vector3::x(), Vector3::y(), Vector3::z()],
+        };
+        for &n in nodes {
+            c.fix_directions(n as usize, &dirs);
+        }
+    }
+    if let (EndCondition::AxialFixed, Some(port), Some(nodes)) =
+        (ends, mesh.ports.first(), mesh.end_nodes.first())
+    {
+        // Three nodes a quarter turn apart hold their circumferential motion: no rigid translation
+        // across the axis or rotation about it remains, and an axisymmetric solution is untouched.
+        let n = port.normal;
+        let seed = if n.x.abs() < 0.9 { Vector3::x() } else { Vector3::y() };
+        let d1 = (seed - n * seed.dot(&n)).normalize();
+        let d2 = n.cross(&d1);
+        for d in [d1, d2, -d1] {
+            let best = nodes.iter().max_by(|&&a, &&b| {
+                let pa = (mesh.nodes[a as usize] - port.center).dot(&d);
+                let pb = (mesh.nodes[b as usize] - port.center).dot(&d);
+                pa.total_cmp(&pb)
+            });
+            if let Some(&b) = best {
+                let radial = mesh.nodes[b as usize] - port.center;
+                let radial = radial - n * radial.dot(&n);
+                if radial.norm() > 0.0 {
+                    c.fix_directions(b as usize, &[n.cross(&radial.normalize())]);
+                }
+            }
+        }
+    }
+    c
+}
+
+/// The out-of-balance force of a state.
+struct Residual {
+    /// External minus internal force per node (local frames, fixed components zeroed), N.
+    r: Vec<Vector3<f64>>,
+    /// Norm of the external force (the scale of convergence checks), N.
+    reference: f64,
+    /// The tangent stiffness when asked for.
+    tangent: Option<CsrMatrix<f64>>,
+}
+
+/// Euclidean norm of node vectors.
+fn norm(v: &[Vector3<f64>]) -> f64 {
+    v.iter().map(|x| x.norm_squared()).sum::<f64>().sqrt()
+}
+
+impl<'a> WallSolver<'a> {
+    /// Prepares the solver: checks the problem, assigns materials by abscissa, builds the sparsity
+    /// and the constraints, and opens the GPU when the backend asks for it.
+    pub fn new(mesh: &'a WallMesh, axis: &'a Axis, problem: WallProblem) -> Result<Self> {
+        problem.materials.validate()?;
+        match &problem.pressure {
+            Pressure::Uniform(p) if !p.is_finite() => {
+                return Err(Error::parameter("wall.pressure", format!("must be finite, in Pa, got {p}")));
+            }
+            Pressure::PerVertex(p) => {
+                let needed =
+                    mesh.inner_faces.iter().flat_map(|f| f.vertices).max().map_or(0, |m| m as usize + 1);
+                if p.len() < needed || p.iter().any(|x| !x.is_finite()) {
+                    return Err(Error::parameter(
+                        "wall.pressure",
+                        format!("needs {needed} finite values (one per lumen vertex), got {}", p.len()),
+                    ));
+                }
+            }
+            Pressure::Uniform(_) => {}
+        }
+        if !(problem.pcg.tolerance > 0.0 && problem.pcg.max_iterations > 0) {
+            return Err(Error::parameter(
+                "wall.pcg",
+                "the tolerance and the iteration limit must be positive",
+            ));
+        }
+        if problem.newton.load_steps == 0 || problem.newton.max_iterations == 0 {
+            return Err(Error::parameter("wall.newton", "load steps and iterations must be at least 1"));
+        }
+        let materials = (0..mesh.elements.len())
+            .map(|e| {
+                let c = mesh.corners(e);
+                let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
+                *problem.materials.at(axis.frame(&centre).abscissa)
+            })
+            .collect();
+        let gpu = match problem.backend {
+            BackendChoice::Cpu => None,
+            BackendChoice::Gpu => Some(FemGpu::new(crate::gpu::open(true)?)?),
+            BackendChoice::Auto => crate::gpu::open(false).ok().map(FemGpu::new).transpose()?,
+        };
+        Ok(WallSolver {
+            mesh,
+            axis,
+            pattern: Pattern::new(mesh),
+            constraints: end_constraints(mesh, problem.ends),
+            materials,
+            gpu,
+            u: vec![Vector3::zeros(); mesh.nodes.len()],
+            converged_load: 0.0,
+            newton_iterations: 0,
+            last_pcg: PcgReport { iterations: 0, relative_residual: 0.0, converged: true },
+            pcg_iterations: 0,
+            problem,
+        })
+    }
+
+    /// The last converged displacement (m, per node).
+    pub fn displacement(&self) -> &[Vector3<f64>] {
+        &self.u
+    }
+
+    /// Fraction of the pressure at which the last converged state was reached (1 when solved).
+    pub fn converged_load_fraction(&self) -> f64 {
+        self.converged_load
+    }
+
+    /// External force (N, global) at load fraction `lambda` with the nodes displaced by `u`.
+    fn external(&self, lambda: f64, u: &[Vector3<f64>]) -> Vec<Vector3<f64>> {
+        let nonlinear = self.materials.first().is_some_and(Material::is_nonlinear);
+        let x: Vec<Point3<f64>> = if nonlinear {
+            self.mesh.nodes.iter().zip(u).map(|(p, d)| p + d).collect()
+        } else {
+            self.mesh.nodes.clone()
+        };
+        let p = &self.problem.pressure;
+        let at = |v: u32| {
+            lambda
+                * match p {
+                    Pressure::Uniform(p) => *p,
+                    Pressure::PerVertex(p) => p[v as usize],
+                }
+        };
+        pressure_forces(self.mesh, &x, &at)
+    }
+
+    /// Residual (local frames, fixed components zeroed), reference force norm, and the tangent.
+    fn residual(&self, lambda: f64, u: &[Vector3<f64>], tangent: bool) -> Result<Residual> {
+        let a = assemble(self.mesh, &self.pattern, &self.materials, &self.constraints, u, tangent)?;
+        let mut ext = self.external(lambda, u);
+        let mut r: Vec<Vector3<f64>> = ext.iter().zip(&a.forces).map(|(e, f)| e - f).collect();
+        for v in [&mut r, &mut ext] {
+            self.constraints.to_local(v);
+            self.constraints.zero_fixed(v);
+        }
+        Ok(Residual { r, reference: norm(&ext), tangent: a.stiffness })
+    }
+
+    /// Solves K du = r with PCG on the chosen backend; du in global components.
+    fn linear_solve(&mut self, k: &CsrMatrix<f64>, r: &[Vector3<f64>]) -> Result<Vec<Vector3<f64>>> {
+        let b: Vec<f64> = r.iter().flat_map(|v| [v.x, v.y, v.z]).collect();
+        let (x, report) = match &self.gpu {
+            Some(gpu) => gpu.solve(k, &b, &self.problem.pcg)?,
+            None => solve_cpu(k, &b, &self.problem.pcg),
+        };
+        self.last_pcg = report;
+        self.pcg_iterations += report.iterations;
+        if !report.converged {
+            return Err(Error::Diverged(format!(
+                "PCG reached relative residual {:.2e} after {} iterations, short of {:.1e}; raise \
+                 wall.pcg.max_iterations or check the constraints",
+                report.relative_residual, report.iterations, self.problem.pcg.tolerance
+            )));
+        }
+        let mut du: Vec<Vector3<f64>> = x.chunks(3).map(|c| Vector3::new(c[0], c[1], c[2])).collect();
+        self.constraints.to_global(&mut du);
+        Ok(du)
+    }
+
+    /// Solves the problem:
+    /// 1. linear elasticity: one assembly and one PCG solve on the reference geometry;
+    /// 2. neo-Hookean: for each load step, Newton iterations on the follower pressure, each with a
+    ///    PCG solve of the tangent and a backtracking line search on the residual norm.
+    ///
+    /// On failure the error names the load step and residual, and [`WallSolver::displacement`]
+    /// keeps the last converged state.
+    pub fn solve(&mut self) -> Result<WallSolution> {
+        let nonlinear = self.materials.first().is_some_and(Material::is_nonlinear);
+        let steps = if nonlinear { self.problem.newton.load_steps } else { 1 };
+        if nonlinear {
+            for step in 1..=steps {
+                self.load_step(step as f64 / steps as f64, step, steps)?;
+            }
+        } else {
+            let zero = vec![Vector3::zeros(); self.mesh.nodes.len()];
+            let res = self.residual(1.0, &zero, true)?;
+            let k = res.tangent.unwrap_or_else(|| unreachable!("a tangent was asked for"));
+            self.u = self.linear_solve(&k, &res.r)?;
+            self.newton_iterations = 1;
+            self.converged_load = 1.0;
+        }
+        let fields = recover(self.mesh, &self.materials, self.axis, &self.u);
+        let peak = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let summary = WallSummary {
+            nodes: self.mesh.nodes.len(),
+            elements: self.mesh.elements.len(),
+            dofs: 3 * self.mesh.nodes.len(),
+            min_scaled_jacobian: self.mesh.min_scaled_jacobian,
+            max_displacement_m: self.u.iter().map(|d| d.norm()).fold(0.0, f64::max),
+            max_von_mises_pa: peak(&fields.von_mises),
+            max_principal_pa: peak(&fields.max_principal),
+            max_hoop_pa: peak(&fields.hoop),
+            load_steps: steps,
+            newton_iterations: self.newton_iterations,
+            pcg_iterations: self.pcg_iterations,
+            pcg_tolerance: self.problem.pcg.tolerance,
+            pcg_relative_residual: self.last_pcg.relative_residual,
+            backend: self.gpu.as_ref().map_or_else(|| "cpu".to_string(), |g| g.adapter().name.clone()),
+        };
+        Ok(WallSolution { fields, summary })
+    }
+
+    /// One load step of Newton-Raphson at load fraction `lambda`, from the last converged state.
+    fn load_step(&mut self, lambda: f64, step: usize, steps: usize) -> Result<()> {
+        let settings = self.problem.newton;
+        let mut u = self.u.clone();
+        let fail = |what: String, residual: f64| {
+            Error::Diverged(format!(
+                "Newton failed in load step {step}/{steps} (pressure fraction {lambda:.3}): {what}, relative \
+                 residual {residual:.2e}; the state of load step {} is kept (use more load steps)",
+                step - 1
+            ))
+        };
+        let mut state = self.residual(lambda, &u, true).map_err(|e| fail(e.to_string(), 1.0))?;
+        for _ in 0..settings.max_iterations {
+            let (res, reference) = (norm(&state.r), state.reference);
+            if res <= settings.tolerance * reference {
+                self.u = u;
+                self.converged_load = lambda;
+                return Ok(());
+            }
+            let tangent = state.tangent.take().unwrap_or_else(|| unreachable!("a tangent was asked for"));
+            let du =
+                self.linear_solve(&tangent, &state.r).map_err(|e| fail(e.to_string(), res / reference))?;
+            self.newton_iterations += 1;
+            // Backtracking: halve the step until the residual norm decreases.
+            let mut eta = 1.0;
+            let accepted = loop {
+                let trial: Vec<Vector3<f64>> = u.iter().zip(&du).map(|(a, d)| a + d * eta).collect();
+                if let Ok(t) = self.residual(lambda, &trial, false)
+                    && norm(&t.r) < (1.0 - 1e-4 * eta) * res
+                {
+                    break Some(trial);
+                }
+                eta /= 2.0;
+                if eta < 1.0 / 64.0 {
+                    break None;
+                }
+            };
+            let Some(trial) = accepted else {
+                return Err(fail(
+                    "the line search found no decrease of the residual".into(),
+                    res / reference,
+                ));
+            };
+            u = trial;
+            state = self.residual(lambda, &u, true).map_err(|e| fail(e.to_string(), res / reference))?;
+        }
+        Err(fail(
+            format!("no convergence in {} iterations", settings.max_iterations),
+            norm(&state.r) / state.reference,
+        ))
+    }
+}
