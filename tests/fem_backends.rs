@@ -45,7 +45,7 @@ fn gpu_kernels_match_their_cpu_twins_to_1e_6() {
     }
     let materials = vec![material(0.3); mesh.elements.len()];
     let u: Vec<Vector3<f64>> = mesh.nodes.iter().map(|p| Vector3::new(p.y, -p.x, p.z * p.x) * 1e-3).collect();
-    let k = assemble(&mesh, &Pattern::new(&mesh), &materials, &c, &u, true).unwrap().stiffness.unwrap();
+    let k = assemble(&mesh, &Pattern::new(&mesh), &materials, &c, &u, true, &[]).unwrap().stiffness.unwrap();
     let b: Vec<f64> = (0..k.nrows()).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
     let (offsets, cols, values) = k.csr_data();
     let offsets32: Vec<u32> = offsets.iter().map(|&x| x as u32).collect();

@@ -102,7 +102,7 @@ fn patch_test_linear_field_is_exact_to_1e_8() {
         let ub: Vec<Vector3<f64>> =
             exact.iter().zip(&boundary).map(|(u, b)| if *b { *u } else { Vector3::zeros() }).collect();
         let pattern = Pattern::new(&mesh);
-        let asm = assemble(&mesh, &pattern, &materials, &c, &ub, true).unwrap();
+        let asm = assemble(&mesh, &pattern, &materials, &c, &ub, true, &[]).unwrap();
         let rhs: Vec<f64> = asm
             .forces
             .iter()
@@ -119,7 +119,7 @@ fn patch_test_linear_field_is_exact_to_1e_8() {
         let scale = exact.iter().map(|v| v.norm()).fold(0.0, f64::max);
         let err = u.iter().zip(&exact).map(|(a, b)| (a - b).norm()).fold(0.0, f64::max) / scale;
         // Residual of the exact field: interior nodes must be in equilibrium.
-        let f = assemble(&mesh, &pattern, &materials, &c, &exact, false).unwrap().forces;
+        let f = assemble(&mesh, &pattern, &materials, &c, &exact, false, &[]).unwrap().forces;
         let fscale = asm.forces.iter().map(|v| v.norm()).fold(0.0, f64::max);
         let unbalanced =
             f.iter().zip(&boundary).filter(|(_, b)| !**b).map(|(v, _)| v.norm()).fold(0.0, f64::max) / fscale;

@@ -4,11 +4,11 @@
 //! Rows are grouped by node; each node's three rows sit behind one lock, so rayon threads add
 //! element contributions concurrently and only meet on shared nodes.
 
-use super::element::{ElementMatrix, element_forces};
+use super::element::element_forces;
 use super::material::Material;
 use super::wall_mesh::WallMesh;
 use crate::error::{Error, Result};
-use nalgebra::{Matrix3, Point3, Vector3};
+use nalgebra::{Matrix3, Point3, SMatrix, Vector3};
 use nalgebra_sparse::CsrMatrix;
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -166,8 +166,8 @@ pub struct Assembled {
     pub stiffness: Option<CsrMatrix<f64>>,
 }
 
-/// Assembles the mesh at displacement `u`; `materials[e]` is element e's material. Errors when the
-/// deformation inverts an element.
+/// Assembles the mesh at displacement `u`; `materials[e]` is element e's material; `faces` are
+/// load-stiffness blocks added to the tangent. Errors when the deformation inverts an element.
 pub fn assemble(
     mesh: &WallMesh,
     pattern: &Pattern,
@@ -175,6 +175,7 @@ pub fn assemble(
     constraints: &Constraints,
     u: &[Vector3<f64>],
     tangent: bool,
+    faces: &[FaceStiffness],
 ) -> Result<Assembled> {
     let n = mesh.nodes.len();
     let mut values = vec![0.0; if tangent { pattern.nnz() } else { 0 }];
@@ -198,25 +199,18 @@ pub fn assemble(
             let Some((f, k)) = element_forces(&x, &ue, &materials[e], tangent) else {
                 return Some(e);
             };
-            let k = k.map(|k| rotate(&k, el, constraints));
             for (i, &a) in el.iter().enumerate() {
                 let mut guard = locks[a as usize].lock().unwrap_or_else(|p| p.into_inner());
-                let (row, force) = &mut *guard;
-                **force += f.fixed_rows::<3>(3 * i);
-                if let Some(k) = &k {
-                    let width = 3 * (pattern.offsets[a as usize + 1] - pattern.offsets[a as usize]);
-                    for (j, &b) in el.iter().enumerate() {
-                        let s = 3 * pattern.slot(a as usize, b);
-                        for r in 0..3 {
-                            for c in 0..3 {
-                                row[r * width + s + c] += k[(3 * i + r, 3 * j + c)];
-                            }
-                        }
-                    }
-                }
+                *guard.1 += f.fixed_rows::<3>(3 * i);
+            }
+            if let Some(mut k) = k {
+                scatter(&locks, pattern, el, &mut k, constraints);
             }
             None
         });
+        for (nodes, k) in faces.iter().filter(|_| tangent) {
+            scatter(&locks, pattern, nodes, &mut k.clone(), constraints);
+        }
         if let Some(e) = inverted {
             return Err(Error::Diverged(format!("element {e} is inverted (J <= 0) by the displacement")));
         }
@@ -225,26 +219,44 @@ pub fn assemble(
     Ok(Assembled { forces, stiffness })
 }
 
-/// The element matrix with each node block in the nodes' local frames: K'_ab = R_a K_ab R_b^T.
-fn rotate(k: &ElementMatrix, el: &[u32; 10], constraints: &Constraints) -> Box<ElementMatrix> {
-    let mut k = Box::new(*k);
-    if el.iter().all(|&a| constraints.frames[a as usize].is_none()) {
-        return k;
-    }
-    for (i, &a) in el.iter().enumerate() {
-        for (j, &b) in el.iter().enumerate() {
-            let block: Matrix3<f64> = k.fixed_view::<3, 3>(3 * i, 3 * j).into();
-            let mut out = block;
-            if let Some(ra) = &constraints.frames[a as usize] {
-                out = ra * out;
+/// Adds the matrix `k` (3x3 blocks over `nodes`) into the locked node rows, each block first turned
+/// into the nodes' local frames: K'_ab = R_a K_ab R_b^T.
+fn scatter<const D: usize>(
+    locks: &[Mutex<(&mut [f64], &mut Vector3<f64>)>],
+    pattern: &Pattern,
+    nodes: &[u32],
+    k: &mut SMatrix<f64, D, D>,
+    constraints: &Constraints,
+) {
+    for (i, &a) in nodes.iter().enumerate() {
+        for (j, &b) in nodes.iter().enumerate() {
+            let (ra, rb) = (&constraints.frames[a as usize], &constraints.frames[b as usize]);
+            if ra.is_none() && rb.is_none() {
+                continue;
             }
-            if let Some(rb) = &constraints.frames[b as usize] {
-                out *= rb.transpose();
+            let mut block: Matrix3<f64> = k.fixed_view::<3, 3>(3 * i, 3 * j).into();
+            if let Some(ra) = ra {
+                block = ra * block;
             }
-            k.fixed_view_mut::<3, 3>(3 * i, 3 * j).copy_from(&out);
+            if let Some(rb) = rb {
+                block *= rb.transpose();
+            }
+            k.fixed_view_mut::<3, 3>(3 * i, 3 * j).copy_from(&block);
         }
     }
-    k
+    for (i, &a) in nodes.iter().enumerate() {
+        let mut guard = locks[a as usize].lock().unwrap_or_else(|p| p.into_inner());
+        let row = &mut *guard.0;
+        let width = 3 * (pattern.offsets[a as usize + 1] - pattern.offsets[a as usize]);
+        for (j, &b) in nodes.iter().enumerate() {
+            let s = 3 * pattern.slot(a as usize, b);
+            for r in 0..3 {
+                for c in 0..3 {
+                    row[r * width + s + c] += k[(3 * i + r, 3 * j + c)];
+                }
+            }
+        }
+    }
 }
 
 /// Builds the CSR matrix from node-grouped values, replacing constrained rows and columns by the
@@ -298,17 +310,30 @@ const TRIANGLE7: [([f64; 3], f64); 7] = {
     ]
 };
 
+/// The load stiffness of one inner face: its six nodes and -∂f/∂x (symmetrised), N/m.
+pub type FaceStiffness = ([u32; 6], SMatrix<f64, 18, 18>);
+
+/// The cross-product matrix of `v`: [v]× w = v × w.
+fn cross_matrix(v: &Vector3<f64>) -> Matrix3<f64> {
+    Matrix3::new(0.0, -v.z, v.y, v.z, 0.0, -v.x, -v.y, v.x, 0.0)
+}
+
 /// Nodal forces (N, global) of the pressure on the inner faces: p (Pa) per lumen-surface vertex,
-/// linear over each face, acting on the faces at positions `x` (reference or deformed nodes).
+/// linear over each face, acting on the faces at positions `x` (reference or deformed nodes); with
+/// `tangent`, also each face's follower-load stiffness -∂f/∂x, symmetrised so PCG applies (its
+/// skew part is a rim term that vanishes when the rims move in the port planes).
 pub fn pressure_forces(
     mesh: &WallMesh,
     x: &[Point3<f64>],
     pressure: &dyn Fn(u32) -> f64,
-) -> Vec<Vector3<f64>> {
+    tangent: bool,
+) -> (Vec<Vector3<f64>>, Vec<FaceStiffness>) {
     let mut f = vec![Vector3::zeros(); x.len()];
+    let mut stiffness = Vec::with_capacity(if tangent { mesh.inner_faces.len() } else { 0 });
     for face in &mesh.inner_faces {
         let p = face.vertices.map(pressure);
         let xs = face.nodes.map(|n| x[n as usize].coords);
+        let mut k = SMatrix::<f64, 18, 18>::zeros();
         for (l, w) in TRIANGLE7 {
             // 6-node triangle: corners L_i (2 L_i - 1), mids 4 L_i L_j on (0,1), (1,2), (2,0).
             let n = [
@@ -329,12 +354,70 @@ pub fn pressure_forces(
                 t1 += xs[k] * d1[k];
                 t2 += xs[k] * d2[k];
             }
-            let pressure = p[0] * l[0] + p[1] * l[1] + p[2] * l[2];
-            let load = t1.cross(&t2) * (pressure * w);
-            for k in 0..6 {
-                f[face.nodes[k] as usize] += load * n[k];
+            let pw = (p[0] * l[0] + p[1] * l[1] + p[2] * l[2]) * w;
+            let load = t1.cross(&t2) * pw;
+            for (node, na) in face.nodes.iter().zip(n) {
+                f[*node as usize] += load * na;
+            }
+            if tangent {
+                // δ(t1 × t2) = Σ_b (d2_b [t1]× - d1_b [t2]×) δx_b
+                let (c1, c2) = (cross_matrix(&t1), cross_matrix(&t2));
+                for (a, na) in n.iter().enumerate() {
+                    for b in 0..6 {
+                        let block = (c1 * d2[b] - c2 * d1[b]) * (-pw * na);
+                        let mut view = k.fixed_view_mut::<3, 3>(3 * a, 3 * b);
+                        view += block;
+                    }
+                }
             }
         }
+        if tangent {
+            stiffness.push((face.nodes, (k + k.transpose()) / 2.0));
+        }
     }
-    f
+    (f, stiffness)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fem::axis::Axis;
+    use crate::fem::wall_mesh::{Thickness, WallSpec, extrude};
+    use crate::geometry::synth::{TubeSpec, tube};
+
+    /// The face stiffness is the symmetric part of -∂f/∂x by central differences.
+    #[test]
+    fn pressure_stiffness_matches_finite_differences() {
+        let (s, p) = tube(&TubeSpec { radius: 1.0, length: 0.5 }, 8).unwrap();
+        let axis = Axis::between_ports(&p).unwrap();
+        let mut mesh =
+            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.2), layers: 1 }).unwrap();
+        mesh.inner_faces = vec![mesh.inner_faces[3]];
+        let x: Vec<Point3<f64>> =
+            mesh.nodes.iter().map(|q| q + Vector3::new(0.1 * q.y, 0.05 * q.z * q.x, 0.02 * q.x)).collect();
+        let pressure = |v: u32| 1.0 + 0.1 * v as f64;
+        let (_, faces) = pressure_forces(&mesh, &x, &pressure, true);
+        let (nodes, k) = &faces[0];
+        let d = 1e-6;
+        let mut fd = SMatrix::<f64, 18, 18>::zeros();
+        for b in 0..6 {
+            for c in 0..3 {
+                let mut xp = x.clone();
+                let mut xm = x.clone();
+                xp[nodes[b] as usize][c] += d;
+                xm[nodes[b] as usize][c] -= d;
+                let fp = pressure_forces(&mesh, &xp, &pressure, false).0;
+                let fm = pressure_forces(&mesh, &xm, &pressure, false).0;
+                for a in 0..6 {
+                    for r in 0..3 {
+                        fd[(3 * a + r, 3 * b + c)] =
+                            -(fp[nodes[a] as usize][r] - fm[nodes[a] as usize][r]) / (2.0 * d);
+                    }
+                }
+            }
+        }
+        let sym = (fd + fd.transpose()) / 2.0;
+        let err = (sym - k).abs().max();
+        assert!(err < 1e-6 * k.abs().max(), "{err} vs {}", k.abs().max());
+    }
 }

@@ -24,6 +24,9 @@ pub struct PcgReport {
     pub relative_residual: f64,
     /// Whether the tolerance was reached.
     pub converged: bool,
+    /// Whether the matrix showed negative curvature (it is not positive definite); the solution
+    /// then holds the iterate before it (truncated CG, still a descent direction for Newton).
+    pub negative_curvature: bool,
 }
 
 /// The vectors a PCG backend holds.
@@ -57,7 +60,12 @@ pub trait PcgKernels {
 pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
     let b_norm = k.dot(Slot::R, Slot::R).sqrt();
     if b_norm == 0.0 {
-        return PcgReport { iterations: 0, relative_residual: 0.0, converged: true };
+        return PcgReport {
+            iterations: 0,
+            relative_residual: 0.0,
+            converged: true,
+            negative_curvature: false,
+        };
     }
     k.precondition();
     k.axpby(1.0, Slot::Z, 0.0, Slot::P);
@@ -67,21 +75,40 @@ pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
         k.spmv();
         let pq = k.dot(Slot::P, Slot::Q);
         if pq.is_nan() || pq <= 0.0 {
-            return PcgReport { iterations: it, relative_residual: residual, converged: false };
+            if it == 0 {
+                // Nothing to truncate to: the preconditioned residual is the descent direction.
+                k.axpby(1.0, Slot::P, 1.0, Slot::X);
+            }
+            return PcgReport {
+                iterations: it,
+                relative_residual: residual,
+                converged: false,
+                negative_curvature: true,
+            };
         }
         let alpha = rz / pq;
         k.axpby(alpha, Slot::P, 1.0, Slot::X);
         k.axpby(-alpha, Slot::Q, 1.0, Slot::R);
         residual = k.dot(Slot::R, Slot::R).sqrt() / b_norm;
         if residual <= settings.tolerance {
-            return PcgReport { iterations: it + 1, relative_residual: residual, converged: true };
+            return PcgReport {
+                iterations: it + 1,
+                relative_residual: residual,
+                converged: true,
+                negative_curvature: false,
+            };
         }
         k.precondition();
         let rz_new = k.dot(Slot::R, Slot::Z);
         k.axpby(1.0, Slot::Z, rz_new / rz, Slot::P);
         rz = rz_new;
     }
-    PcgReport { iterations: settings.max_iterations, relative_residual: residual, converged: false }
+    PcgReport {
+        iterations: settings.max_iterations,
+        relative_residual: residual,
+        converged: false,
+        negative_curvature: false,
+    }
 }
 
 /// The inverted 3x3 diagonal blocks of `a` (9 per node, row-major); singular blocks give zeros.

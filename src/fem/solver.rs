@@ -2,7 +2,7 @@
 //! linear elasticity; Newton-Raphson with load stepping and a backtracking line search for the
 //! neo-Hookean models), with PCG on the CPU or the GPU.
 
-use super::assemble::{Constraints, Pattern, assemble, pressure_forces};
+use super::assemble::{Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
 use super::axis::Axis;
 use super::gpu::FemGpu;
 use super::material::{Material, MaterialMap};
@@ -44,11 +44,14 @@ pub struct NewtonSettings {
     pub max_iterations: usize,
     /// Convergence: |residual| <= tolerance |external force| (free components).
     pub tolerance: f64,
+    /// Relative PCG tolerance of each Newton correction (inexact Newton; the PCG tolerance when
+    /// that is larger).
+    pub forcing: f64,
 }
 
 impl Default for NewtonSettings {
     fn default() -> Self {
-        NewtonSettings { load_steps: 10, max_iterations: 30, tolerance: 1e-8 }
+        NewtonSettings { load_steps: 10, max_iterations: 30, tolerance: 1e-8, forcing: 1e-4 }
     }
 }
 
@@ -88,7 +91,7 @@ pub struct WallSummary {
     pub max_principal_pa: f64,
     /// Largest hoop stress, Pa.
     pub max_hoop_pa: f64,
-    /// Load steps completed.
+    /// Load steps completed (calls of `advance_to` that converged).
     pub load_steps: usize,
     /// Newton iterations in all (1 for linear elasticity).
     pub newton_iterations: usize,
@@ -123,6 +126,7 @@ pub struct WallSolver<'a> {
     u: Vec<Vector3<f64>>,
     converged_load: f64,
     newton_iterations: usize,
+    load_steps: usize,
     last_pcg: PcgReport,
     pcg_iterations: usize,
 }
@@ -233,7 +237,13 @@ impl<'a> WallSolver<'a> {
             u: vec![Vector3::zeros(); mesh.nodes.len()],
             converged_load: 0.0,
             newton_iterations: 0,
-            last_pcg: PcgReport { iterations: 0, relative_residual: 0.0, converged: true },
+            load_steps: 0,
+            last_pcg: PcgReport {
+                iterations: 0,
+                relative_residual: 0.0,
+                converged: true,
+                negative_curvature: false,
+            },
             pcg_iterations: 0,
             problem,
         })
@@ -249,8 +259,14 @@ impl<'a> WallSolver<'a> {
         self.converged_load
     }
 
-    /// External force (N, global) at load fraction `lambda` with the nodes displaced by `u`.
-    fn external(&self, lambda: f64, u: &[Vector3<f64>]) -> Vec<Vector3<f64>> {
+    /// External force (N, global) at load fraction `lambda` with the nodes displaced by `u`, and
+    /// with `tangent` the follower-load stiffness of the faces (large-deformation models only).
+    fn external(
+        &self,
+        lambda: f64,
+        u: &[Vector3<f64>],
+        tangent: bool,
+    ) -> (Vec<Vector3<f64>>, Vec<FaceStiffness>) {
         let nonlinear = self.materials.first().is_some_and(Material::is_nonlinear);
         let x: Vec<Point3<f64>> = if nonlinear {
             self.mesh.nodes.iter().zip(u).map(|(p, d)| p + d).collect()
@@ -265,13 +281,13 @@ impl<'a> WallSolver<'a> {
                     Pressure::PerVertex(p) => p[v as usize],
                 }
         };
-        pressure_forces(self.mesh, &x, &at)
+        pressure_forces(self.mesh, &x, &at, tangent && nonlinear)
     }
 
     /// Residual (local frames, fixed components zeroed), reference force norm, and the tangent.
     fn residual(&self, lambda: f64, u: &[Vector3<f64>], tangent: bool) -> Result<Residual> {
-        let a = assemble(self.mesh, &self.pattern, &self.materials, &self.constraints, u, tangent)?;
-        let mut ext = self.external(lambda, u);
+        let (mut ext, faces) = self.external(lambda, u, tangent);
+        let a = assemble(self.mesh, &self.pattern, &self.materials, &self.constraints, u, tangent, &faces)?;
         let mut r: Vec<Vector3<f64>> = ext.iter().zip(&a.forces).map(|(e, f)| e - f).collect();
         for v in [&mut r, &mut ext] {
             self.constraints.to_local(v);
@@ -280,20 +296,36 @@ impl<'a> WallSolver<'a> {
         Ok(Residual { r, reference: norm(&ext), tangent: a.stiffness })
     }
 
-    /// Solves K du = r with PCG on the chosen backend; du in global components.
-    fn linear_solve(&mut self, k: &CsrMatrix<f64>, r: &[Vector3<f64>]) -> Result<Vec<Vector3<f64>>> {
+    /// du · r with du in global and r in local components (the virtual work of r along du), J.
+    fn slope(&self, du: &[Vector3<f64>], r: &[Vector3<f64>]) -> f64 {
+        let mut r = r.to_vec();
+        self.constraints.to_global(&mut r);
+        du.iter().zip(&r).map(|(a, b)| a.dot(b)).sum()
+    }
+
+    /// Solves K du = r with PCG on the chosen backend to relative residual `tolerance`; du in
+    /// global components. With `truncated`, a solve stopped by negative curvature is accepted
+    /// (Newton on an indefinite tangent); otherwise it is an error.
+    fn linear_solve(
+        &mut self,
+        k: &CsrMatrix<f64>,
+        r: &[Vector3<f64>],
+        tolerance: f64,
+        truncated: bool,
+    ) -> Result<Vec<Vector3<f64>>> {
         let b: Vec<f64> = r.iter().flat_map(|v| [v.x, v.y, v.z]).collect();
+        let settings = PcgSettings { tolerance, ..self.problem.pcg };
         let (x, report) = match &self.gpu {
-            Some(gpu) => gpu.solve(k, &b, &self.problem.pcg)?,
-            None => solve_cpu(k, &b, &self.problem.pcg),
+            Some(gpu) => gpu.solve(k, &b, &settings)?,
+            None => solve_cpu(k, &b, &settings),
         };
         self.last_pcg = report;
         self.pcg_iterations += report.iterations;
-        if !report.converged {
+        if !(report.converged || truncated && report.negative_curvature) {
             return Err(Error::Diverged(format!(
                 "PCG reached relative residual {:.2e} after {} iterations, short of {:.1e}; raise \
                  wall.pcg.max_iterations or check the constraints",
-                report.relative_residual, report.iterations, self.problem.pcg.tolerance
+                report.relative_residual, report.iterations, tolerance
             )));
         }
         let mut du: Vec<Vector3<f64>> = x.chunks(3).map(|c| Vector3::new(c[0], c[1], c[2])).collect();
@@ -311,18 +343,17 @@ impl<'a> WallSolver<'a> {
     pub fn solve(&mut self) -> Result<WallSolution> {
         let nonlinear = self.materials.first().is_some_and(Material::is_nonlinear);
         let steps = if nonlinear { self.problem.newton.load_steps } else { 1 };
-        if nonlinear {
-            for step in 1..=steps {
-                self.load_step(step as f64 / steps as f64, step, steps)?;
-            }
-        } else {
-            let zero = vec![Vector3::zeros(); self.mesh.nodes.len()];
-            let res = self.residual(1.0, &zero, true)?;
-            let k = res.tangent.unwrap_or_else(|| unreachable!("a tangent was asked for"));
-            self.u = self.linear_solve(&k, &res.r)?;
-            self.newton_iterations = 1;
-            self.converged_load = 1.0;
+        for step in 1..=steps {
+            self.advance_to(step as f64 / steps as f64).map_err(|e| match e {
+                Error::Diverged(m) => Error::Diverged(format!("load step {step}/{steps}: {m}")),
+                e => e,
+            })?;
         }
+        Ok(self.solution())
+    }
+
+    /// Fields and summary of the current (last converged) state.
+    pub fn solution(&self) -> WallSolution {
         let fields = recover(self.mesh, &self.materials, self.axis, &self.u);
         let peak = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let summary = WallSummary {
@@ -334,25 +365,56 @@ impl<'a> WallSolver<'a> {
             max_von_mises_pa: peak(&fields.von_mises),
             max_principal_pa: peak(&fields.max_principal),
             max_hoop_pa: peak(&fields.hoop),
-            load_steps: steps,
+            load_steps: self.load_steps,
             newton_iterations: self.newton_iterations,
             pcg_iterations: self.pcg_iterations,
             pcg_tolerance: self.problem.pcg.tolerance,
             pcg_relative_residual: self.last_pcg.relative_residual,
             backend: self.gpu.as_ref().map_or_else(|| "cpu".to_string(), |g| g.adapter().name.clone()),
         };
-        Ok(WallSolution { fields, summary })
+        WallSolution { fields, summary }
     }
 
-    /// One load step of Newton-Raphson at load fraction `lambda`, from the last converged state.
-    fn load_step(&mut self, lambda: f64, step: usize, steps: usize) -> Result<()> {
+    /// Brings the wall to load fraction `lambda` of the pressure (1 = full): one linear solve for
+    /// linear elasticity; Newton-Raphson from the last converged state for the neo-Hookean models,
+    /// a failed increment being retried as two halves, down to 1/8 of it. On failure the state
+    /// stays at the last converged load.
+    pub fn advance_to(&mut self, lambda: f64) -> Result<()> {
+        if !self.materials.first().is_some_and(Material::is_nonlinear) {
+            return self.newton_to(lambda);
+        }
+        let mut cuts = 0;
+        loop {
+            let span = (lambda - self.converged_load) / f64::from(1u32 << cuts);
+            let last = cuts == 0;
+            match self.newton_to(if last { lambda } else { self.converged_load + span }) {
+                Ok(()) if last => return Ok(()),
+                Ok(()) => cuts -= 1,
+                Err(Error::Diverged(_)) if cuts < 3 => cuts += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One increment to load fraction `lambda` (see [`WallSolver::advance_to`]).
+    fn newton_to(&mut self, lambda: f64) -> Result<()> {
+        if !self.materials.first().is_some_and(Material::is_nonlinear) {
+            let zero = vec![Vector3::zeros(); self.mesh.nodes.len()];
+            let res = self.residual(lambda, &zero, true)?;
+            let k = res.tangent.unwrap_or_else(|| unreachable!("a tangent was asked for"));
+            self.u = self.linear_solve(&k, &res.r, self.problem.pcg.tolerance, false)?;
+            self.newton_iterations += 1;
+            self.load_steps += 1;
+            self.converged_load = lambda;
+            return Ok(());
+        }
         let settings = self.problem.newton;
         let mut u = self.u.clone();
+        let from = self.converged_load;
         let fail = |what: String, residual: f64| {
             Error::Diverged(format!(
-                "Newton failed in load step {step}/{steps} (pressure fraction {lambda:.3}): {what}, relative \
-                 residual {residual:.2e}; the state of load step {} is kept (use more load steps)",
-                step - 1
+                "Newton failed going from pressure fraction {from:.3} to {lambda:.3}: {what}, relative \
+                 residual {residual:.2e}; the state at fraction {from:.3} is kept (use more load steps)"
             ))
         };
         let mut state = self.residual(lambda, &u, true).map_err(|e| fail(e.to_string(), 1.0))?;
@@ -361,31 +423,38 @@ impl<'a> WallSolver<'a> {
             if res <= settings.tolerance * reference {
                 self.u = u;
                 self.converged_load = lambda;
+                self.load_steps += 1;
                 return Ok(());
             }
             let tangent = state.tangent.take().unwrap_or_else(|| unreachable!("a tangent was asked for"));
-            let du =
-                self.linear_solve(&tangent, &state.r).map_err(|e| fail(e.to_string(), res / reference))?;
+            let tol = settings.forcing.max(self.problem.pcg.tolerance);
+            let du = self
+                .linear_solve(&tangent, &state.r, tol, true)
+                .map_err(|e| fail(e.to_string(), res / reference))?;
             self.newton_iterations += 1;
-            // Backtracking: halve the step until the residual norm decreases.
+            // Line search on the slope s(η) = du · r(u + η du) (Crisfield): keep η = 1 unless it
+            // overshoots (s < -0.8 s(0)) or inverts an element; then step back by secant or halving.
+            let s0 = self.slope(&du, &state.r);
             let mut eta = 1.0;
             let accepted = loop {
                 let trial: Vec<Vector3<f64>> = u.iter().zip(&du).map(|(a, d)| a + d * eta).collect();
-                if let Ok(t) = self.residual(lambda, &trial, false)
-                    && norm(&t.r) < (1.0 - 1e-4 * eta) * res
-                {
-                    break Some(trial);
-                }
-                eta /= 2.0;
-                if eta < 1.0 / 64.0 {
+                let next = match self.residual(lambda, &trial, false) {
+                    Ok(t) => {
+                        let s = self.slope(&du, &t.r);
+                        if s >= -0.8 * s0 || norm(&t.r) < res {
+                            break Some(trial);
+                        }
+                        (eta * s0 / (s0 - s)).max(eta / 10.0)
+                    }
+                    Err(_) => eta / 2.0,
+                };
+                eta = next;
+                if eta < 1e-3 {
                     break None;
                 }
             };
             let Some(trial) = accepted else {
-                return Err(fail(
-                    "the line search found no decrease of the residual".into(),
-                    res / reference,
-                ));
+                return Err(fail("the line search found no acceptable step".into(), res / reference));
             };
             u = trial;
             state = self.residual(lambda, &u, true).map_err(|e| fail(e.to_string(), res / reference))?;
