@@ -23,6 +23,9 @@ pub struct Case {
     /// Where results go.
     #[serde(default)]
     pub output: OutputSpec,
+    /// The vessel wall for `hemotwin wall` (finite elements); absent for flow-only cases.
+    #[serde(default)]
+    pub wall: Option<crate::fem::WallCase>,
 }
 
 /// Where the surface comes from.

@@ -20,7 +20,8 @@ fn wall_too_thick_for_a_tight_stenosis_is_refused_as_inverted() {
     };
     let (surface, ports) = stenosis(&spec, 32).unwrap();
     let axis = Axis::between_ports(&ports).unwrap();
-    let thin = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::Absolute(0.1e-3), layers: 2 });
+    let thin =
+        extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::Absolute(0.1e-3), layers: 2 });
     println!("0.1 mm wall: min scaled Jacobian {:.3}", thin.as_ref().unwrap().min_scaled_jacobian);
     let e = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::Absolute(3e-3), layers: 2 })
         .unwrap_err()

@@ -13,6 +13,8 @@ mod element;
 mod gpu;
 mod material;
 pub mod pcg;
+mod pressure_map;
+mod run;
 mod solver;
 mod stress;
 mod wall_mesh;
@@ -22,6 +24,8 @@ pub use axis::{Axis, AxisFrame};
 pub use element::{FACES, scaled_jacobian};
 pub use gpu::{FemGpu, GpuPcg};
 pub use material::{Material, MaterialMap, Model, Region};
+pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure};
+pub use run::{WallCase, WallRun, run_wall};
 pub use solver::{
     EndCondition, NewtonSettings, Pressure, WallProblem, WallSolution, WallSolver, WallSummary,
 };

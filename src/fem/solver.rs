@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::lbm::BackendChoice;
 use nalgebra::{Point3, Vector3};
 use nalgebra_sparse::CsrMatrix;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The pressure on the lumen side of the wall.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ pub enum Pressure {
 }
 
 /// How the wall is held at its end faces (the ports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndCondition {
     /// No axial motion (along the port normal), radial motion free; rigid-body modes are removed by
