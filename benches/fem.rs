@@ -6,8 +6,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hemotwin::fem::pcg::{PcgSettings, solve_cpu};
 use hemotwin::fem::{
-    Axis, Constraints, Material, Model, Pattern, Thickness, WallSpec, assemble, cpu::fem_spmv, extrude,
-    pressure_forces,
+    Assembly, Axis, Constraints, Material, Model, Pattern, Thickness, WallSpec, assemble, cpu::fem_spmv,
+    extrude, pressure_forces,
 };
 use hemotwin::geometry::synth::{TubeSpec, tube};
 use nalgebra::Vector3;
@@ -29,10 +29,9 @@ fn fem(c: &mut Criterion) {
     }
     let pattern = Pattern::new(&mesh);
     let zero = vec![Vector3::zeros(); n];
-    let k = assemble(&mesh, &pattern, &materials, &constraints, &zero, true, &[])
-        .expect("assembly")
-        .stiffness
-        .expect("tangent");
+    let system =
+        Assembly { mesh: &mesh, pattern: &pattern, materials: &materials, constraints: &constraints };
+    let k = assemble(system, &zero, true, &[]).expect("assembly").stiffness.expect("tangent");
     let (mut f, _) = pressure_forces(&mesh, &mesh.nodes, &|_| 1.0e4, false);
     constraints.zero_fixed(&mut f);
     let b: Vec<f64> = f.iter().flat_map(|v| [v.x, v.y, v.z]).collect();
@@ -53,7 +52,7 @@ fn fem(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(mesh.elements.len() as u64));
     group.bench_function("assemble_tangent_elements", |bch| {
-        bch.iter(|| assemble(&mesh, &pattern, &materials, &constraints, &zero, true, &[]).expect("assembly"))
+        bch.iter(|| assemble(system, &zero, true, &[]).expect("assembly"))
     });
     let (offsets, cols, values) = k.csr_data();
     // Values and column indices once, offsets, x at least once, y written: f64 and usize (8 bytes).

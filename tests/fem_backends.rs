@@ -6,7 +6,7 @@
 mod wall;
 
 use hemotwin::fem::pcg::{CpuPcg, PcgKernels, PcgSettings, Slot, block_jacobi_inverse};
-use hemotwin::fem::{Constraints, FemGpu, GpuPcg, Material, Model, Pattern, WallSolver, assemble};
+use hemotwin::fem::{Assembly, Constraints, FemGpu, GpuPcg, Material, Model, Pattern, WallSolver, assemble};
 use hemotwin::lbm::BackendChoice;
 use nalgebra::Vector3;
 use wall::{cylinder, problem};
@@ -45,7 +45,9 @@ fn gpu_kernels_match_their_cpu_twins_to_1e_6() {
     }
     let materials = vec![material(0.3); mesh.elements.len()];
     let u: Vec<Vector3<f64>> = mesh.nodes.iter().map(|p| Vector3::new(p.y, -p.x, p.z * p.x) * 1e-3).collect();
-    let k = assemble(&mesh, &Pattern::new(&mesh), &materials, &c, &u, true, &[]).unwrap().stiffness.unwrap();
+    let pattern = Pattern::new(&mesh);
+    let system = Assembly { mesh: &mesh, pattern: &pattern, materials: &materials, constraints: &c };
+    let k = assemble(system, &u, true, &[]).unwrap().stiffness.unwrap();
     let b: Vec<f64> = (0..k.nrows()).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
     let (offsets, cols, values) = k.csr_data();
     let offsets32: Vec<u32> = offsets.iter().map(|&x| x as u32).collect();

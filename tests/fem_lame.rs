@@ -6,7 +6,7 @@
 
 mod wall;
 
-use hemotwin::fem::{Constraints, FACES, Material, Model, Pattern, WallSolver, assemble, pcg};
+use hemotwin::fem::{Assembly, Constraints, FACES, Material, Model, Pattern, WallSolver, assemble, pcg};
 use hemotwin::lbm::BackendChoice;
 use nalgebra::{Matrix3, Vector3};
 use wall::{cylinder, problem, rel_l2};
@@ -102,7 +102,8 @@ fn patch_test_linear_field_is_exact_to_1e_8() {
         let ub: Vec<Vector3<f64>> =
             exact.iter().zip(&boundary).map(|(u, b)| if *b { *u } else { Vector3::zeros() }).collect();
         let pattern = Pattern::new(&mesh);
-        let asm = assemble(&mesh, &pattern, &materials, &c, &ub, true, &[]).unwrap();
+        let system = Assembly { mesh: &mesh, pattern: &pattern, materials: &materials, constraints: &c };
+        let asm = assemble(system, &ub, true, &[]).unwrap();
         let rhs: Vec<f64> = asm
             .forces
             .iter()
@@ -119,7 +120,7 @@ fn patch_test_linear_field_is_exact_to_1e_8() {
         let scale = exact.iter().map(|v| v.norm()).fold(0.0, f64::max);
         let err = u.iter().zip(&exact).map(|(a, b)| (a - b).norm()).fold(0.0, f64::max) / scale;
         // Residual of the exact field: interior nodes must be in equilibrium.
-        let f = assemble(&mesh, &pattern, &materials, &c, &exact, false, &[]).unwrap().forces;
+        let f = assemble(system, &exact, false, &[]).unwrap().forces;
         let fscale = asm.forces.iter().map(|v| v.norm()).fold(0.0, f64::max);
         let unbalanced =
             f.iter().zip(&boundary).filter(|(_, b)| !**b).map(|(v, _)| v.norm()).fold(0.0, f64::max) / fscale;

@@ -166,17 +166,29 @@ pub struct Assembled {
     pub stiffness: Option<CsrMatrix<f64>>,
 }
 
-/// Assembles the mesh at displacement `u`; `materials[e]` is element e's material; `faces` are
-/// load-stiffness blocks added to the tangent. Errors when the deformation inverts an element.
+/// What an assembly needs besides the state: the mesh, its sparsity, each element's material and
+/// the constraints.
+#[derive(Clone, Copy)]
+pub struct Assembly<'a> {
+    /// The wall mesh.
+    pub mesh: &'a WallMesh,
+    /// Its node adjacency.
+    pub pattern: &'a Pattern,
+    /// Material of each element.
+    pub materials: &'a [Material],
+    /// Nodal frames and fixed components.
+    pub constraints: &'a Constraints,
+}
+
+/// Assembles at displacement `u` (m, global); `faces` are load-stiffness blocks added to the
+/// tangent. Errors when the deformation inverts an element.
 pub fn assemble(
-    mesh: &WallMesh,
-    pattern: &Pattern,
-    materials: &[Material],
-    constraints: &Constraints,
+    system: Assembly,
     u: &[Vector3<f64>],
     tangent: bool,
     faces: &[FaceStiffness],
 ) -> Result<Assembled> {
+    let Assembly { mesh, pattern, materials, constraints } = system;
     let n = mesh.nodes.len();
     let mut values = vec![0.0; if tangent { pattern.nnz() } else { 0 }];
     let mut forces = vec![Vector3::zeros(); n];

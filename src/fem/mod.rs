@@ -19,7 +19,7 @@ mod solver;
 mod stress;
 mod wall_mesh;
 
-pub use assemble::{Assembled, Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
+pub use assemble::{Assembled, Assembly, Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
 pub use axis::{Axis, AxisFrame};
 pub use element::{FACES, scaled_jacobian};
 pub use gpu::{FemGpu, GpuPcg};

@@ -4,6 +4,7 @@
 use super::cpu::{self, Index, Real};
 use nalgebra::Matrix3;
 use nalgebra_sparse::CsrMatrix;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Tolerance and iteration limit of a PCG solve.
@@ -115,7 +116,7 @@ pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
 pub fn block_jacobi_inverse(a: &CsrMatrix<f64>) -> Vec<f64> {
     let n = a.nrows() / 3;
     let mut out = vec![0.0; 9 * n];
-    for (node, inv) in out.chunks_mut(9).enumerate() {
+    out.par_chunks_mut(9).enumerate().for_each(|(node, inv)| {
         let mut m = Matrix3::zeros();
         for r in 0..3 {
             let row = a.row(3 * node + r);
@@ -131,7 +132,7 @@ pub fn block_jacobi_inverse(a: &CsrMatrix<f64>) -> Vec<f64> {
                 inv[3 * r + c] = m[(r, c)];
             }
         }
-    }
+    });
     out
 }
 

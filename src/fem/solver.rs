@@ -2,7 +2,7 @@
 //! linear elasticity; Newton-Raphson with load stepping and a backtracking line search for the
 //! neo-Hookean models), with PCG on the CPU or the GPU.
 
-use super::assemble::{Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
+use super::assemble::{Assembly, Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
 use super::axis::Axis;
 use super::gpu::FemGpu;
 use super::material::{Material, MaterialMap};
@@ -287,7 +287,13 @@ impl<'a> WallSolver<'a> {
     /// Residual (local frames, fixed components zeroed), reference force norm, and the tangent.
     fn residual(&self, lambda: f64, u: &[Vector3<f64>], tangent: bool) -> Result<Residual> {
         let (mut ext, faces) = self.external(lambda, u, tangent);
-        let a = assemble(self.mesh, &self.pattern, &self.materials, &self.constraints, u, tangent, &faces)?;
+        let system = Assembly {
+            mesh: self.mesh,
+            pattern: &self.pattern,
+            materials: &self.materials,
+            constraints: &self.constraints,
+        };
+        let a = assemble(system, u, tangent, &faces)?;
         let mut r: Vec<Vector3<f64>> = ext.iter().zip(&a.forces).map(|(e, f)| e - f).collect();
         for v in [&mut r, &mut ext] {
             self.constraints.to_local(v);

@@ -57,8 +57,6 @@ pub struct WallMesh {
     pub end_nodes: Vec<Vec<u32>>,
     /// The port each end face belongs to (normal, centre).
     pub ports: Vec<Port>,
-    /// The lumen-surface vertex each node lies over (its extrusion column), for corner nodes.
-    pub column: Vec<Option<u32>>,
     /// Smallest scaled Jacobian over the elements (1 regular, 0 degenerate).
     pub min_scaled_jacobian: f64,
 }
@@ -138,7 +136,6 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         return Err(Error::parameter("wall.layers", "the wall mesh would exceed 32-bit node indices"));
     }
     let mut nodes = Vec::with_capacity(total);
-    let mut column = Vec::with_capacity(total);
     for &v in &columns {
         let p = surface.vertices[v as usize];
         let n = normals[v as usize];
@@ -155,7 +152,6 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         };
         for k in 0..stride {
             nodes.push(p + n * (t * k as f64 / layers as f64));
-            column.push(Some(v));
         }
     }
     let corner = |v: u32, k: usize| column_of[v as usize] * stride as u32 + k as u32;
@@ -176,10 +172,9 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
     }
     // Mid-edge nodes.
     let mut mid: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut mid_node = |a: u32, b: u32, nodes: &mut Vec<Point3<f64>>, column: &mut Vec<Option<u32>>| {
+    let mut mid_node = |a: u32, b: u32, nodes: &mut Vec<Point3<f64>>| {
         *mid.entry((a.min(b), a.max(b))).or_insert_with(|| {
             nodes.push(Point3::from((nodes[a as usize].coords + nodes[b as usize].coords) / 2.0));
-            column.push(None);
             nodes.len() as u32 - 1
         })
     };
@@ -206,7 +201,7 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         let mut el = [0u32; 10];
         el[..4].copy_from_slice(c);
         for (k, [i, j]) in EDGES.iter().enumerate() {
-            el[4 + k] = mid_node(c[*i], c[*j], &mut nodes, &mut column);
+            el[4 + k] = mid_node(c[*i], c[*j], &mut nodes);
         }
         elements.push(el);
     }
@@ -242,7 +237,6 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         inner_faces,
         end_nodes,
         ports: ports.to_vec(),
-        column,
         min_scaled_jacobian: min_sj,
     })
 }
