@@ -178,21 +178,15 @@ pub fn volume(c: [Point3<f64>; 4]) -> f64 {
     (c[1] - c[0]).cross(&(c[2] - c[0])).dot(&(c[3] - c[0])) / 6.0
 }
 
-/// Scaled Jacobian of the tetrahedron with corners `c`: the smallest over the corners of
-/// det(e1, e2, e3) / (|e1| |e2| |e3|), times √2 so that a regular tetrahedron scores 1; negative
-/// when inverted. For straight-sided TET10 elements (mid-edge nodes at the midpoints, as generated
-/// here) this is the scaled Jacobian of the quadratic element too.
+/// Scaled Jacobian of the tetrahedron with corners `c` (Verdict's definition): 6 V divided by the
+/// largest product of the three edge lengths at a corner, times √2 so that a regular tetrahedron
+/// scores 1, clamped to [-1, 1]; negative when inverted. For straight-sided TET10 elements (mid-edge
+/// nodes at the midpoints, as generated here) this is the scaled Jacobian of the quadratic element too.
 pub fn scaled_jacobian(c: [Point3<f64>; 4]) -> f64 {
-    // Each corner with its three neighbours in positive order.
-    const CORNERS: [[usize; 4]; 4] = [[0, 1, 2, 3], [1, 2, 0, 3], [2, 0, 1, 3], [3, 0, 2, 1]];
-    CORNERS
-        .iter()
-        .map(|&[o, a, b, d]| {
-            let (e1, e2, e3) = (c[a] - c[o], c[b] - c[o], c[d] - c[o]);
-            let scale = e1.norm() * e2.norm() * e3.norm();
-            if scale > 0.0 { e1.cross(&e2).dot(&e3) / scale * std::f64::consts::SQRT_2 } else { 0.0 }
-        })
-        .fold(f64::INFINITY, f64::min)
+    let len = |a: usize, b: usize| (c[a] - c[b]).norm();
+    let product =
+        (0..4).map(|o| (0..4).filter(|&k| k != o).map(|k| len(o, k)).product::<f64>()).fold(0.0, f64::max);
+    if product > 0.0 { (6.0 * volume(c) / product * std::f64::consts::SQRT_2).clamp(-1.0, 1.0) } else { 0.0 }
 }
 
 #[cfg(test)]

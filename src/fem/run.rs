@@ -12,7 +12,9 @@ use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::io::atomic::write_bytes_atomic;
 use crate::io::vtu::write_wall_vtu;
+use crate::lattice::{PortRole, centerlines};
 use crate::lbm::BackendChoice;
+use crate::simulation::Vessel;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +79,22 @@ impl WallCase {
     }
 }
 
+/// The case's vessel and its axis: the line between the ports of a tube, else the centerlines
+/// traced on the case's lattice (which needs the voxelization).
+fn vessel_and_axis(case: &Case) -> Result<(Vessel, Axis)> {
+    let vessel = crate::simulation::load_vessel(case)?;
+    if vessel.ports.len() == 2 {
+        let axis = Axis::between_ports(&vessel.ports)?;
+        return Ok((vessel, axis));
+    }
+    let setup = crate::simulation::prepare(case)?;
+    let vessel = setup.vessel;
+    let inlet = vessel.roles.iter().position(|r| *r == PortRole::Velocity).unwrap_or(0);
+    let lines = centerlines(&vessel.surface, &vessel.tags, &setup.voxels, &vessel.ports, inlet)?;
+    let axis = Axis::new(lines.into_iter().map(|l| l.points).collect())?;
+    Ok((vessel, axis))
+}
+
 /// What `hemotwin wall` wrote.
 pub struct WallRun {
     /// The summary (also in wall_summary.json).
@@ -99,8 +117,7 @@ pub fn run_wall(
             "the case has no [wall] section (thickness, material; see docs/validation.md)",
         )
     })?;
-    let vessel = crate::simulation::load_vessel(case)?;
-    let axis = Axis::between_ports(&vessel.ports)?;
+    let (vessel, axis) = vessel_and_axis(case)?;
     let mesh = extrude(
         &vessel.surface,
         &vessel.ports,

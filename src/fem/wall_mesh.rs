@@ -3,8 +3,9 @@
 //! pressure load) and the end faces at the ports (for the boundary conditions).
 //!
 //! 1. Wall triangles are those not on a port cap; vertices on a cap rim belong to that port's end.
-//! 2. Each wall vertex moves outward along its area-weighted normal (projected into the port plane
-//!    at the rims, so the end faces are flat) by the thickness, in `layers` equal steps.
+//! 2. Each wall vertex moves outward along its area-weighted normal, smoothed over its neighbours
+//!    (and projected into the port plane at the rims, so the end faces are flat), by the
+//!    thickness, in `layers` equal steps.
 //! 3. Each prism is split into three tetrahedra with the diagonals of its side faces chosen by
 //!    global vertex order, so neighbouring prisms share their diagonals; mid-edge nodes are added.
 //! 4. Every element's scaled Jacobian is computed; an inverted element is refused.
@@ -60,6 +61,19 @@ pub struct WallMesh {
     /// Smallest scaled Jacobian over the elements (1 regular, 0 degenerate).
     pub min_scaled_jacobian: f64,
 }
+
+/// Lumen triangles with a smaller angle (degrees) are named as slivers when their prism inverts.
+const SLIVER_DEGREES: f64 = 3.0;
+
+/// Smallest interior angle of a triangle, degrees.
+fn smallest_angle(p: [Point3<f64>; 3]) -> f64 {
+    (0..3)
+        .map(|i| (p[(i + 1) % 3] - p[i]).angle(&(p[(i + 2) % 3] - p[i])).to_degrees())
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Rounds of smoothing of the extrusion directions.
+const NORMAL_SMOOTHING: usize = 3;
 
 /// Area-weighted outward normals of the wall vertices (zero where a vertex has no wall triangle).
 fn vertex_normals(surface: &Surface, wall: &[[u32; 3]]) -> Vec<Vector3<f64>> {
@@ -117,9 +131,26 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
             }
         }
     }
-    for (v, k) in &rim {
-        let n = &mut normals[*v as usize];
-        *n -= ports[*k].normal * n.dot(&ports[*k].normal);
+    // Smooth the directions (each the mean of its triangles' corner directions), so that close
+    // vertices, e.g. the two ends of a sliver triangle, move alike; rims stay in their port planes.
+    for round in 0..=NORMAL_SMOOTHING {
+        for (v, k) in &rim {
+            let n = &mut normals[*v as usize];
+            *n -= ports[*k].normal * n.dot(&ports[*k].normal);
+        }
+        for n in normals.iter_mut().filter(|n| n.norm() > 0.0) {
+            *n = n.normalize();
+        }
+        if round < NORMAL_SMOOTHING {
+            let mut sum = vec![Vector3::zeros(); normals.len()];
+            for t in &wall {
+                let mean: Vector3<f64> = t.iter().map(|v| normals[*v as usize]).sum();
+                for v in t {
+                    sum[*v as usize] += mean;
+                }
+            }
+            normals = sum;
+        }
     }
     // Compact numbering of wall vertices (the extrusion columns).
     let mut column_of = vec![u32::MAX; surface.vertices.len()];
@@ -183,14 +214,24 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
     for (e, c) in tets.iter().enumerate() {
         let p = c.map(|n| nodes[n as usize]);
         let sj = scaled_jacobian(p);
-        if !(sj > 0.0 && volume(p) > 0.0) {
+        if sj.is_nan() || sj <= 0.0 || volume(p) <= 0.0 {
             let centre = p.iter().fold(Vector3::zeros(), |a, q| a + q.coords) / 4.0;
+            // Three tetrahedra per prism, `layers` prisms per lumen triangle.
+            let angle = smallest_angle(wall[e / (3 * layers)].map(|v| surface.vertices[v as usize]));
+            let cause = if angle < SLIVER_DEGREES {
+                format!(
+                    "the lumen triangle under it is a sliver (smallest angle {angle:.2} degrees), which no \
+                     thickness extrudes; remesh the surface (e.g. VMTK's vmtksurfaceremeshing)"
+                )
+            } else {
+                "the lumen surface is too coarse or too curved there for this thickness; use a thinner wall \
+                 or a smoother, finer surface"
+                    .to_string()
+            };
             return Err(Error::parameter(
                 "wall.thickness",
                 format!(
-                    "element {e} near ({:.3}, {:.3}, {:.3}) mm is inverted (scaled Jacobian {sj:.3}): the lumen \
-                     surface is too coarse or too curved there for this thickness; use a thinner wall or a \
-                     smoother, finer surface",
+                    "element {e} near ({:.3}, {:.3}, {:.3}) mm is inverted (scaled Jacobian {sj:.3}): {cause}",
                     centre.x * 1e3,
                     centre.y * 1e3,
                     centre.z * 1e3
