@@ -24,7 +24,7 @@ pub use axis::{Axis, AxisFrame};
 pub use element::{FACES, scaled_jacobian};
 pub use gpu::{FemGpu, GpuPcg};
 pub use material::{Material, MaterialMap, Model, Region};
-pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure};
+pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
 pub use run::{WallCase, WallRun, run_wall};
 pub use solver::{
     EndCondition, NewtonSettings, Pressure, WallProblem, WallSolution, WallSolver, WallSummary,

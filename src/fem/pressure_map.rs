@@ -5,10 +5,18 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::Surface;
+use crate::io::atomic::write_atomic;
+use crate::io::vtk::{ZLIB_LEVEL, xml_to_io};
 use nalgebra::Point3;
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
-use vtkio::model::{Attribute, DataSet};
+use vtkio::model::{
+    Attribute, Attributes, ByteOrder, DataArray, DataSet, ElementType, Piece, PolyDataPiece, Version,
+    VertexNumbers,
+};
+use vtkio::xml::Compressor;
+use vtkio::{IOBuffer, Vtk};
 
 /// Name of the pressure array looked for (point data first, then cell data).
 pub const PRESSURE_ARRAY: &str = "pressure";
@@ -149,12 +157,58 @@ pub fn map_to_surface(
         .collect()
 }
 
+/// Writes `surface` (m) with a `pressure` array (Pa) as a `.vtp`, atomically: point data when it
+/// has one value per vertex, cell data when one per triangle. The format [`read_wall_pressure`] reads.
+pub fn write_pressure_vtp(path: &Path, surface: &Surface, pressure: &[f64]) -> Result<()> {
+    let array = vec![Attribute::DataArray(DataArray {
+        name: PRESSURE_ARRAY.into(),
+        elem: ElementType::Scalars { num_comp: 1, lookup_table: None },
+        data: IOBuffer::F64(pressure.to_vec()),
+    })];
+    let data = if pressure.len() == surface.vertices.len() {
+        Attributes { point: array, cell: vec![] }
+    } else if pressure.len() == surface.triangles.len() {
+        Attributes { point: vec![], cell: array }
+    } else {
+        return Err(Error::parameter(
+            PRESSURE_ARRAY,
+            format!(
+                "has {} values; give one per vertex ({}) or per triangle ({})",
+                pressure.len(),
+                surface.vertices.len(),
+                surface.triangles.len()
+            ),
+        ));
+    };
+    let vtk = Vtk {
+        version: Version::new_xml(1, 0),
+        byte_order: ByteOrder::LittleEndian,
+        title: String::new(),
+        file_path: None,
+        data: DataSet::PolyData {
+            meta: None,
+            pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
+                points: IOBuffer::F64(surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect()),
+                verts: None,
+                lines: None,
+                polys: Some(VertexNumbers::XML {
+                    connectivity: surface.triangles.iter().flatten().map(|&v| v as u64).collect(),
+                    offsets: (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect(),
+                }),
+                strips: None,
+                data,
+            }))],
+        },
+    };
+    let file =
+        vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
+    write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::geometry::synth::{TubeSpec, tube};
-    use vtkio::model::{ByteOrder, DataArray, ElementType, Piece, PolyDataPiece, Version, VertexNumbers};
-    use vtkio::{IOBuffer, Vtk};
 
     /// A wall.vtp with point pressure 1000 + 1e4 z Pa maps exactly onto the same surface; cell
     /// pressure maps to the average of the cells around each vertex.
@@ -164,39 +218,13 @@ mod tests {
         let exact: Vec<f64> = s.vertices.iter().map(|p| 1000.0 + 1e4 * p.z).collect();
         let dir = tempfile::tempdir().unwrap();
         for cell_data in [false, true] {
-            let values = if cell_data {
+            let values: Vec<f64> = if cell_data {
                 s.triangles.iter().map(|t| t.iter().map(|&v| exact[v as usize]).sum::<f64>() / 3.0).collect()
             } else {
                 exact.clone()
             };
-            let array = Attribute::DataArray(DataArray {
-                name: "pressure".into(),
-                elem: ElementType::Scalars { num_comp: 1, lookup_table: None },
-                data: IOBuffer::F64(values),
-            });
-            let (point, cell) = if cell_data { (vec![], vec![array]) } else { (vec![array], vec![]) };
-            let vtk = Vtk {
-                version: Version::new_xml(1, 0),
-                byte_order: ByteOrder::LittleEndian,
-                title: String::new(),
-                file_path: None,
-                data: DataSet::PolyData {
-                    meta: None,
-                    pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
-                        points: IOBuffer::F64(s.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect()),
-                        verts: None,
-                        lines: None,
-                        polys: Some(VertexNumbers::XML {
-                            connectivity: s.triangles.iter().flatten().map(|&v| v as u64).collect(),
-                            offsets: (1..=s.triangles.len() as u64).map(|k| 3 * k).collect(),
-                        }),
-                        strips: None,
-                        data: vtkio::model::Attributes { point, cell },
-                    }))],
-                },
-            };
             let path = dir.path().join("wall.vtp");
-            vtk.export(&path).unwrap();
+            write_pressure_vtp(&path, &s, &values).unwrap();
             let (points, p) = read_wall_pressure(&path).unwrap();
             let mapped = map_to_surface(&s, &points, &p, &path).unwrap();
             let err = mapped.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
@@ -207,5 +235,7 @@ mod tests {
         let far: Vec<Point3<f64>> = s.vertices.iter().map(|p| p * 1e3).collect();
         let e = map_to_surface(&s, &far, &exact, Path::new("wall.vtp")).unwrap_err().to_string();
         assert!(e.contains("same lumen surface"), "{e}");
+        let e = write_pressure_vtp(&dir.path().join("x.vtp"), &s, &[1.0; 3]).unwrap_err().to_string();
+        assert!(e.starts_with("pressure"), "{e}");
     }
 }
