@@ -63,7 +63,8 @@ fn gpu_kernels_match_their_cpu_twins_to_1e_6() {
         backend.axpby(1.0, Slot::Z, 0.0, Slot::P);
         backend.axpby(0.5, Slot::R, -2.0, Slot::P);
         backend.spmv();
-        dots.push([backend.dot(Slot::P, Slot::Q), backend.dot(Slot::R, Slot::R)]);
+        let d = backend.dots(&[(Slot::P, Slot::Q), (Slot::R, Slot::R)]);
+        dots.push([d[0], d[1]]);
     }
     let mut worst = 0.0f64;
     for slot in [Slot::Z, Slot::P, Slot::Q] {

@@ -23,6 +23,8 @@ struct FemParams {
 const PARAMS_STRIDE: u64 = 256;
 /// Parameter slots: the most dispatches recorded between two dot products.
 const PARAMS_SLOTS: u64 = 8;
+/// Dot products read back together at most (PCG needs two: r·r and r·z).
+const DOT_SLOTS: u64 = 2;
 
 /// The kernels as compiled: (entry point, source with WORKGROUP prepended, storage bindings as
 /// read-only flags after the uniform at binding 0).
@@ -141,6 +143,8 @@ pub struct GpuPcg<'a> {
     vectors: [wgpu::Buffer; 5],
     partials: wgpu::Buffer,
     groups: u32,
+    /// Bytes between the partial sums of two dot products read back together (offset-aligned).
+    partial_stride: u64,
     params: wgpu::Buffer,
     pending: Vec<(FemParams, Op)>,
     error: Option<Error>,
@@ -150,7 +154,8 @@ pub struct GpuPcg<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Op {
     Spmv,
-    Dot(Slot, Slot),
+    /// a · b into partial-sum slot k.
+    Dot(Slot, Slot, usize),
     Axpby(Slot, Slot),
     BlockJacobi,
 }
@@ -196,7 +201,14 @@ impl<'a> GpuPcg<'a> {
             init(&format!("fem {s:?}"), bytemuck::cast_slice(&data), rw)
         });
         let groups = n.div_ceil(WORKGROUP).max(1) as u32;
-        let partials = init("fem partials", bytemuck::cast_slice(&vec![0f32; groups as usize]), rw);
+        let align = u64::from(limits.min_storage_buffer_offset_alignment);
+        let partial_stride = (4 * u64::from(groups)).div_ceil(align) * align;
+        let partials = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("fem partials"),
+            size: partial_stride * DOT_SLOTS,
+            usage: rw,
+            mapped_at_creation: false,
+        });
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("fem params"),
             size: PARAMS_STRIDE * PARAMS_SLOTS,
@@ -211,6 +223,7 @@ impl<'a> GpuPcg<'a> {
             vectors,
             partials,
             groups,
+            partial_stride,
             params,
             pending: Vec::new(),
             error: None,
@@ -230,12 +243,12 @@ impl<'a> GpuPcg<'a> {
         let (_, _, row_width) = self.shape(items);
         self.pending.push((FemParams { n: items, row_width, a: a as f32, b: b as f32 }, op));
         if self.pending.len() as u64 == PARAMS_SLOTS {
-            self.flush(false);
+            self.flush(0);
         }
     }
 
-    /// Submits the recorded dispatches; with `read_partials`, copies the dot partials back too.
-    fn flush(&mut self, read_partials: bool) -> Option<wgpu::Buffer> {
+    /// Submits the recorded dispatches, and copies the partial sums of the first `dots` slots back.
+    fn flush(&mut self, dots: u64) -> Option<wgpu::Buffer> {
         let gpu = self.gpu;
         let device = &gpu.ctx.device;
         let mut bytes = vec![0u8; (PARAMS_STRIDE * PARAMS_SLOTS) as usize];
@@ -269,7 +282,14 @@ impl<'a> GpuPcg<'a> {
                             v(Slot::Q),
                         ],
                     ),
-                    Op::Dot(a, b) => (&gpu.dot, vec![v(a), v(b), self.partials.as_entire_binding()]),
+                    Op::Dot(a, b, slot) => {
+                        let partials = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &self.partials,
+                            offset: slot as u64 * self.partial_stride,
+                            size: wgpu::BufferSize::new(4 * u64::from(self.groups)),
+                        });
+                        (&gpu.dot, vec![v(a), v(b), partials])
+                    }
                     Op::Axpby(x, y) => (&gpu.axpby, vec![v(x), v(y)]),
                     Op::BlockJacobi => {
                         (&gpu.block_jacobi, vec![self.inverse.as_entire_binding(), v(Slot::R), v(Slot::Z)])
@@ -294,8 +314,8 @@ impl<'a> GpuPcg<'a> {
             }
         }
         self.pending.clear();
-        let staging = read_partials.then(|| {
-            let size = 4 * self.groups as u64;
+        let staging = (dots > 0).then(|| {
+            let size = dots * self.partial_stride;
             let staging = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("fem partials readback"),
                 size,
@@ -329,9 +349,34 @@ impl<'a> GpuPcg<'a> {
         Ok(bytemuck::pod_collect_to_vec(&data))
     }
 
+    /// Up to [`DOT_SLOTS`] dot products with one read-back.
+    fn dot_chunk(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64> {
+        for (k, &(a, b)) in pairs.iter().enumerate() {
+            self.record(Op::Dot(a, b, k), 0.0, 0.0);
+        }
+        let Some(staging) = self.flush(pairs.len() as u64) else {
+            return vec![f64::NAN; pairs.len()];
+        };
+        match self.map(&staging) {
+            Ok(p) => {
+                let stride = (self.partial_stride / 4) as usize;
+                (0..pairs.len())
+                    .map(|k| {
+                        p.get(k * stride..k * stride + self.groups as usize)
+                            .map_or(f64::NAN, |s| s.iter().map(|&x| f64::from(x)).sum())
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+                vec![f64::NAN; pairs.len()]
+            }
+        }
+    }
+
     /// Reads the vector in `slot` back to the host.
     pub fn read(&mut self, slot: Slot) -> Result<Vec<f32>> {
-        self.flush(false);
+        self.flush(0);
         let device = &self.gpu.ctx.device;
         let size = 4 * self.n.max(1) as u64;
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
@@ -355,16 +400,8 @@ impl PcgKernels for GpuPcg<'_> {
         self.record(Op::Spmv, 0.0, 0.0);
     }
 
-    fn dot(&mut self, a: Slot, b: Slot) -> f64 {
-        self.record(Op::Dot(a, b), 0.0, 0.0);
-        let Some(staging) = self.flush(true) else { return f64::NAN };
-        match self.map(&staging) {
-            Ok(p) => p.iter().map(|&x| f64::from(x)).sum(),
-            Err(e) => {
-                self.error.get_or_insert(e);
-                f64::NAN
-            }
-        }
+    fn dots(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64> {
+        pairs.chunks(DOT_SLOTS as usize).flat_map(|chunk| self.dot_chunk(chunk)).collect()
     }
 
     fn axpby(&mut self, a: f64, x: Slot, b: f64, y: Slot) {

@@ -49,8 +49,9 @@ pub enum Slot {
 pub trait PcgKernels {
     /// Q = A P.
     fn spmv(&mut self);
-    /// a · b, summed in f64 from per-workgroup partial sums.
-    fn dot(&mut self, a: Slot, b: Slot) -> f64;
+    /// The dot products of `pairs` (each summed in f64 from per-workgroup partial sums), read back
+    /// together: one synchronisation for all of them.
+    fn dots(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64>;
     /// y = a x + b y.
     fn axpby(&mut self, a: f64, x: Slot, b: f64, y: Slot);
     /// Z = D^-1 R.
@@ -59,7 +60,9 @@ pub trait PcgKernels {
 
 /// Solves A x = b on `k`, whose R slot holds b and the other slots zeros; x ends in slot X.
 pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
-    let b_norm = k.dot(Slot::R, Slot::R).sqrt();
+    k.precondition();
+    let first = k.dots(&[(Slot::R, Slot::R), (Slot::R, Slot::Z)]);
+    let (b_norm, mut rz) = (first[0].sqrt(), first[1]);
     if b_norm == 0.0 {
         return PcgReport {
             iterations: 0,
@@ -68,13 +71,12 @@ pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
             negative_curvature: false,
         };
     }
-    k.precondition();
     k.axpby(1.0, Slot::Z, 0.0, Slot::P);
-    let mut rz = k.dot(Slot::R, Slot::Z);
     let mut residual = 1.0;
+    // Two synchronisations per iteration: p·q, then r·r and r·z together.
     for it in 0..settings.max_iterations {
         k.spmv();
-        let pq = k.dot(Slot::P, Slot::Q);
+        let pq = k.dots(&[(Slot::P, Slot::Q)])[0];
         if pq.is_nan() || pq <= 0.0 {
             if it == 0 {
                 // Nothing to truncate to: the preconditioned residual is the descent direction.
@@ -90,7 +92,9 @@ pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
         let alpha = rz / pq;
         k.axpby(alpha, Slot::P, 1.0, Slot::X);
         k.axpby(-alpha, Slot::Q, 1.0, Slot::R);
-        residual = k.dot(Slot::R, Slot::R).sqrt() / b_norm;
+        k.precondition();
+        let next = k.dots(&[(Slot::R, Slot::R), (Slot::R, Slot::Z)]);
+        residual = next[0].sqrt() / b_norm;
         if residual <= settings.tolerance {
             return PcgReport {
                 iterations: it + 1,
@@ -99,10 +103,8 @@ pub fn pcg(k: &mut impl PcgKernels, settings: &PcgSettings) -> PcgReport {
                 negative_curvature: false,
             };
         }
-        k.precondition();
-        let rz_new = k.dot(Slot::R, Slot::Z);
-        k.axpby(1.0, Slot::Z, rz_new / rz, Slot::P);
-        rz = rz_new;
+        k.axpby(1.0, Slot::Z, next[1] / rz, Slot::P);
+        rz = next[1];
     }
     PcgReport {
         iterations: settings.max_iterations,
@@ -175,9 +177,14 @@ impl<T: Real, I: Index> PcgKernels for CpuPcg<'_, T, I> {
         self.vectors[Slot::Q as usize] = q;
     }
 
-    fn dot(&mut self, a: Slot, b: Slot) -> f64 {
-        cpu::fem_dot(&self.vectors[a as usize], &self.vectors[b as usize], &mut self.partials);
-        self.partials.iter().map(|&p| p.into()).sum()
+    fn dots(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64> {
+        pairs
+            .iter()
+            .map(|&(a, b)| {
+                cpu::fem_dot(&self.vectors[a as usize], &self.vectors[b as usize], &mut self.partials);
+                self.partials.iter().map(|&p| p.into()).sum()
+            })
+            .collect()
     }
 
     fn axpby(&mut self, a: f64, x: Slot, b: f64, y: Slot) {

@@ -1,5 +1,5 @@
 //! The wall solver: boundary conditions, loads, and the solution loop (one linear solve for
-//! linear elasticity; Newton-Raphson with load stepping and a backtracking line search for the
+//! linear elasticity; Newton-Raphson with load stepping, step cutting and a line search for the
 //! neo-Hookean models), with PCG on the CPU or the GPU.
 
 use super::assemble::{Assembly, Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
@@ -342,7 +342,8 @@ impl<'a> WallSolver<'a> {
     /// Solves the problem:
     /// 1. linear elasticity: one assembly and one PCG solve on the reference geometry;
     /// 2. neo-Hookean: for each load step, Newton iterations on the follower pressure, each with a
-    ///    PCG solve of the tangent and a backtracking line search on the residual norm.
+    ///    PCG solve of the tangent (truncated on negative curvature) and a line search on the slope
+    ///    du · r (Crisfield); a failed step is retried in halves.
     ///
     /// On failure the error names the load step and residual, and [`WallSolver::displacement`]
     /// keeps the last converged state.
