@@ -51,7 +51,7 @@ pub struct NewtonSettings {
 
 impl Default for NewtonSettings {
     fn default() -> Self {
-        NewtonSettings { load_steps: 10, max_iterations: 30, tolerance: 1e-8, forcing: 1e-4 }
+        NewtonSettings { load_steps: 10, max_iterations: 30, tolerance: 1e-8, forcing: 1e-2 }
     }
 }
 
