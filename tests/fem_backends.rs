@@ -93,6 +93,8 @@ fn gpu_and_cpu_wall_solutions_agree_at_the_gpu_tolerance() {
     let Some(gpu) = gpu() else { return };
     drop(gpu);
     let (mesh, axis) = cylinder(1.0, 2.0, 32, 4, 2);
+    let e = WallSolver::new(&mesh, &axis, problem(material(0.3), 1.0, BackendChoice::Gpu)).err().unwrap();
+    assert!(e.to_string().starts_with("wall.pcg_tolerance"), "a 1e-10 tolerance on f32 is refused: {e}");
     let mut gpu_problem = problem(material(0.3), 1.0, BackendChoice::Gpu);
     gpu_problem.pcg = PcgSettings { tolerance: 1e-5, max_iterations: 20_000 };
     let g = WallSolver::new(&mesh, &axis, gpu_problem).unwrap().solve().unwrap();

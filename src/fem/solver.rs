@@ -55,6 +55,10 @@ impl Default for NewtonSettings {
     }
 }
 
+/// The smallest relative residual asked of the f32 GPU PCG for a linear solve (Newton's
+/// corrections ask for less: the forcing).
+pub const GPU_MIN_TOLERANCE: f64 = 1e-5;
+
 /// Everything but the mesh that defines a wall computation.
 #[derive(Debug, Clone)]
 pub struct WallProblem {
@@ -227,6 +231,21 @@ impl<'a> WallSolver<'a> {
             BackendChoice::Gpu => Some(FemGpu::new(crate::gpu::open(true)?)?),
             BackendChoice::Auto => crate::gpu::open(false).ok().map(FemGpu::new).transpose()?,
         };
+        let nonlinear = problem.materials.default.is_nonlinear();
+        if let Some(g) = &gpu
+            && !nonlinear
+            && problem.pcg.tolerance < GPU_MIN_TOLERANCE
+        {
+            return Err(Error::parameter(
+                "wall.pcg_tolerance",
+                format!(
+                    "{:.0e} is below what f32 PCG on the GPU ({}) reaches (about 1e-6); use {GPU_MIN_TOLERANCE:.0e} \
+                     or more, or --backend cpu (f64)",
+                    problem.pcg.tolerance,
+                    g.adapter().name
+                ),
+            ));
+        }
         Ok(WallSolver {
             mesh,
             axis,
