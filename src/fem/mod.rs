@@ -56,7 +56,8 @@ pub use material::{Material, MaterialMap, Model, Region};
 pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
 pub use run::{WallCase, WallRun, run_wall};
 pub use solver::{
-    EndCondition, NewtonSettings, Pressure, WallProblem, WallSolution, WallSolver, WallSummary,
+    EndCondition, GPU_MIN_TOLERANCE, NewtonSettings, Pressure, WallProblem, WallSolution, WallSolver,
+    WallSummary,
 };
 pub use stress::{NodalFields, von_mises};
 pub use wall_mesh::{InnerFace, Thickness, WallMesh, WallSpec, extrude};
