@@ -17,6 +17,9 @@ pub struct Case {
     pub inflow: InflowSpec,
     /// Lattice resolution and time step.
     pub lattice: LatticeSpec,
+    /// The vessel wall for `hemotwin wall` (finite elements); absent for flow-only cases.
+    #[serde(default)]
+    pub wall: Option<crate::fem::WallCase>,
     /// How long to run and when to stop.
     #[serde(default)]
     pub run: RunSpec,

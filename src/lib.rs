@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod case;
 pub mod error;
+pub mod fem;
 pub mod geometry;
 pub mod gpu;
 pub mod hemo;

@@ -53,6 +53,21 @@ enum Command {
         #[command(subcommand)]
         action: MeshCommand,
     },
+    /// Solve the vessel wall of a case (its [wall] section) by finite elements: wall_fe.vtu and
+    /// wall_summary.json.
+    Wall {
+        /// The case file.
+        case: PathBuf,
+        /// The flow's wall.vtp with a `pressure` array (Pa); default: the case's wall.pressure.
+        #[arg(long)]
+        pressure: Option<PathBuf>,
+        /// Output folder (default: the case's output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Backend of the PCG solves: auto, gpu (f32) or cpu (f64).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: BackendChoice,
+    },
     /// List the GPU adapters found and which one each backend choice would use.
     Info,
     /// Measure memory bandwidth and LBM throughput (MLUPS) per backend, with the roofline.
@@ -167,6 +182,29 @@ fn dispatch(cli: Cli) -> Result<()> {
             run_case(&case, out, backend, false, resume)
         }
         Command::Mesh { action } => mesh(action),
+        Command::Wall { case, pressure, out, backend } => {
+            let case = Case::load(&case)?;
+            let out = out.unwrap_or_else(|| case.output.dir.clone());
+            let run = hemotwin::fem::run_wall(&case, pressure.as_deref(), &out, backend)?;
+            let s = &run.summary;
+            println!(
+                "wall: {} TET10 elements, {} dofs (min scaled Jacobian {:.3}); max displacement {:.3e} m, \
+                 von Mises {:.4e} Pa, hoop {:.4e} Pa; {} Newton / {} PCG iterations on {}",
+                s.elements,
+                s.dofs,
+                s.min_scaled_jacobian,
+                s.max_displacement_m,
+                s.max_von_mises_pa,
+                s.max_hoop_pa,
+                s.newton_iterations,
+                s.pcg_iterations,
+                s.backend
+            );
+            for f in &run.files {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
         Command::Info => info(),
         Command::Bench { size, steps, software_gpu } => bench(size, steps, software_gpu),
     }

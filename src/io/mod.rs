@@ -3,3 +3,4 @@
 pub mod atomic;
 pub mod summary;
 pub mod vtk;
+pub mod vtu;

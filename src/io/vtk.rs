@@ -18,7 +18,7 @@ use vtkio::xml::Compressor;
 use vtkio::{IOBuffer, Vtk};
 
 /// zlib level used for `.vti` arrays (1 fastest .. 9 smallest; 5 is vtkio's "balanced").
-const ZLIB_LEVEL: u32 = 5;
+pub(crate) const ZLIB_LEVEL: u32 = 5;
 
 /// A uniform grid of points in SI units (the lattice's bounding box).
 #[derive(Clone, Debug, PartialEq)]
@@ -156,7 +156,7 @@ fn validate(grid: &ImageGrid, fields: &[PointField]) -> Result<usize> {
 }
 
 /// Turns a vtkio error met while writing into an `std::io::Error`, keeping OS errors as they are.
-fn xml_to_io(e: vtkio::xml::Error) -> std::io::Error {
+pub(crate) fn xml_to_io(e: vtkio::xml::Error) -> std::io::Error {
     match e {
         vtkio::xml::Error::IO(e) => e,
         e => std::io::Error::other(e),

@@ -1,0 +1,438 @@
+//! The GPU backend of the wall PCG: the CSR matrix, preconditioner and vectors in f32 storage
+//! buffers, one pipeline per kernel of shaders/fem_*.wgsl. Work between two dot products is
+//! recorded into one command buffer; each dot product reads its partial sums back.
+
+use super::cpu::WORKGROUP;
+use super::pcg::{PcgKernels, PcgReport, PcgSettings, Slot, block_jacobi_inverse, pcg};
+use crate::error::{Error, Result};
+use crate::gpu::{AdapterSummary, GpuContext};
+use nalgebra_sparse::CsrMatrix;
+use wgpu::util::DeviceExt;
+
+/// Kernel parameters; keep in sync with `FemParams` in shaders/fem_*.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct FemParams {
+    n: u32,
+    row_width: u32,
+    a: f32,
+    b: f32,
+}
+
+/// Stride of one FemParams slot in the uniform buffer (the dynamic-offset alignment).
+const PARAMS_STRIDE: u64 = 256;
+/// Parameter slots: the most dispatches recorded between two dot products.
+const PARAMS_SLOTS: u64 = 8;
+/// Dot products read back together at most (PCG needs two: r·r and r·z).
+const DOT_SLOTS: u64 = 2;
+
+/// The kernels as compiled: (entry point, source with WORKGROUP prepended, storage bindings as
+/// read-only flags after the uniform at binding 0).
+fn shader_sources() -> [(&'static str, String, &'static [bool]); 4] {
+    let prelude = format!("const WORKGROUP: u32 = {WORKGROUP}u;\n");
+    [
+        (
+            "fem_spmv",
+            format!("{prelude}{}", include_str!("../../shaders/fem_spmv.wgsl")),
+            &[true, true, true, true, false],
+        ),
+        ("fem_dot", format!("{prelude}{}", include_str!("../../shaders/fem_dot.wgsl")), &[true, true, false]),
+        ("fem_axpby", format!("{prelude}{}", include_str!("../../shaders/fem_axpby.wgsl")), &[true, false]),
+        (
+            "fem_block_jacobi",
+            format!("{prelude}{}", include_str!("../../shaders/fem_block_jacobi.wgsl")),
+            &[true, true, false],
+        ),
+    ]
+}
+
+/// One compiled kernel and its bind group layout.
+struct Kernel {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// The FEM pipelines on one device, reused by every solve.
+pub struct FemGpu {
+    ctx: GpuContext,
+    spmv: Kernel,
+    dot: Kernel,
+    axpby: Kernel,
+    block_jacobi: Kernel,
+}
+
+fn kernel(device: &wgpu::Device, entry: &str, code: &str, storage: &[bool]) -> Kernel {
+    let mut entries = vec![wgpu::BindGroupLayoutEntry {
+        binding: 0,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: wgpu::BufferSize::new(size_of::<FemParams>() as u64),
+        },
+        count: None,
+    }];
+    entries.extend(storage.iter().enumerate().map(|(k, &read_only)| wgpu::BindGroupLayoutEntry {
+        binding: k as u32 + 1,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }));
+    let layout = device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(entry), entries: &entries });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(entry),
+        source: wgpu::ShaderSource::Wgsl(code.to_owned().into()),
+    });
+    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(entry),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(&pl),
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    });
+    Kernel { layout, pipeline }
+}
+
+impl FemGpu {
+    /// Compiles the FEM kernels on `ctx`'s device.
+    pub fn new(ctx: GpuContext) -> Result<Self> {
+        let [spmv, dot, axpby, block_jacobi] =
+            shader_sources().map(|(entry, code, storage)| kernel(&ctx.device, entry, &code, storage));
+        Ok(FemGpu { ctx, spmv, dot, axpby, block_jacobi })
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.ctx.adapter
+    }
+
+    /// Solves A x = b with f32 PCG on the GPU; x is returned in f64.
+    pub fn solve(
+        &self,
+        a: &CsrMatrix<f64>,
+        b: &[f64],
+        settings: &PcgSettings,
+    ) -> Result<(Vec<f64>, PcgReport)> {
+        let mut state = GpuPcg::new(self, a, b)?;
+        let report = pcg(&mut state, settings);
+        if let Some(e) = state.error.take() {
+            return Err(e);
+        }
+        let x = state.read(Slot::X)?;
+        Ok((x.into_iter().map(f64::from).collect(), report))
+    }
+}
+
+/// Buffers of one solve, and the dispatches recorded since the last read-back.
+pub struct GpuPcg<'a> {
+    gpu: &'a FemGpu,
+    n: u32,
+    matrix: [wgpu::Buffer; 3],
+    inverse: wgpu::Buffer,
+    vectors: [wgpu::Buffer; 5],
+    partials: wgpu::Buffer,
+    groups: u32,
+    /// Bytes between the partial sums of two dot products read back together (offset-aligned).
+    partial_stride: u64,
+    params: wgpu::Buffer,
+    pending: Vec<(FemParams, Op)>,
+    error: Option<Error>,
+}
+
+/// A recorded dispatch.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Spmv,
+    /// a · b into partial-sum slot k.
+    Dot(Slot, Slot, usize),
+    Axpby(Slot, Slot),
+    BlockJacobi,
+}
+
+impl<'a> GpuPcg<'a> {
+    /// Uploads A (as f32 with u32 indices), its block-Jacobi inverse and b; X, Z, P, Q start at zero.
+    pub fn new(gpu: &'a FemGpu, a: &CsrMatrix<f64>, b: &[f64]) -> Result<Self> {
+        let device = &gpu.ctx.device;
+        let n = a.nrows();
+        let (offsets, cols, values) = a.csr_data();
+        let limits = device.limits();
+        let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let biggest = 4 * values.len().max(offsets.len()) as u64;
+        if biggest > max || u32::try_from(values.len()).is_err() {
+            return Err(Error::Gpu(format!(
+                "the stiffness matrix needs {:.0} MiB in one buffer but {} allows {:.0} MiB; use --backend cpu",
+                biggest as f64 / 1048576.0,
+                gpu.ctx.adapter.name,
+                max as f64 / 1048576.0
+            )));
+        }
+        let init = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage,
+            })
+        };
+        let storage = wgpu::BufferUsages::STORAGE;
+        let rw = storage | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST;
+        let to_u32 = |v: &[usize]| v.iter().map(|&x| x as u32).collect::<Vec<u32>>();
+        let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let matrix = [
+            init("fem offsets", bytemuck::cast_slice(&to_u32(offsets)), storage),
+            init("fem cols", bytemuck::cast_slice(&to_u32(cols)), storage),
+            init("fem values", bytemuck::cast_slice(&to_f32(values)), storage),
+        ];
+        let inverse =
+            init("fem block jacobi", bytemuck::cast_slice(&to_f32(&block_jacobi_inverse(a))), storage);
+        let zeros = vec![0f32; n.max(1)];
+        let vectors = [Slot::X, Slot::R, Slot::Z, Slot::P, Slot::Q].map(|s| {
+            let data = if s == Slot::R { to_f32(b) } else { zeros.clone() };
+            init(&format!("fem {s:?}"), bytemuck::cast_slice(&data), rw)
+        });
+        let groups = n.div_ceil(WORKGROUP).max(1) as u32;
+        let align = u64::from(limits.min_storage_buffer_offset_alignment);
+        let partial_stride = (4 * u64::from(groups)).div_ceil(align) * align;
+        let partials = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("fem partials"),
+            size: partial_stride * DOT_SLOTS,
+            usage: rw,
+            mapped_at_creation: false,
+        });
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("fem params"),
+            size: PARAMS_STRIDE * PARAMS_SLOTS,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(GpuPcg {
+            gpu,
+            n: n as u32,
+            matrix,
+            inverse,
+            vectors,
+            partials,
+            groups,
+            partial_stride,
+            params,
+            pending: Vec::new(),
+            error: None,
+        })
+    }
+
+    /// Workgroups (x, y) covering `items`, and the items per row of the 2D dispatch.
+    fn shape(&self, items: u32) -> (u32, u32, u32) {
+        let max = self.gpu.ctx.device.limits().max_compute_workgroups_per_dimension;
+        let groups = items.div_ceil(WORKGROUP as u32).max(1);
+        let x = groups.min(max);
+        (x, groups.div_ceil(x), x * WORKGROUP as u32)
+    }
+
+    fn record(&mut self, op: Op, a: f64, b: f64) {
+        let items = if matches!(op, Op::BlockJacobi) { self.n / 3 } else { self.n };
+        let (_, _, row_width) = self.shape(items);
+        self.pending.push((FemParams { n: items, row_width, a: a as f32, b: b as f32 }, op));
+        if self.pending.len() as u64 == PARAMS_SLOTS {
+            self.flush(0);
+        }
+    }
+
+    /// Submits the recorded dispatches, and copies the partial sums of the first `dots` slots back.
+    fn flush(&mut self, dots: u64) -> Option<wgpu::Buffer> {
+        let gpu = self.gpu;
+        let device = &gpu.ctx.device;
+        let mut bytes = vec![0u8; (PARAMS_STRIDE * PARAMS_SLOTS) as usize];
+        for (k, (p, _)) in self.pending.iter().enumerate() {
+            let at = k * PARAMS_STRIDE as usize;
+            bytes[at..at + size_of::<FemParams>()].copy_from_slice(bytemuck::bytes_of(p));
+        }
+        gpu.ctx.queue.write_buffer(&self.params, 0, &bytes);
+        let mut encoder =
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("fem pcg") });
+        let params = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.params,
+            offset: 0,
+            size: wgpu::BufferSize::new(size_of::<FemParams>() as u64),
+        });
+        let v = |s: Slot| self.vectors[s as usize].as_entire_binding();
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("fem pcg"),
+                timestamp_writes: None,
+            });
+            for (k, (p, op)) in self.pending.iter().enumerate() {
+                let (kernel, resources) = match *op {
+                    Op::Spmv => (
+                        &gpu.spmv,
+                        vec![
+                            self.matrix[0].as_entire_binding(),
+                            self.matrix[1].as_entire_binding(),
+                            self.matrix[2].as_entire_binding(),
+                            v(Slot::P),
+                            v(Slot::Q),
+                        ],
+                    ),
+                    Op::Dot(a, b, slot) => {
+                        let partials = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &self.partials,
+                            offset: slot as u64 * self.partial_stride,
+                            size: wgpu::BufferSize::new(4 * u64::from(self.groups)),
+                        });
+                        (&gpu.dot, vec![v(a), v(b), partials])
+                    }
+                    Op::Axpby(x, y) => (&gpu.axpby, vec![v(x), v(y)]),
+                    Op::BlockJacobi => {
+                        (&gpu.block_jacobi, vec![self.inverse.as_entire_binding(), v(Slot::R), v(Slot::Z)])
+                    }
+                };
+                let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.clone() }];
+                entries.extend(
+                    resources
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: r }),
+                );
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("fem pcg"),
+                    layout: &kernel.layout,
+                    entries: &entries,
+                });
+                let (gx, gy, _) = self.shape(p.n);
+                pass.set_pipeline(&kernel.pipeline);
+                pass.set_bind_group(0, &group, &[(k as u64 * PARAMS_STRIDE) as u32]);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
+        }
+        self.pending.clear();
+        let staging = (dots > 0).then(|| {
+            let size = dots * self.partial_stride;
+            let staging = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("fem partials readback"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            encoder.copy_buffer_to_buffer(&self.partials, 0, &staging, 0, size);
+            staging
+        });
+        gpu.ctx.queue.submit([encoder.finish()]);
+        staging
+    }
+
+    /// Maps `buffer` (already copied into) and returns its f32 contents.
+    fn map(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>> {
+        let slice = buffer.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.gpu
+            .ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("device poll: {e}")))?;
+        rx.recv()
+            .map_err(|e| Error::Gpu(format!("readback channel: {e}")))?
+            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+        let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e:?}")))?.to_vec();
+        buffer.unmap();
+        Ok(bytemuck::pod_collect_to_vec(&data))
+    }
+
+    /// Up to [`DOT_SLOTS`] dot products with one read-back.
+    fn dot_chunk(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64> {
+        for (k, &(a, b)) in pairs.iter().enumerate() {
+            self.record(Op::Dot(a, b, k), 0.0, 0.0);
+        }
+        let Some(staging) = self.flush(pairs.len() as u64) else {
+            return vec![f64::NAN; pairs.len()];
+        };
+        match self.map(&staging) {
+            Ok(p) => {
+                let stride = (self.partial_stride / 4) as usize;
+                (0..pairs.len())
+                    .map(|k| {
+                        p.get(k * stride..k * stride + self.groups as usize)
+                            .map_or(f64::NAN, |s| s.iter().map(|&x| f64::from(x)).sum())
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+                vec![f64::NAN; pairs.len()]
+            }
+        }
+    }
+
+    /// Reads the vector in `slot` back to the host.
+    pub fn read(&mut self, slot: Slot) -> Result<Vec<f32>> {
+        self.flush(0);
+        let device = &self.gpu.ctx.device;
+        let size = 4 * self.n.max(1) as u64;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("fem vector readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder =
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        encoder.copy_buffer_to_buffer(&self.vectors[slot as usize], 0, &staging, 0, size);
+        self.gpu.ctx.queue.submit([encoder.finish()]);
+        let mut v = self.map(&staging)?;
+        v.truncate(self.n as usize);
+        Ok(v)
+    }
+}
+
+impl PcgKernels for GpuPcg<'_> {
+    fn spmv(&mut self) {
+        self.record(Op::Spmv, 0.0, 0.0);
+    }
+
+    fn dots(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64> {
+        pairs.chunks(DOT_SLOTS as usize).flat_map(|chunk| self.dot_chunk(chunk)).collect()
+    }
+
+    fn axpby(&mut self, a: f64, x: Slot, b: f64, y: Slot) {
+        self.record(Op::Axpby(x, y), a, b);
+    }
+
+    fn precondition(&mut self) {
+        self.record(Op::BlockJacobi, 0.0, 0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The FEM shaders parse and validate without a GPU, so a broken kernel fails every test run.
+    #[test]
+    fn fem_shaders_validate_with_naga() {
+        for (entry, code, _) in shader_sources() {
+            let module = naga::front::wgsl::parse_str(&code)
+                .unwrap_or_else(|e| panic!("{entry}: {}", e.emit_to_string(&code)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
+            assert!(
+                module.entry_points.iter().any(|e| e.name == entry),
+                "{entry} has no entry point of that name"
+            );
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Shared helpers of the wall (finite-element) tests: a thick cylinder and its problem.
+#![allow(dead_code, clippy::unwrap_used)] // each test binary uses a subset; tests unwrap their own fixtures
+
+use hemotwin::fem::{
+    Axis, EndCondition, Material, MaterialMap, NewtonSettings, Pressure, Thickness, WallMesh, WallProblem,
+    WallSpec, extrude, pcg::PcgSettings,
+};
+use hemotwin::geometry::synth::{TubeSpec, tube};
+use hemotwin::lbm::BackendChoice;
+
+/// A thick-walled cylinder along z: inner radius `a`, wall `b - a`, `segments` around, `layers`
+/// through the wall, `rings` element rings along the axis (the length follows from the segments).
+pub fn cylinder(a: f64, b: f64, segments: usize, layers: usize, rings: usize) -> (WallMesh, Axis) {
+    let side = 2.0 * a * (std::f64::consts::PI / segments as f64).sin() * 3f64.sqrt() / 2.0;
+    let (surface, ports) = tube(&TubeSpec { radius: a, length: side * rings as f64 }, segments).unwrap();
+    let axis = Axis::between_ports(&ports).unwrap();
+    let mesh = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::Absolute(b - a), layers })
+        .unwrap();
+    (mesh, axis)
+}
+
+/// Uniform pressure `p` (Pa) on `material`, ends fixed axially, CPU PCG to 1e-10.
+pub fn problem(material: Material, p: f64, backend: BackendChoice) -> WallProblem {
+    WallProblem {
+        materials: MaterialMap::uniform(material),
+        pressure: Pressure::Uniform(p),
+        ends: EndCondition::AxialFixed,
+        pcg: PcgSettings { tolerance: 1e-10, max_iterations: 20_000 },
+        newton: NewtonSettings::default(),
+        backend,
+    }
+}
+
+/// Relative L2 error of `fe` against `exact`.
+pub fn rel_l2(fe: &[f64], exact: &[f64]) -> f64 {
+    let num: f64 = fe.iter().zip(exact).map(|(a, b)| (a - b).powi(2)).sum();
+    let den: f64 = exact.iter().map(|b| b * b).sum();
+    (num / den).sqrt()
+}
