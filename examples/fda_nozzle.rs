@@ -43,7 +43,11 @@ fn main() -> hemotwin::Result<()> {
     let case = Case::from_toml(&text, Path::new("FDA nozzle example"))?;
     let setup = prepare(&case)?;
     let units = setup.units;
-    println!("FDA nozzle, throat Reynolds {reynolds}: {} fluid cells; {}", setup.lattice.len(), units.describe());
+    println!(
+        "FDA nozzle, throat Reynolds {reynolds}: {} fluid cells; {}",
+        setup.lattice.len(),
+        units.describe()
+    );
     let mut solver = Solver::new(&setup.lattice, &units, BackendChoice::Auto)?;
     hemotwin::simulation::apply_rheology(&case, &units, &mut solver);
     if let Some(n) = solver.notice() {

@@ -186,23 +186,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let case = Case::load(&case)?;
             let out = out.unwrap_or_else(|| case.output.dir.clone());
             let run = hemotwin::fem::run_wall(&case, pressure.as_deref(), &out, backend)?;
-            let s = &run.summary;
-            println!(
-                "wall: {} TET10 elements, {} dofs (min scaled Jacobian {:.3}); max displacement {:.3e} m, \
-                 von Mises {:.4e} Pa, hoop {:.4e} Pa; {} Newton / {} PCG iterations on {}",
-                s.elements,
-                s.dofs,
-                s.min_scaled_jacobian,
-                s.max_displacement_m,
-                s.max_von_mises_pa,
-                s.max_hoop_pa,
-                s.newton_iterations,
-                s.pcg_iterations,
-                s.backend
-            );
-            for f in &run.files {
-                println!("wrote {}", f.display());
-            }
+            print_wall(&run);
             Ok(())
         }
         Command::Info => info(),
@@ -266,7 +250,39 @@ fn run_case(
             out_dir.display()
         );
     }
+    if case.wall.is_some() && !s.interrupted {
+        // One-way coupling: the wall carries the flow's time-averaged lumen pressure.
+        println!("wall mechanics under the flow's wall pressure ({}/wall.vtp)", out_dir.display());
+        let wall = hemotwin::fem::run_wall(
+            case,
+            Some(&out_dir.join("wall.vtp")),
+            &out_dir,
+            backend.unwrap_or(case.run.backend),
+        )?;
+        print_wall(&wall);
+    }
     Ok(())
+}
+
+/// Prints what a wall-mechanics run found and wrote.
+fn print_wall(run: &hemotwin::fem::WallRun) {
+    let s = &run.summary;
+    println!(
+        "wall: {} TET10 elements, {} dofs (min scaled Jacobian {:.3}); max displacement {:.3e} m, \
+         von Mises {:.4e} Pa, hoop {:.4e} Pa; {} Newton / {} PCG iterations on {}",
+        s.elements,
+        s.dofs,
+        s.min_scaled_jacobian,
+        s.max_displacement_m,
+        s.max_von_mises_pa,
+        s.max_hoop_pa,
+        s.newton_iterations,
+        s.pcg_iterations,
+        s.backend
+    );
+    for f in &run.files {
+        println!("wrote {}", f.display());
+    }
 }
 
 fn mesh(action: MeshCommand) -> Result<()> {

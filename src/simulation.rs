@@ -983,7 +983,28 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
             (series.len().saturating_sub(1)..series.len(), final_state, sample)
         }
     };
-    let (scalars, wss) = wall_fields(&vessel, &sampler, &averages, &last_wall);
+    let (mut scalars, wss) = wall_fields(&vessel, &sampler, &averages, &last_wall);
+    // `pressure`: the lumen pressure on an absolute level (Pa), the load of the wall mechanics: the
+    // reference where outlet models set it, else the inlet at the case's aortic pressure.
+    let level = if coupled {
+        reference
+    } else {
+        let inlet = vessel.roles.iter().position(|r| *r == PortRole::Velocity).unwrap_or(0);
+        let span: f64 =
+            series[window_range.clone()].iter().map(|x| x.duration).sum::<f64>().max(f64::MIN_POSITIVE);
+        case.indices.aortic_pressure
+            - series[window_range.clone()]
+                .iter()
+                .map(|x| x.measures[inlet].mean_pressure_pa * x.duration)
+                .sum::<f64>()
+                / span
+    };
+    let absolute: Vec<f32> = scalars
+        .iter()
+        .find(|(name, _)| *name == "pressure_pa")
+        .map(|(_, p)| p.iter().map(|v| (f64::from(*v) + level) as f32).collect())
+        .unwrap_or_default();
+    scalars.push(("pressure", absolute));
     let mut fields: Vec<PointField> =
         scalars.iter().map(|(name, values)| PointField::Scalar { name, values }).collect();
     fields.push(PointField::Vector { name: "wss_pa", values: &wss });
