@@ -62,6 +62,12 @@ fn main() -> hemotwin::Result<()> {
         let moments = solver.moments()?;
         let change = relative_change(&previous, &moments) * 1000.0 / 500.0;
         previous = moments;
+        if !change.is_finite() {
+            return Err(hemotwin::Error::Diverged(format!(
+                "the flow diverged by step {}: refine the lattice (more cells across) or lower lattice.mach",
+                solver.steps_done()
+            )));
+        }
         if (solver.steps_done() > ramp_steps && change < 1e-4) || solver.steps_done() >= max_steps {
             break change;
         }
