@@ -142,3 +142,32 @@ fn local_tau(pi_norm: f32, rho: f32) -> f32 {
     }
     return tau;
 }
+
+// The non-equilibrium second moment (xx, yy, zz, xy, xz, yz) of populations g whose moments are
+// drho, rho and u: sum_i c_i c_i g_i - (drho / 3 I + rho u u) for shifted populations.
+// CPU twin: src/lbm/cpu.rs, fn pi_neq.
+fn pi_neq(g: array<f32, Q>, drho: f32, rho: f32, u: vec3<f32>) -> array<f32, 6> {
+    var pxx = 0.0;
+    var pyy = 0.0;
+    var pzz = 0.0;
+    var pxy = 0.0;
+    var pxz = 0.0;
+    var pyz = 0.0;
+    for (var i = 0u; i < Q; i++) {
+        pxx += g[i] * CX[i] * CX[i];
+        pyy += g[i] * CY[i] * CY[i];
+        pzz += g[i] * CZ[i] * CZ[i];
+        pxy += g[i] * CX[i] * CY[i];
+        pxz += g[i] * CX[i] * CZ[i];
+        pyz += g[i] * CY[i] * CZ[i];
+    }
+    let iso = drho / 3.0;
+    return array<f32, 6>(
+        pxx - (iso + rho * u.x * u.x),
+        pyy - (iso + rho * u.y * u.y),
+        pzz - (iso + rho * u.z * u.z),
+        pxy - rho * u.x * u.y,
+        pxz - rho * u.x * u.z,
+        pyz - rho * u.y * u.z,
+    );
+}

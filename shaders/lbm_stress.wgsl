@@ -17,33 +17,15 @@ fn lbm_stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     var mx = 0.0;
     var my = 0.0;
     var mz = 0.0;
-    var pxx = 0.0;
-    var pyy = 0.0;
-    var pzz = 0.0;
-    var pxy = 0.0;
-    var pxz = 0.0;
-    var pyz = 0.0;
     for (var i = 0u; i < Q; i++) {
         drho += g[i];
         mx += g[i] * CX[i];
         my += g[i] * CY[i];
         mz += g[i] * CZ[i];
-        pxx += g[i] * CX[i] * CX[i];
-        pyy += g[i] * CY[i] * CY[i];
-        pzz += g[i] * CZ[i] * CZ[i];
-        pxy += g[i] * CX[i] * CY[i];
-        pxz += g[i] * CX[i] * CZ[i];
-        pyz += g[i] * CY[i] * CZ[i];
     }
     let rho = 1.0 + drho;
-    let ux = mx / rho;
-    let uy = my / rho;
-    let uz = mz / rho;
-    let iso = drho / 3.0;
-    stress_out[6u * cell] = pxx - (iso + rho * ux * ux);
-    stress_out[6u * cell + 1u] = pyy - (iso + rho * uy * uy);
-    stress_out[6u * cell + 2u] = pzz - (iso + rho * uz * uz);
-    stress_out[6u * cell + 3u] = pxy - rho * ux * uy;
-    stress_out[6u * cell + 4u] = pxz - rho * ux * uz;
-    stress_out[6u * cell + 5u] = pyz - rho * uy * uz;
+    let p = pi_neq(g, drho, rho, vec3<f32>(mx / rho, my / rho, mz / rho));
+    for (var k = 0u; k < 6u; k++) {
+        stress_out[6u * cell + k] = p[k];
+    }
 }

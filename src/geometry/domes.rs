@@ -7,7 +7,6 @@ use super::mesh::Surface;
 use crate::error::{Error, Result};
 use nalgebra::{Point3, Vector3};
 use rustc_hash::FxHashMap;
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::path::Path;
 
@@ -63,19 +62,7 @@ impl Graph {
 
     /// Geodesic distance (m, along edges) from `source` to every vertex.
     fn distances(&self, source: usize) -> Vec<f64> {
-        #[derive(PartialEq)]
-        struct Entry(f64, usize);
-        impl Eq for Entry {}
-        impl Ord for Entry {
-            fn cmp(&self, other: &Self) -> Ordering {
-                other.0.total_cmp(&self.0)
-            }
-        }
-        impl PartialOrd for Entry {
-            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-                Some(self.cmp(other))
-            }
-        }
+        use crate::lattice::centerline::Entry;
         let mut d = vec![f64::INFINITY; self.start.len() - 1];
         d[source] = 0.0;
         let mut heap = BinaryHeap::from([Entry(0.0, source)]);

@@ -31,8 +31,9 @@ pub struct Centerline {
     pub abscissa: Vec<f64>,
 }
 
+/// A Dijkstra queue entry (distance, node) that `BinaryHeap` pops smallest distance first.
 #[derive(PartialEq)]
-struct Entry(f64, usize);
+pub(crate) struct Entry(pub(crate) f64, pub(crate) usize);
 impl Eq for Entry {}
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {

@@ -1,6 +1,6 @@
 //! From a closed surface to a lattice: voxelization, wall distances and the sparse fluid lattice.
 
-mod centerline;
+pub(crate) mod centerline;
 mod sparse;
 mod voxelize;
 

@@ -163,8 +163,9 @@ fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f3
     }
 }
 
-/// Frobenius norm of the non-equilibrium second moment of pre-collision populations `g`.
-fn pi_norm(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> f32 {
+/// CPU twin of `pi_neq` in shaders/lbm_common.wgsl: the non-equilibrium second moment (xx, yy, zz,
+/// xy, xz, yz) of populations `g` whose moments are `drho`, `rho` and `u`.
+fn pi_neq(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> [f32; 6] {
     let (mut pxx, mut pyy, mut pzz, mut pxy, mut pxz, mut pyz) =
         (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
     for i in 0..Q {
@@ -176,10 +177,19 @@ fn pi_norm(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> f32 {
         pyz += g[i] * CY[i] * CZ[i];
     }
     let iso = drho / 3.0;
-    let (xx, yy, zz) =
-        (pxx - (iso + rho * ux * ux), pyy - (iso + rho * uy * uy), pzz - (iso + rho * uz * uz));
-    let (xy, xz, yz) = (pxy - rho * ux * uy, pxz - rho * ux * uz, pyz - rho * uy * uz);
-    (xx * xx + yy * yy + zz * zz + 2.0 * (xy * xy + xz * xz + yz * yz)).sqrt()
+    [
+        pxx - (iso + rho * ux * ux),
+        pyy - (iso + rho * uy * uy),
+        pzz - (iso + rho * uz * uz),
+        pxy - rho * ux * uy,
+        pxz - rho * ux * uz,
+        pyz - rho * uy * uz,
+    ]
+}
+
+/// Frobenius norm of a symmetric tensor stored as (xx, yy, zz, xy, xz, yz).
+pub fn tensor_norm(p: &[f32; 6]) -> f32 {
+    (p[0] * p[0] + p[1] * p[1] + p[2] * p[2] + 2.0 * (p[3] * p[3] + p[4] * p[4] + p[5] * p[5])).sqrt()
 }
 
 /// Fixed-point iterations of the local relaxation time.
@@ -218,7 +228,7 @@ pub fn local_tau(p: &StepParams, pi_norm: f32, rho: f32) -> (f32, bool) {
 /// Steps 2 and 3 for one cell with a local relaxation time (non-Newtonian blood or LES).
 fn collide_local(p: &StepParams, g: &mut [f32; Q]) {
     let (drho, rho, u) = moments_of(g);
-    let (tau, _) = local_tau(p, pi_norm(g, drho, rho, u), rho);
+    let (tau, _) = local_tau(p, tensor_norm(&pi_neq(g, drho, rho, u)), rho);
     let omega_minus = 1.0 / (0.5 + p.magic / (tau - 0.5));
     relax(g, 1.0 / tau, omega_minus, drho, rho, u);
 }
@@ -513,32 +523,8 @@ pub fn stress(p: &StepParams, g_src: &[f32], neighbours: &[u32], links: &[Bounda
         .with_min_len(CHUNK)
         .map(|cell| {
             let g = pull_cell(p, g_src, neighbours, links, cell);
-            let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            let (mut pxx, mut pyy, mut pzz, mut pxy, mut pxz, mut pyz) =
-                (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for i in 0..Q {
-                drho += g[i];
-                mx += g[i] * CX[i];
-                my += g[i] * CY[i];
-                mz += g[i] * CZ[i];
-                pxx += g[i] * CX[i] * CX[i];
-                pyy += g[i] * CY[i] * CY[i];
-                pzz += g[i] * CZ[i] * CZ[i];
-                pxy += g[i] * CX[i] * CY[i];
-                pxz += g[i] * CX[i] * CZ[i];
-                pyz += g[i] * CY[i] * CZ[i];
-            }
-            let rho = 1.0 + drho;
-            let (ux, uy, uz) = (mx / rho, my / rho, mz / rho);
-            let iso = drho / 3.0;
-            [
-                pxx - (iso + rho * ux * ux),
-                pyy - (iso + rho * uy * uy),
-                pzz - (iso + rho * uz * uz),
-                pxy - rho * ux * uy,
-                pxz - rho * ux * uz,
-                pyz - rho * uy * uz,
-            ]
+            let (drho, rho, u) = moments_of(&g);
+            pi_neq(&g, drho, rho, u)
         })
         .collect()
 }
