@@ -44,11 +44,14 @@ pub struct IndicesSpec {
     /// 93 mmHg); outlet models set the pressure level themselves.
     #[serde(default = "default_aortic_pressure")]
     pub aortic_pressure: f64,
+    /// A point (m, the surface's coordinates in metres) where Pd/Pa is reported: at the centerline
+    /// point nearest to it.
+    pub point: Option<[f64; 3]>,
 }
 
 impl Default for IndicesSpec {
     fn default() -> Self {
-        IndicesSpec { aortic_pressure: default_aortic_pressure() }
+        IndicesSpec { aortic_pressure: default_aortic_pressure(), point: None }
     }
 }
 

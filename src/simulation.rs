@@ -692,7 +692,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     drop(voxels);
     let sampler = WallSampler::new(&vessel.surface, &vessel.tags, &lattice);
     let mut along = CenterlinePressure::new(&lines, &lattice);
-    let mut pd_pa = None;
+    let mut pd_pa = (None, None);
     let offset = section_offset(units.dx_m);
     let sections: Vec<Section> =
         vessel.ports.iter().zip(&vessel.roles).map(|(p, r)| port_section(p, *r, offset)).collect();
@@ -900,7 +900,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 cycle_means.push(means);
                 let finished = std::mem::take(&mut averages);
                 complete = Some((range, finished, sample));
-                pd_pa = along.minimum(&lines, case.indices.aortic_pressure, levelled);
+                pd_pa = along.summary(&lines, case.indices.aortic_pressure, levelled, case.indices.point);
                 along.reset();
                 cycle_start = series.len();
             }
@@ -972,7 +972,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     if complete.is_none() {
         along.reset();
         along.add(&moments, &units, 1.0);
-        pd_pa = along.minimum(&lines, case.indices.aortic_pressure, levelled);
+        pd_pa = along.summary(&lines, case.indices.aortic_pressure, levelled, case.indices.point);
     }
     let (window_range, averages, last_wall) = match complete {
         Some(c) => c,
@@ -1085,7 +1085,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         ports,
         wall: wall_indices,
         pressure_reference_pa: reference,
-        pd_pa_min: pd_pa,
+        pd_pa_min: pd_pa.0,
+        pd_pa_at_point: pd_pa.1,
         averaged_over_s: span,
         warnings,
     };
@@ -1525,14 +1526,12 @@ impl CenterlinePressure {
     /// The lowest Pd/Pa along the lines and where it is. The proximal (aortic) pressure is the first
     /// probe's absolute pressure, lattice pressure plus `reference` (Pa), when outlet models fix
     /// the pressure level, else `aortic` (Pa).
-    fn minimum(
-        &self,
-        lines: &[crate::lattice::Centerline],
-        aortic: f64,
-        reference: Option<f64>,
-    ) -> Option<PdPa> {
+    /// Pd/Pa at every probe of the lines. The proximal (aortic) pressure is the first probe's
+    /// absolute pressure, lattice pressure plus `reference` (Pa), when outlet models fix the
+    /// pressure level, else `aortic` (Pa).
+    fn ratios(&self, lines: &[crate::lattice::Centerline], aortic: f64, reference: Option<f64>) -> Vec<PdPa> {
         let w = self.weight.max(f64::MIN_POSITIVE);
-        let mut best: Option<PdPa> = None;
+        let mut out = Vec::new();
         for (l, line) in lines.iter().enumerate() {
             let on: Vec<(usize, f64)> = self
                 .probes
@@ -1543,21 +1542,34 @@ impl CenterlinePressure {
                 .collect();
             let Some(&(_, proximal)) = on.first() else { continue };
             let aortic = reference.map_or(aortic, |r| r + proximal);
-            for (i, p) in on {
-                let ratio = (aortic - (proximal - p)) / aortic;
-                if best.as_ref().is_none_or(|b| ratio < b.ratio) {
-                    let x = line.points[i];
-                    best = Some(PdPa {
-                        ratio,
-                        outlet: line.outlet,
-                        abscissa_m: line.abscissa[i],
-                        point_m: [x.x, x.y, x.z],
-                        aortic_pressure_pa: aortic,
-                    });
+            out.extend(on.into_iter().map(|(i, p)| {
+                let x = line.points[i];
+                PdPa {
+                    ratio: (aortic - (proximal - p)) / aortic,
+                    outlet: line.outlet,
+                    abscissa_m: line.abscissa[i],
+                    point_m: [x.x, x.y, x.z],
+                    aortic_pressure_pa: aortic,
                 }
-            }
+            }));
         }
-        best
+        out
+    }
+
+    /// The lowest Pd/Pa along the lines, and Pd/Pa at the centerline point nearest `point` (m).
+    fn summary(
+        &self,
+        lines: &[crate::lattice::Centerline],
+        aortic: f64,
+        reference: Option<f64>,
+        point: Option<[f64; 3]>,
+    ) -> (Option<PdPa>, Option<PdPa>) {
+        let all = self.ratios(lines, aortic, reference);
+        let lowest = all.iter().min_by(|a, b| a.ratio.total_cmp(&b.ratio)).cloned();
+        let distance = |a: &PdPa, p: [f64; 3]| (0..3).map(|k| (a.point_m[k] - p[k]).powi(2)).sum::<f64>();
+        let at =
+            point.and_then(|p| all.iter().min_by(|a, b| distance(a, p).total_cmp(&distance(b, p))).cloned());
+        (lowest, at)
     }
 }
 

@@ -26,7 +26,9 @@ fn short_case(steps: u64) -> hemotwin::case::Case {
 fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&short_case(400), &opts).unwrap();
+    let mut case = short_case(400);
+    case.indices.point = Some([0.0, 0.0, 9e-3]);
+    let s = run(&case, &opts).unwrap();
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     for key in [
@@ -114,6 +116,9 @@ fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
     );
     assert!(pd.ratio < 1.0 && pd.ratio <= outlet_ratio + 1e-6);
     assert!(pd.point_m[2] > 6e-3);
+    let at = s.pd_pa_at_point.as_ref().unwrap();
+    println!("Pd/Pa at the named point (0, 0, 9) mm: {:.6} at z = {:.2} mm", at.ratio, at.point_m[2] * 1e3);
+    assert!((at.point_m[2] - 9e-3).abs() < s.lattice.dx_m && at.ratio >= pd.ratio);
     let leftovers = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()

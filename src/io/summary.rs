@@ -60,6 +60,8 @@ pub struct Summary {
     pub wall: WallSummary,
     /// The lowest Pd/Pa (FFR-like) along the centerlines over the window, and where.
     pub pd_pa_min: Option<PdPa>,
+    /// Pd/Pa at the centerline point nearest `indices.point`, when the case names one.
+    pub pd_pa_at_point: Option<PdPa>,
     /// Pressure (Pa) that lattice pressures are relative to: section, frame and wall pressures add
     /// to it (0 with zero-pressure outlets; the outlets' pressure at mean flow with models).
     pub pressure_reference_pa: f64,
