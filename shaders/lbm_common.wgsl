@@ -46,21 +46,30 @@ struct BoundaryLink {
 @group(0) @binding(3) var<storage, read> neighbours: array<u32>;
 @group(0) @binding(4) var<storage, read> links: array<BoundaryLink>;
 
-// Velocity of a cell from its stored (post-collision) populations.
-fn cell_velocity(cell: u32, n: u32) -> vec3<f32> {
+// Density deviation and velocity (drho, ux, uy, uz) of populations g. CPU twin: src/lbm/cpu.rs,
+// fn moments_of.
+fn moments_of(g: array<f32, Q>) -> vec4<f32> {
     var drho = 0.0;
     var mx = 0.0;
     var my = 0.0;
     var mz = 0.0;
     for (var i = 0u; i < Q; i++) {
-        let g = g_src[i * n + cell];
-        drho += g;
-        mx += g * CX[i];
-        my += g * CY[i];
-        mz += g * CZ[i];
+        drho += g[i];
+        mx += g[i] * CX[i];
+        my += g[i] * CY[i];
+        mz += g[i] * CZ[i];
     }
     let rho = 1.0 + drho;
-    return vec3<f32>(mx / rho, my / rho, mz / rho);
+    return vec4<f32>(drho, mx / rho, my / rho, mz / rho);
+}
+
+// (drho, ux, uy, uz) of a cell from its stored (post-collision) populations.
+fn stored_moments(cell: u32, n: u32) -> vec4<f32> {
+    var g: array<f32, Q>;
+    for (var i = 0u; i < Q; i++) {
+        g[i] = g_src[i * n + cell];
+    }
+    return moments_of(g);
 }
 
 // The inlet profile table at radial coordinate `radial`, linearly interpolated.
@@ -78,7 +87,7 @@ fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
     let d = OPP[j];
     let g_out = g_src[d * n + cell];
     if link.kind == LINK_PRESSURE {
-        let u = cell_velocity(cell, n);
+        let u = stored_moments(cell, n).yzw;
         let cu = CX[j] * u.x + CY[j] * u.y + CZ[j] * u.z;
         let usq = u.x * u.x + u.y * u.y + u.z * u.z;
         let rho_out = params.port_rho[link.port / 4u][link.port % 4u];

@@ -10,17 +10,5 @@ fn lbm_moments(@builtin(global_invocation_id) gid: vec3<u32>) {
     if cell >= n {
         return;
     }
-    var drho = 0.0;
-    var mx = 0.0;
-    var my = 0.0;
-    var mz = 0.0;
-    for (var i = 0u; i < Q; i++) {
-        let g = g_src[i * n + cell];
-        drho += g;
-        mx += g * CX[i];
-        my += g * CY[i];
-        mz += g * CZ[i];
-    }
-    let rho = 1.0 + drho;
-    moments_out[cell] = vec4<f32>(drho, mx / rho, my / rho, mz / rho);
+    moments_out[cell] = stored_moments(cell, n);
 }

@@ -15,20 +15,12 @@ fn lbm_stream_collide(@builtin(global_invocation_id) gid: vec3<u32>) {
     // 1. Load.
     var g = pull_cell(cell, n);
     // 2. Moments.
-    var drho = 0.0;
-    var mx = 0.0;
-    var my = 0.0;
-    var mz = 0.0;
-    for (var i = 0u; i < Q; i++) {
-        drho += g[i];
-        mx += g[i] * CX[i];
-        my += g[i] * CY[i];
-        mz += g[i] * CZ[i];
-    }
+    let m = moments_of(g);
+    let drho = m.x;
     let rho = 1.0 + drho;
-    let ux = mx / rho;
-    let uy = my / rho;
-    let uz = mz / rho;
+    let ux = m.y;
+    let uy = m.z;
+    let uz = m.w;
     let usq = ux * ux + uy * uy + uz * uz;
     // 3. TRT collision, the rest population then each opposite pair (i, i + 1), with a local
     //    relaxation time for non-Newtonian blood or LES.

@@ -13,18 +13,8 @@ fn lbm_stress(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let g = pull_cell(cell, n);
-    var drho = 0.0;
-    var mx = 0.0;
-    var my = 0.0;
-    var mz = 0.0;
-    for (var i = 0u; i < Q; i++) {
-        drho += g[i];
-        mx += g[i] * CX[i];
-        my += g[i] * CY[i];
-        mz += g[i] * CZ[i];
-    }
-    let rho = 1.0 + drho;
-    let p = pi_neq(g, drho, rho, vec3<f32>(mx / rho, my / rho, mz / rho));
+    let m = moments_of(g);
+    let p = pi_neq(g, m.x, 1.0 + m.x, m.yzw);
     for (var k = 0u; k < 6u; k++) {
         stress_out[6u * cell + k] = p[k];
     }

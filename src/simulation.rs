@@ -15,7 +15,7 @@ use crate::geometry::synth::{
     stenosis, tube,
 };
 use crate::geometry::{Port, Surface};
-use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure, section_cells};
+use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure_cells, section_cells};
 use crate::io::summary::{LOW_TAWSS_PA, PdPa, PortSummary, Summary, WallSummary};
 use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
 use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
@@ -696,6 +696,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let offset = section_offset(units.dx_m);
     let sections: Vec<Section> =
         vessel.ports.iter().zip(&vessel.roles).map(|(p, r)| port_section(p, *r, offset)).collect();
+    // The sections' cells are found once; every check measures them.
+    let section_lists: Vec<Vec<(u32, f64)>> = sections.iter().map(|s| section_cells(&lattice, s)).collect();
     let mut outlets = outlet_models(case, &vessel, inflow.mean_flow)?;
     // The lattice holds pressures relative to a reference: the outlets' pressure at the mean flow.
     let reference = {
@@ -866,7 +868,11 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         series.push(PortSample {
             time: step as f64 * units.dt_s,
             duration,
-            measures: sections.iter().map(|sec| measure(&lattice, &moments, &units, sec)).collect(),
+            measures: sections
+                .iter()
+                .zip(&section_lists)
+                .map(|(sec, cells)| measure_cells(cells, sec.normal, &moments, &units))
+                .collect(),
             imposed: imposed.clone(),
         });
         if let Some(c) = per_cycle {

@@ -4,5 +4,5 @@
 mod sections;
 mod wall;
 
-pub use sections::{Section, SectionMeasure, measure, section_cells};
+pub use sections::{Section, SectionMeasure, measure, measure_cells, section_cells};
 pub use wall::{WallAverages, WallSample, WallSampler};

@@ -38,12 +38,22 @@ pub fn measure(
     units: &LatticeUnits,
     section: &Section,
 ) -> SectionMeasure {
+    measure_cells(&section_cells(lattice, section), section.normal, moments, units)
+}
+
+/// [`measure`] on a section's cells and weights found once by [`section_cells`]; `normal` is the
+/// section's.
+pub fn measure_cells(
+    cells: &[(u32, f64)],
+    normal: Vector3<f64>,
+    moments: &[[f32; 4]],
+    units: &LatticeUnits,
+) -> SectionMeasure {
     let (mut flux, mut pressure, mut weight) = (0.0f64, 0.0f64, 0.0f64);
-    let cells = section_cells(lattice, section);
-    for &(cell, w) in &cells {
+    for &(cell, w) in cells {
         let m = moments[cell as usize];
         let u = Vector3::new(m[1] as f64, m[2] as f64, m[3] as f64);
-        flux += w * (1.0 + m[0] as f64) * u.dot(&section.normal);
+        flux += w * (1.0 + m[0] as f64) * u.dot(&normal);
         pressure += w * m[0] as f64;
         weight += w;
     }

@@ -23,18 +23,10 @@ const fn axis(a: usize) -> [f32; Q] {
     out
 }
 
-/// Velocity of a cell from its stored (post-collision) populations.
-fn cell_velocity(g_src: &[f32], cell: usize, n: usize) -> [f32; 3] {
-    let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for i in 0..Q {
-        let g = g_src[i * n + cell];
-        drho += g;
-        mx += g * CX[i];
-        my += g * CY[i];
-        mz += g * CZ[i];
-    }
-    let rho = 1.0 + drho;
-    [mx / rho, my / rho, mz / rho]
+/// Twin of `stored_moments` in shaders/lbm_common.wgsl: density deviation, density and velocity of
+/// a cell from its stored (post-collision) populations.
+fn stored_moments(g_src: &[f32], cell: usize, n: usize) -> (f32, f32, [f32; 3]) {
+    moments_of(&std::array::from_fn(|i| g_src[i * n + cell]))
 }
 
 /// The inlet profile table at radial coordinate `radial`, linearly interpolated.
@@ -59,7 +51,7 @@ fn boundary_population(
     let d = opposite(j);
     let g_out = g_src[d * n + cell];
     if link.kind == LINK_PRESSURE {
-        let u = cell_velocity(g_src, cell, n);
+        let (_, _, u) = stored_moments(g_src, cell, n);
         let cu = CX[j] * u[0] + CY[j] * u[1] + CZ[j] * u[2];
         let usq = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
         let rho_out = p.port_rho[link.port as usize];
@@ -132,7 +124,8 @@ fn collide(p: &StepParams, g: &mut [f32; Q]) {
     relax(g, p.omega_plus, p.omega_minus, drho, rho, u);
 }
 
-/// Density deviation, density and velocity of populations `g`.
+/// Twin of `moments_of` in shaders/lbm_common.wgsl: density deviation, density and velocity of
+/// populations `g`.
 #[inline(always)]
 fn moments_of(g: &[f32; Q]) -> (f32, f32, [f32; 3]) {
     let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
@@ -553,16 +546,8 @@ pub fn moments(n: usize, g_src: &[f32]) -> Vec<[f32; 4]> {
         .into_par_iter()
         .with_min_len(CHUNK)
         .map(|cell| {
-            let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for i in 0..Q {
-                let g = g_src[i * n + cell];
-                drho += g;
-                mx += g * CX[i];
-                my += g * CY[i];
-                mz += g * CZ[i];
-            }
-            let rho = 1.0 + drho;
-            [drho, mx / rho, my / rho, mz / rho]
+            let (drho, _, [ux, uy, uz]) = stored_moments(g_src, cell, n);
+            [drho, ux, uy, uz]
         })
         .collect()
 }

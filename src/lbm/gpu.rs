@@ -423,9 +423,14 @@ impl GpuLbm {
         Ok(())
     }
 
-    /// Per-entry section flux by `lbm_section_flux`, with the entries it used.
-    pub fn section_flux(&mut self, template: &StepParams) -> Result<(Vec<f32>, Vec<super::FluxEntry>)> {
-        let Some(flux) = &self.flux else { return Ok((Vec::new(), Vec::new())) };
+    /// The section cells set by `set_flux_sections` (one zero-weight dummy when there were none).
+    pub fn flux_entries(&self) -> &[super::FluxEntry] {
+        self.flux.as_ref().map_or(&[], |f| &f.entries)
+    }
+
+    /// Per-entry section flux by `lbm_section_flux`, in the order of `flux_entries`.
+    pub fn section_flux(&mut self, template: &StepParams) -> Result<Vec<f32>> {
+        let Some(flux) = &self.flux else { return Ok(Vec::new()) };
         self.ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(template));
         let mut encoder = self
             .ctx
@@ -442,7 +447,7 @@ impl GpuLbm {
         }
         self.ctx.queue.submit([encoder.finish()]);
         let bytes = self.read_back(&flux.out, flux.entries.len() as u64 * 4)?;
-        Ok((bytemuck::pod_collect_to_vec::<u8, f32>(&bytes), flux.entries.clone()))
+        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&bytes))
     }
 
     /// Overwrites the current populations (shifted, direction-major).

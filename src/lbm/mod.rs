@@ -285,16 +285,21 @@ impl Solver {
     /// through the sections set by `set_flux_sections`.
     pub fn port_flows(&mut self, ports: usize) -> Result<Vec<f64>> {
         let template = self.template;
-        let (per_entry, entries) = match &mut self.state {
-            State::Cpu { populations, current, flux, .. } => {
-                (cpu::section_flux(template.n_cells as usize, &populations[*current], flux), flux.clone())
-            }
-            State::Gpu(g) => g.section_flux(&template)?,
-        };
         let mut sums = vec![0.0f64; ports];
-        for (e, f) in entries.iter().zip(per_entry) {
-            if let Some(s) = sums.get_mut(e.port as usize) {
-                *s += f64::from(f);
+        let mut add = |entries: &[FluxEntry], per_entry: &[f32]| {
+            for (e, f) in entries.iter().zip(per_entry) {
+                if let Some(s) = sums.get_mut(e.port as usize) {
+                    *s += f64::from(*f);
+                }
+            }
+        };
+        match &mut self.state {
+            State::Cpu { populations, current, flux, .. } => {
+                add(flux, &cpu::section_flux(template.n_cells as usize, &populations[*current], flux))
+            }
+            State::Gpu(g) => {
+                let per_entry = g.section_flux(&template)?;
+                add(g.flux_entries(), &per_entry)
             }
         }
         Ok(sums)
