@@ -53,8 +53,8 @@ enum Command {
         #[command(subcommand)]
         action: MeshCommand,
     },
-    /// Solve the vessel wall of a case (its [wall] section) by finite elements: wall_fe.vtu and
-    /// wall_summary.json.
+    /// Solve the vessel wall of a case (its [wall] section) by finite elements: wall_fe.vtu, and
+    /// the peak values under `wall` in summary.json.
     Wall {
         /// The case file.
         case: PathBuf,

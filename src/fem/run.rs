@@ -1,6 +1,6 @@
 //! The `[wall]` section of a case file and the `hemotwin wall` run: the case's vessel extruded into
 //! a wall, loaded by a uniform pressure or by the flow's wall pressure (`wall.vtp`), solved, and
-//! written as `wall_fe.vtu` and `wall_summary.json`.
+//! written as `wall_fe.vtu`, with the peak values under `wall` in `summary.json`.
 
 use super::axis::Axis;
 use super::material::{Material, MaterialMap, Region};
@@ -97,7 +97,7 @@ fn vessel_and_axis(case: &Case) -> Result<(Vessel, Axis)> {
 
 /// What `hemotwin wall` wrote.
 pub struct WallRun {
-    /// The summary (also in wall_summary.json).
+    /// The summary (also under `wall` in summary.json).
     pub summary: WallSummary,
     /// The files written.
     pub files: Vec<PathBuf>,
@@ -148,11 +148,32 @@ pub fn run_wall(
     let solution = WallSolver::new(&mesh, &axis, problem)?.solve()?;
     let vtu = out.join("wall_fe.vtu");
     write_wall_vtu(&vtu, &mesh, Some(&solution.fields))?;
-    let json = out.join("wall_summary.json");
-    let text = serde_json::to_string_pretty(&solution.summary)
-        .map_err(|e| Error::parameter("wall_summary.json", e.to_string()))?;
-    write_bytes_atomic(&json, text.as_bytes())?;
+    let json = out.join("summary.json");
+    merge_into_summary(&json, &solution.summary)?;
     Ok(WallRun { summary: solution.summary, files: vec![vtu, json] })
+}
+
+/// Writes `wall` into the run's summary.json (atomically), keeping what the flow wrote there.
+fn merge_into_summary(path: &Path, wall: &WallSummary) -> Result<()> {
+    let name = path.display().to_string();
+    let mut summary = match std::fs::read_to_string(path) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => {
+                return Err(Error::parameter(
+                    name,
+                    "exists but is not a hemotwin summary: write the wall results to another directory (--out)",
+                ));
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let wall = serde_json::to_value(wall).map_err(|e| Error::parameter(&name, e.to_string()))?;
+    summary.insert("wall".to_owned(), wall);
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(summary))
+        .map_err(|e| Error::parameter(&name, e.to_string()))?;
+    write_bytes_atomic(path, text.as_bytes())
 }
 
 #[cfg(test)]
