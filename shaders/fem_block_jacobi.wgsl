@@ -1,15 +1,7 @@
 // z = D^-1 r with the inverted 3x3 diagonal blocks (9 per node, row-major), one thread per node.
-// CPU twin: src/fem/cpu.rs, fn fem_block_jacobi. WORKGROUP is prepended from src/fem/cpu.rs.
+// CPU twin: src/fem/cpu.rs, fn fem_block_jacobi. WORKGROUP and fem_common.wgsl are prepended;
+// params.n counts nodes here.
 
-// Keep in sync with `FemParams` in src/fem/gpu.rs (n is the number of nodes here).
-struct FemParams {
-    n: u32,
-    row_width: u32,
-    a: f32,
-    b: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: FemParams;
 @group(0) @binding(1) var<storage, read> inverse: array<f32>;
 @group(0) @binding(2) var<storage, read> r: array<f32>;
 @group(0) @binding(3) var<storage, read_write> z: array<f32>;

@@ -1,15 +1,6 @@
 // Per-workgroup partial sums of a . b by a tree reduction in workgroup memory; the host adds the
-// partials in f64. CPU twin: src/fem/cpu.rs, fn fem_dot. WORKGROUP is prepended from src/fem/cpu.rs.
+// partials in f64. CPU twin: src/fem/cpu.rs, fn fem_dot. WORKGROUP and fem_common.wgsl are prepended.
 
-// Keep in sync with `FemParams` in src/fem/gpu.rs.
-struct FemParams {
-    n: u32,
-    row_width: u32,
-    a: f32,
-    b: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: FemParams;
 @group(0) @binding(1) var<storage, read> va: array<f32>;
 @group(0) @binding(2) var<storage, read> vb: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;

@@ -1,15 +1,6 @@
 // y = A x for a CSR matrix, one thread per row (f32 values, u32 indices).
-// CPU twin: src/fem/cpu.rs, fn fem_spmv. WORKGROUP is prepended from src/fem/cpu.rs.
+// CPU twin: src/fem/cpu.rs, fn fem_spmv. WORKGROUP and fem_common.wgsl are prepended.
 
-// Keep in sync with `FemParams` in src/fem/gpu.rs.
-struct FemParams {
-    n: u32,
-    row_width: u32,
-    a: f32,
-    b: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: FemParams;
 @group(0) @binding(1) var<storage, read> offsets: array<u32>;
 @group(0) @binding(2) var<storage, read> cols: array<u32>;
 @group(0) @binding(3) var<storage, read> values: array<f32>;

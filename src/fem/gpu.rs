@@ -5,6 +5,9 @@
 use super::cpu::WORKGROUP;
 use super::pcg::{PcgKernels, PcgReport, PcgSettings, Slot, block_jacobi_inverse, pcg};
 use crate::error::{Error, Result};
+use crate::gpu::kernels::{
+    compute_pipeline, map_staging, params_entry, read_buffer, staging_buffer, storage_entry,
+};
 use crate::gpu::{AdapterSummary, GpuContext};
 use nalgebra_sparse::CsrMatrix;
 use wgpu::util::DeviceExt;
@@ -26,10 +29,11 @@ const PARAMS_SLOTS: u64 = 8;
 /// Dot products read back together at most (PCG needs two: r·r and r·z).
 const DOT_SLOTS: u64 = 2;
 
-/// The kernels as compiled: (entry point, source with WORKGROUP prepended, storage bindings as
+/// The kernels as compiled: (entry point, source with WORKGROUP and shaders/fem_common.wgsl prepended, storage bindings as
 /// read-only flags after the uniform at binding 0).
 fn shader_sources() -> [(&'static str, String, &'static [bool]); 4] {
-    let prelude = format!("const WORKGROUP: u32 = {WORKGROUP}u;\n");
+    let prelude =
+        format!("const WORKGROUP: u32 = {WORKGROUP}u;\n{}\n", include_str!("../../shaders/fem_common.wgsl"));
     [
         (
             "fem_spmv",
@@ -62,45 +66,11 @@ pub struct FemGpu {
 }
 
 fn kernel(device: &wgpu::Device, entry: &str, code: &str, storage: &[bool]) -> Kernel {
-    let mut entries = vec![wgpu::BindGroupLayoutEntry {
-        binding: 0,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: true,
-            min_binding_size: wgpu::BufferSize::new(size_of::<FemParams>() as u64),
-        },
-        count: None,
-    }];
-    entries.extend(storage.iter().enumerate().map(|(k, &read_only)| wgpu::BindGroupLayoutEntry {
-        binding: k as u32 + 1,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }));
+    let mut entries = vec![params_entry(size_of::<FemParams>())];
+    entries.extend(storage.iter().enumerate().map(|(k, &read_only)| storage_entry(k as u32 + 1, read_only)));
     let layout = device
         .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(entry), entries: &entries });
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(entry),
-        source: wgpu::ShaderSource::Wgsl(code.to_owned().into()),
-    });
-    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(entry),
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(entry),
-        layout: Some(&pl),
-        module: &module,
-        entry_point: Some(entry),
-        compilation_options: Default::default(),
-        cache: None,
-    });
+    let pipeline = compute_pipeline(device, entry, code, &layout);
     Kernel { layout, pipeline }
 }
 
@@ -316,12 +286,7 @@ impl<'a> GpuPcg<'a> {
         self.pending.clear();
         let staging = (dots > 0).then(|| {
             let size = dots * self.partial_stride;
-            let staging = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("fem partials readback"),
-                size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let staging = staging_buffer(device, "fem partials readback", size);
             encoder.copy_buffer_to_buffer(&self.partials, 0, &staging, 0, size);
             staging
         });
@@ -331,22 +296,7 @@ impl<'a> GpuPcg<'a> {
 
     /// Maps `buffer` (already copied into) and returns its f32 contents.
     fn map(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>> {
-        let slice = buffer.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.gpu
-            .ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("device poll: {e}")))?;
-        rx.recv()
-            .map_err(|e| Error::Gpu(format!("readback channel: {e}")))?
-            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-        let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e:?}")))?.to_vec();
-        buffer.unmap();
-        Ok(bytemuck::pod_collect_to_vec(&data))
+        Ok(bytemuck::pod_collect_to_vec(&map_staging(&self.gpu.ctx.device, buffer)?))
     }
 
     /// Up to [`DOT_SLOTS`] dot products with one read-back.
@@ -377,19 +327,10 @@ impl<'a> GpuPcg<'a> {
     /// Reads the vector in `slot` back to the host.
     pub fn read(&mut self, slot: Slot) -> Result<Vec<f32>> {
         self.flush(0);
-        let device = &self.gpu.ctx.device;
-        let size = 4 * self.n.max(1) as u64;
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("fem vector readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut encoder =
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
-        encoder.copy_buffer_to_buffer(&self.vectors[slot as usize], 0, &staging, 0, size);
-        self.gpu.ctx.queue.submit([encoder.finish()]);
-        let mut v = self.map(&staging)?;
+        let ctx = &self.gpu.ctx;
+        let bytes =
+            read_buffer(&ctx.device, &ctx.queue, &self.vectors[slot as usize], 4 * self.n.max(1) as u64)?;
+        let mut v: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
         v.truncate(self.n as usize);
         Ok(v)
     }
@@ -416,23 +357,13 @@ impl PcgKernels for GpuPcg<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::kernels::validate_wgsl;
 
     /// The FEM shaders parse and validate without a GPU, so a broken kernel fails every test run.
     #[test]
     fn fem_shaders_validate_with_naga() {
         for (entry, code, _) in shader_sources() {
-            let module = naga::front::wgsl::parse_str(&code)
-                .unwrap_or_else(|e| panic!("{entry}: {}", e.emit_to_string(&code)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
-            assert!(
-                module.entry_points.iter().any(|e| e.name == entry),
-                "{entry} has no entry point of that name"
-            );
+            validate_wgsl(entry, &code);
         }
     }
 }

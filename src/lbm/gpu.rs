@@ -4,6 +4,7 @@ use super::StepParams;
 use super::d3q19;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
+use crate::gpu::kernels::{compute_pipeline, params_entry, read_buffer, storage_entry};
 use crate::lattice::Lattice;
 use wgpu::util::DeviceExt;
 
@@ -45,32 +46,6 @@ struct FluxState {
     groups: [wgpu::BindGroup; 2],
 }
 
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn params_entry() -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding: 0,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: true,
-            min_binding_size: wgpu::BufferSize::new(size_of::<StepParams>() as u64),
-        },
-        count: None,
-    }
-}
-
 /// The LBM shaders (entry point, source) as compiled: each with the D3Q19 and link constants and
 /// shaders/lbm_common.wgsl prepended.
 fn shader_sources() -> [(&'static str, String); 4] {
@@ -89,31 +64,6 @@ fn shader_sources() -> [(&'static str, String); 4] {
         ("lbm_stress", format!("{prelude}\n{}", include_str!("../../shaders/lbm_stress.wgsl"))),
         ("lbm_section_flux", format!("{prelude}\n{}", include_str!("../../shaders/lbm_section_flux.wgsl"))),
     ]
-}
-
-fn pipeline(
-    device: &wgpu::Device,
-    entry: &str,
-    code: &str,
-    layout: &wgpu::BindGroupLayout,
-) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(entry),
-        source: wgpu::ShaderSource::Wgsl(code.to_owned().into()),
-    });
-    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(entry),
-        bind_group_layouts: &[Some(layout)],
-        immediate_size: 0,
-    });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(entry),
-        layout: Some(&pl),
-        module: &module,
-        entry_point: Some(entry),
-        compilation_options: Default::default(),
-        cache: None,
-    })
 }
 
 /// Workgroup counts (x, y) covering `n` cells, and the number of cells per row of the 2D dispatch.
@@ -183,7 +133,7 @@ impl GpuLbm {
         let step_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("lbm_stream_collide"),
             entries: &[
-                params_entry(),
+                params_entry(size_of::<StepParams>()),
                 storage_entry(1, true),
                 storage_entry(2, false),
                 storage_entry(3, true),
@@ -192,7 +142,11 @@ impl GpuLbm {
         });
         let moments_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("lbm_moments"),
-            entries: &[params_entry(), storage_entry(1, true), storage_entry(2, false)],
+            entries: &[
+                params_entry(size_of::<StepParams>()),
+                storage_entry(1, true),
+                storage_entry(2, false),
+            ],
         });
         let params_binding = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &params,
@@ -239,9 +193,9 @@ impl GpuLbm {
         });
         let [(step_entry, step_code), (moments_entry, moments_code), (stress_entry, stress_code), _] =
             shader_sources();
-        let step_pipeline = pipeline(device, step_entry, &step_code, &step_layout);
-        let moments_pipeline = pipeline(device, moments_entry, &moments_code, &moments_layout);
-        let stress_pipeline = pipeline(device, stress_entry, &stress_code, &step_layout);
+        let step_pipeline = compute_pipeline(device, step_entry, &step_code, &step_layout);
+        let moments_pipeline = compute_pipeline(device, moments_entry, &moments_code, &moments_layout);
+        let stress_pipeline = compute_pipeline(device, stress_entry, &stress_code, &step_layout);
         Ok(GpuLbm {
             ctx,
             n: n as u32,
@@ -306,31 +260,7 @@ impl GpuLbm {
 
     /// Copies `buffer` (`bytes` long) back to the host after the queued work has finished.
     fn read_back(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        let device = &self.ctx.device;
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut encoder =
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
-        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
-        self.ctx.queue.submit([encoder.finish()]);
-        let slice = staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("device poll: {e}")))?;
-        rx.recv()
-            .map_err(|e| Error::Gpu(format!("readback channel: {e}")))?
-            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-        let data = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e:?}")))?.to_vec();
-        staging.unmap();
-        Ok(data)
+        read_buffer(&self.ctx.device, &self.ctx.queue, buffer, bytes)
     }
 
     /// Runs one per-cell readout kernel on the current populations with `params` and reads back its
@@ -394,7 +324,7 @@ impl GpuLbm {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("lbm_section_flux"),
             entries: &[
-                params_entry(),
+                params_entry(size_of::<StepParams>()),
                 storage_entry(1, true),
                 storage_entry(2, false),
                 storage_entry(5, true),
@@ -418,7 +348,7 @@ impl GpuLbm {
             })
         });
         let [.., (entry, code)] = shader_sources();
-        let pipeline = pipeline(device, entry, &code, &layout);
+        let pipeline = compute_pipeline(device, entry, &code, &layout);
         self.flux = Some(FluxState { entries: data.to_vec(), out, pipeline, groups });
         Ok(())
     }
@@ -466,23 +396,13 @@ impl GpuLbm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::kernels::validate_wgsl;
 
     /// The shaders parse and validate without a GPU, so a broken kernel fails every test run.
     #[test]
     fn shaders_validate_with_naga() {
         for (entry, code) in shader_sources() {
-            let module = naga::front::wgsl::parse_str(&code)
-                .unwrap_or_else(|e| panic!("{entry}: {}", e.emit_to_string(&code)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{entry}: {e:?}"));
-            assert!(
-                module.entry_points.iter().any(|e| e.name == entry),
-                "{entry} has no entry point of that name"
-            );
+            validate_wgsl(entry, &code);
         }
     }
 }
