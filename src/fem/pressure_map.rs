@@ -5,18 +5,12 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::Surface;
-use crate::io::atomic::write_atomic;
-use crate::io::vtk::{ZLIB_LEVEL, xml_to_io};
+use crate::io::vtk::write_surface_vtp;
 use nalgebra::Point3;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
-use vtkio::model::{
-    Attribute, Attributes, ByteOrder, DataArray, DataSet, ElementType, Piece, PolyDataPiece, Version,
-    VertexNumbers,
-};
-use vtkio::xml::Compressor;
-use vtkio::{IOBuffer, Vtk};
+use vtkio::IOBuffer;
+use vtkio::model::{Attribute, Attributes, DataArray, DataSet, ElementType};
 
 /// Name of the pressure array looked for (point data first, then cell data).
 pub const PRESSURE_ARRAY: &str = "pressure";
@@ -180,29 +174,7 @@ pub fn write_pressure_vtp(path: &Path, surface: &Surface, pressure: &[f64]) -> R
             ),
         ));
     };
-    let vtk = Vtk {
-        version: Version::new_xml(1, 0),
-        byte_order: ByteOrder::LittleEndian,
-        title: String::new(),
-        file_path: None,
-        data: DataSet::PolyData {
-            meta: None,
-            pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
-                points: IOBuffer::F64(surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect()),
-                verts: None,
-                lines: None,
-                polys: Some(VertexNumbers::XML {
-                    connectivity: surface.triangles.iter().flatten().map(|&v| v as u64).collect(),
-                    offsets: (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect(),
-                }),
-                strips: None,
-                data,
-            }))],
-        },
-    };
-    let file =
-        vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
-    write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
+    write_surface_vtp(path, surface, data)
 }
 
 #[cfg(test)]

@@ -224,9 +224,6 @@ pub fn write_vtp(
             ));
         }
     }
-    let points: Vec<f64> = surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect();
-    let connectivity = surface.triangles.iter().flatten().map(|&v| v as u64).collect();
-    let offsets = (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect();
     let cell = cell_fields
         .iter()
         .map(|(name, values)| {
@@ -237,25 +234,39 @@ pub fn write_vtp(
             })
         })
         .collect();
+    write_surface_vtp(
+        path,
+        surface,
+        Attributes { point: point_fields.into_iter().map(PointField::to_attribute).collect(), cell },
+    )
+}
+
+/// Writes `surface` (m) with the arrays `data` as VTK XML PolyData (`.vtp`), atomically.
+pub(crate) fn write_surface_vtp(path: &Path, surface: &Surface, data: Attributes) -> Result<()> {
+    write_polydata(
+        path,
+        PolyDataPiece {
+            points: IOBuffer::F64(surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect()),
+            verts: None,
+            lines: None,
+            polys: Some(VertexNumbers::XML {
+                connectivity: surface.triangles.iter().flatten().map(|&v| v as u64).collect(),
+                offsets: (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect(),
+            }),
+            strips: None,
+            data,
+        },
+    )
+}
+
+/// Writes one PolyData piece as a compressed `.vtp`, atomically.
+fn write_polydata(path: &Path, piece: PolyDataPiece) -> Result<()> {
     let vtk = Vtk {
         version: Version::new_xml(1, 0),
         byte_order: ByteOrder::LittleEndian,
         title: String::new(),
         file_path: None,
-        data: DataSet::PolyData {
-            meta: None,
-            pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
-                points: IOBuffer::F64(points),
-                verts: None,
-                lines: None,
-                polys: Some(VertexNumbers::XML { connectivity, offsets }),
-                strips: None,
-                data: Attributes {
-                    point: point_fields.into_iter().map(PointField::to_attribute).collect(),
-                    cell,
-                },
-            }))],
-        },
+        data: DataSet::PolyData { meta: None, pieces: vec![Piece::Inline(Box::new(piece))] },
     };
     let file =
         vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
@@ -296,29 +307,20 @@ pub fn write_vtp_lines(
     let array = |name: &str, data: IOBuffer| {
         Attribute::DataArray(DataArray { name: name.to_string(), elem: scalars(), data })
     };
-    let vtk = Vtk {
-        version: Version::new_xml(1, 0),
-        byte_order: ByteOrder::LittleEndian,
-        title: String::new(),
-        file_path: None,
-        data: DataSet::PolyData {
-            meta: None,
-            pieces: vec![Piece::Inline(Box::new(PolyDataPiece {
-                points: IOBuffer::F64(points),
-                verts: None,
-                lines: Some(VertexNumbers::XML { connectivity, offsets: offsets.collect() }),
-                polys: None,
-                strips: None,
-                data: Attributes {
-                    point: point_fields.iter().map(|(n, v)| array(n, IOBuffer::F32(v.clone()))).collect(),
-                    cell: cell_fields.iter().map(|(n, v)| array(n, IOBuffer::I32(v.clone()))).collect(),
-                },
-            }))],
+    write_polydata(
+        path,
+        PolyDataPiece {
+            points: IOBuffer::F64(points),
+            verts: None,
+            lines: Some(VertexNumbers::XML { connectivity, offsets: offsets.collect() }),
+            polys: None,
+            strips: None,
+            data: Attributes {
+                point: point_fields.iter().map(|(n, v)| array(n, IOBuffer::F32(v.clone()))).collect(),
+                cell: cell_fields.iter().map(|(n, v)| array(n, IOBuffer::I32(v.clone()))).collect(),
+            },
         },
-    };
-    let file =
-        vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
-    write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
+    )
 }
 
 /// Point arrays read back from a `.vti` file: name and values as f32, vector components interleaved.
