@@ -118,6 +118,11 @@ pub fn generate(spec: &GenerateSpec, scale: f64, segments: usize) -> Result<(Sur
     }
 }
 
+/// The roles of generated or detected ports: velocity at the port named `inlet`, pressure elsewhere.
+fn inlet_first_roles(ports: &[Port]) -> Vec<PortRole> {
+    ports.iter().map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure }).collect()
+}
+
 /// Loads or generates the case's vessel and checks that it is closed. A surface file given without
 /// ports has its open ends capped into ports (the largest is the inlet) and is oriented outward.
 pub fn load_vessel(case: &Case) -> Result<Vessel> {
@@ -131,10 +136,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
             let units = parse_units(&case.geometry.units)?.unwrap_or(Units::Millimetre);
             let s = units.scale();
             let (surface, ports) = generate(spec, s, generator_segments(cells))?;
-            let roles = ports
-                .iter()
-                .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
-                .collect();
+            let roles = inlet_first_roles(&ports);
             (surface, ports, roles, units, PathBuf::from("<generated>"), None)
         }
         (None, Some(path)) => {
@@ -178,10 +180,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
-                let roles = ports
-                    .iter()
-                    .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
-                    .collect();
+                let roles = inlet_first_roles(&ports);
                 (surface, ports, roles, units, path.clone(), Some(tags))
             } else if case.geometry.ports.is_empty() {
                 let mut surface = surface;
@@ -226,10 +225,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
-                let roles = ports
-                    .iter()
-                    .map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure })
-                    .collect();
+                let roles = inlet_first_roles(&ports);
                 (surface, ports, roles, units, path.clone(), Some(tags))
             } else {
                 let ports = case
