@@ -92,3 +92,47 @@ fn wall_pressure_from_a_vtp_file_matches_the_uniform_load() {
     );
     assert!(d < 1e-9);
 }
+
+/// The implicit generators' vessels (a Y bifurcation with its carina, a sidewall aneurysm with its
+/// neck) extrude into a wall of 10 % of the local radius without an inverted element: their
+/// surfaces are cut square at the ports, filleted at the creases and freed of slivers.
+#[test]
+fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
+    use hemotwin::fem::{Axis, Thickness, WallSpec, extrude};
+    use hemotwin::geometry::synth::{AneurysmSpec, BifurcationSpec, aneurysm, bifurcation};
+    let spec = BifurcationSpec {
+        radius: 2e-3,
+        length: 12e-3,
+        daughter_radii: [2e-3 / 2f64.cbrt(); 2],
+        angle: 60f64.to_radians(),
+        daughter_length: 16e-3,
+    };
+    let (surface, ports) = bifurcation(&spec, 64).unwrap();
+    let j = spec.junction();
+    let axis = Axis::new(
+        (0..2)
+            .map(|k| vec![nalgebra::Point3::origin(), j, j + spec.daughter_axis(k) * spec.daughter_length])
+            .collect(),
+    )
+    .unwrap();
+    let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2 };
+    let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
+    println!(
+        "bifurcation: {} triangles, {} TET10 elements, min scaled Jacobian {:.3}",
+        surface.triangles.len(),
+        mesh.elements.len(),
+        mesh.min_scaled_jacobian
+    );
+    assert!(mesh.min_scaled_jacobian > 0.0);
+    let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
+    let (surface, ports) = aneurysm(&spec, 64).unwrap();
+    let axis = Axis::between_ports(&ports).unwrap();
+    let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
+    println!(
+        "aneurysm: {} triangles, {} TET10 elements, min scaled Jacobian {:.3}",
+        surface.triangles.len(),
+        mesh.elements.len(),
+        mesh.min_scaled_jacobian
+    );
+    assert!(mesh.min_scaled_jacobian > 0.0);
+}
