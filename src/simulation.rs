@@ -1,6 +1,6 @@
 //! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
 
-use crate::case::{Case, GenerateSpec, PortRoleSpec, Rheology, WallModel};
+use crate::case::{Case, FluidSpec, GenerateSpec, PortRoleSpec, Rheology, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::domes::{clip_ends, find_domed_ends};
@@ -344,9 +344,8 @@ pub struct Setup {
 /// Smagorinsky constant of `fluid.les`.
 pub const SMAGORINSKY: f64 = 0.17;
 
-/// The case's viscosity model in lattice units, set on `solver` for every later step.
-pub fn apply_rheology(case: &Case, units: &LatticeUnits, solver: &mut Solver) {
-    let f = &case.fluid;
+/// The fluid's viscosity model in lattice units, set on `solver` for every later step.
+pub fn apply_rheology(f: &FluidSpec, units: &LatticeUnits, solver: &mut Solver) {
     let nu = |mu: f64| (mu / f.density * units.dt_s / (units.dx_m * units.dx_m)) as f32;
     let mut p = *solver.template();
     p.rheology = match f.rheology {
@@ -761,7 +760,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
              of lattice density)"
         ));
     }
-    apply_rheology(case, &units, &mut solver);
+    apply_rheology(&case.fluid, &units, &mut solver);
     let mut clipped_max = 0usize;
     let info = solver.backend();
     say(&format!(
