@@ -24,6 +24,7 @@ use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
 use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
 use nalgebra::{Point3, Vector3};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -371,14 +372,9 @@ pub fn clipped_cells(solver: &mut Solver, moments: &[[f32; 4]]) -> Result<usize>
     let p = *solver.template();
     let stress = solver.stress()?;
     Ok(stress
-        .iter()
+        .par_iter()
         .zip(moments)
-        .filter(|(s, m)| {
-            let norm =
-                (s[0] * s[0] + s[1] * s[1] + s[2] * s[2] + 2.0 * (s[3] * s[3] + s[4] * s[4] + s[5] * s[5]))
-                    .sqrt();
-            crate::lbm::cpu::local_tau(&p, norm, 1.0 + m[0]).1
-        })
+        .filter(|(s, m)| crate::lbm::viscosity::local_tau(&p, crate::lbm::cpu::tensor_norm(s), 1.0 + m[0]).1)
         .count())
 }
 
