@@ -1,7 +1,8 @@
-//! LBM throughput (cell updates per second) on a dense box and on the stenosis case, per backend.
+//! LBM throughput (cell updates per second) on a dense box and on the stenosis case, per backend,
+//! and per viscosity model on the dense box (CPU).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hemotwin::bench::{bench_units, dense_box};
+use hemotwin::bench::{VISCOSITY_MODELS, bench_fluid, bench_solver, dense_box};
 use hemotwin::case::{Case, DEMO_CASE};
 use hemotwin::lattice::Lattice;
 use hemotwin::lbm::{BackendChoice, Solver};
@@ -16,25 +17,45 @@ fn stenosis_lattice() -> Lattice {
     prepare(&case).expect("the stenosis lattice builds").lattice
 }
 
+/// Times `STEPS` steps and a moments read-back of `solver` on `lattice` as `name` in `group`.
+fn bench_steps(
+    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    name: &str,
+    lattice: &Lattice,
+    mut solver: Solver,
+) {
+    group.throughput(Throughput::Elements(lattice.len() as u64 * STEPS));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            solver.advance(STEPS, |_| 1.0);
+            solver.moments().expect("moments read back")
+        })
+    });
+}
+
 fn bench_backend(c: &mut Criterion, backend: BackendChoice, name: &str) {
     let cases = [("dense_box_128", dense_box(128)), ("stenosis_24", stenosis_lattice())];
+    let newtonian = bench_fluid("newtonian", false).expect("the Newtonian fluid parses");
     let mut group = c.benchmark_group(format!("lbm_{name}"));
     group.sample_size(10);
     for (case, lattice) in &cases {
-        let mut solver = match Solver::new(lattice, &bench_units().expect("units"), backend) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("skipping {name}/{case}: {e}");
-                continue;
-            }
-        };
-        group.throughput(Throughput::Elements(lattice.len() as u64 * STEPS));
-        group.bench_function(*case, |b| {
-            b.iter(|| {
-                solver.advance(STEPS, |_| 1.0);
-                solver.moments().expect("moments read back")
-            })
-        });
+        match bench_solver(lattice, backend, &newtonian) {
+            Ok(solver) => bench_steps(&mut group, case, lattice, solver),
+            Err(e) => eprintln!("skipping {name}/{case}: {e}"),
+        }
+    }
+    group.finish();
+}
+
+/// Each viscosity model on the dense 128^3 box, CPU, from the same Taylor-Green vortex.
+fn bench_viscosity_models(c: &mut Criterion) {
+    let lattice = dense_box(128);
+    let mut group = c.benchmark_group("lbm_cpu_dense_box_128");
+    group.sample_size(10);
+    for (label, rheology, les) in VISCOSITY_MODELS {
+        let fluid = bench_fluid(rheology, les).expect("the bench fluids parse");
+        let solver = bench_solver(&lattice, BackendChoice::Cpu, &fluid).expect("the CPU solver starts");
+        bench_steps(&mut group, label, &lattice, solver);
     }
     group.finish();
 }
@@ -42,6 +63,7 @@ fn bench_backend(c: &mut Criterion, backend: BackendChoice, name: &str) {
 fn lbm(c: &mut Criterion) {
     bench_backend(c, BackendChoice::Cpu, "cpu");
     bench_backend(c, BackendChoice::Gpu, "gpu");
+    bench_viscosity_models(c);
 }
 
 criterion_group!(benches, lbm);

@@ -52,7 +52,7 @@ fn main() -> hemotwin::Result<()> {
         units.describe()
     );
     let mut solver = Solver::new(&setup.lattice, &units, BackendChoice::Auto)?;
-    hemotwin::simulation::apply_rheology(&case, &units, &mut solver);
+    hemotwin::simulation::apply_rheology(&case.fluid, &units, &mut solver);
     if let Some(n) = solver.notice() {
         println!("{n}");
     }

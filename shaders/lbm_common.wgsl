@@ -129,32 +129,67 @@ fn pull_cell(cell: u32, n: u32) -> array<f32, Q> {
     return g;
 }
 
+// 2^x (about 2 ulp); x is kept in [-125, 126] so the result stays a normal number.
+// CPU twin: src/lbm/viscosity.rs, fn exp2_poly.
+fn exp2_poly(x: f32) -> f32 {
+    let xc = clamp(x, -125.0, 126.0);
+    let i = round(xc);
+    let f = xc - i;
+    var p = EXP2_POLY[6];
+    p = fma(p, f, EXP2_POLY[5]);
+    p = fma(p, f, EXP2_POLY[4]);
+    p = fma(p, f, EXP2_POLY[3]);
+    p = fma(p, f, EXP2_POLY[2]);
+    p = fma(p, f, EXP2_POLY[1]);
+    p = fma(p, f, EXP2_POLY[0]);
+    return p * bitcast<f32>(u32(i32(i) + 127) << 23u);
+}
+
+// log2(x) (about 1e-7 absolute plus 1 ulp); x below the smallest normal number counts as it.
+// CPU twin: src/lbm/viscosity.rs, fn log2_poly.
+fn log2_poly(x: f32) -> f32 {
+    let bits = bitcast<u32>(max(x, 1.17549435e-38)) + (0x3f800000u - 0x3f3504f3u);
+    let k = i32(bits >> 23u) - 127;
+    let m = bitcast<f32>((bits & 0x007fffffu) + 0x3f3504f3u);
+    let y = m - 1.0;
+    var p = LOG2_POLY[7];
+    p = fma(p, y, LOG2_POLY[6]);
+    p = fma(p, y, LOG2_POLY[5]);
+    p = fma(p, y, LOG2_POLY[4]);
+    p = fma(p, y, LOG2_POLY[3]);
+    p = fma(p, y, LOG2_POLY[2]);
+    p = fma(p, y, LOG2_POLY[1]);
+    p = fma(p, y, LOG2_POLY[0]);
+    return fma(y, p, f32(k));
+}
+
 // The relaxation time at which the viscosity model's viscosity at the shear rate
 // 3 |Pi^neq| / (sqrt 2 rho tau) gives back tau: fixed-point iterations from the reference tau,
-// within [tau_min, tau_max]. CPU twin: src/lbm/cpu.rs, fn local_tau.
+// within [tau_min, tau_max]. CPU twin: src/lbm/viscosity.rs, fn local_taus.
 fn local_tau(pi_norm: f32, rho: f32) -> f32 {
     let tau0 = 1.0 / params.omega_plus;
     var tau = tau0;
-    for (var k = 0u; k < 8u; k++) {
+    for (var k = 0u; k < TAU_ITERATIONS; k++) {
         let shear = 3.0 * pi_norm / (1.4142135 * rho * tau);
         var nu = (tau0 - 0.5) / 3.0;
         if params.rheology == 1u {
-            nu = params.nu_inf + (params.nu_zero - params.nu_inf)
-                * pow(1.0 + pow(params.lambda * shear, params.power_a), (params.power_n - 1.0) / params.power_a);
+            let lambda_a = exp2_poly(params.power_a * log2_poly(params.lambda * shear));
+            let exponent = (params.power_n - 1.0) / params.power_a;
+            nu = params.nu_inf + (params.nu_zero - params.nu_inf) * exp2_poly(exponent * log2_poly(1.0 + lambda_a));
         } else if params.rheology == 2u {
             let g = max(shear, 1e-12);
-            let s = sqrt(params.yield_stress * (1.0 - exp(-params.regularisation * g)) / g) + sqrt(params.nu_inf);
+            let e = exp2_poly(-params.regularisation * g * 1.44269504);
+            let s = sqrt(params.yield_stress * (1.0 - e) / g) + sqrt(params.nu_inf);
             nu = s * s;
         }
-        nu += params.smagorinsky * shear;
-        tau = clamp(0.5 + 3.0 * nu, params.tau_min, params.tau_max);
+        tau = clamp(0.5 + 3.0 * (nu + params.smagorinsky * shear), params.tau_min, params.tau_max);
     }
     return tau;
 }
 
 // The non-equilibrium second moment (xx, yy, zz, xy, xz, yz) of populations g whose moments are
-// drho, rho and u: sum_i c_i c_i g_i - (drho / 3 I + rho u u) for shifted populations.
-// CPU twin: src/lbm/cpu.rs, fn pi_neq.
+// drho, rho and u: sum_i c_i c_i g_i - (drho / 3 I + rho u u) for shifted populations, the sum over
+// the opposite pairs' even parts. CPU twin: src/lbm/cpu.rs, fn pi_neq.
 fn pi_neq(g: array<f32, Q>, drho: f32, rho: f32, u: vec3<f32>) -> array<f32, 6> {
     var pxx = 0.0;
     var pyy = 0.0;
@@ -162,13 +197,14 @@ fn pi_neq(g: array<f32, Q>, drho: f32, rho: f32, u: vec3<f32>) -> array<f32, 6> 
     var pxy = 0.0;
     var pxz = 0.0;
     var pyz = 0.0;
-    for (var i = 0u; i < Q; i++) {
-        pxx += g[i] * CX[i] * CX[i];
-        pyy += g[i] * CY[i] * CY[i];
-        pzz += g[i] * CZ[i] * CZ[i];
-        pxy += g[i] * CX[i] * CY[i];
-        pxz += g[i] * CX[i] * CZ[i];
-        pyz += g[i] * CY[i] * CZ[i];
+    for (var i = 1u; i < Q; i += 2u) {
+        let even = g[i] + g[i + 1u];
+        pxx += even * (CX[i] * CX[i]);
+        pyy += even * (CY[i] * CY[i]);
+        pzz += even * (CZ[i] * CZ[i]);
+        pxy += even * (CX[i] * CY[i]);
+        pxz += even * (CX[i] * CZ[i]);
+        pyz += even * (CY[i] * CZ[i]);
     }
     let iso = drho / 3.0;
     return array<f32, 6>(

@@ -1,9 +1,11 @@
 //! Performance measurement: STREAM-like triad bandwidth, LBM throughput and the roofline.
 
-use crate::error::Result;
+use crate::case::FluidSpec;
+use crate::error::{Error, Result};
 use crate::lattice::{Grid, Lattice, Voxels, WallLink};
-use crate::lbm::d3q19::{C, Q};
+use crate::lbm::d3q19::{C, Q, W};
 use crate::lbm::{BackendChoice, Solver};
+use crate::simulation::apply_rheology;
 use crate::units::{LatticeUnits, PhysicalScales, TimeStep};
 use nalgebra::Point3;
 use rayon::prelude::*;
@@ -55,17 +57,74 @@ pub fn dense_box(n: usize) -> Lattice {
     Lattice::build(&vox, &[], |_, _| (nalgebra::Vector3::zeros(), 0.0), |_| 1.0, true)
 }
 
+/// Density of the fluid of throughput runs (kg/m^3).
+const DENSITY: f64 = 1060.0;
+
+/// Reference dynamic viscosity of the fluid of throughput runs (Pa s).
+const VISCOSITY: f64 = 3.5e-3;
+
 /// Lattice parameters for throughput runs (tau = 0.8; the values do not change the work done).
 pub fn bench_units() -> Result<LatticeUnits> {
     let scales = PhysicalScales {
-        density: 1060.0,
-        viscosity: 3.5e-3,
+        density: DENSITY,
+        viscosity: VISCOSITY,
         dx: 1e-4,
         peak_velocity: 0.01,
         pressure_scale: 1.0,
         pulsation: None,
     };
     Ok(LatticeUnits::new(&scales, TimeStep::Tau(0.8))?.0)
+}
+
+/// The viscosity models `hemotwin bench --rheology` compares, the Newtonian reference first:
+/// (label, a case file's `fluid.rheology`, `fluid.les`).
+pub const VISCOSITY_MODELS: [(&str, &str, bool); 4] = [
+    ("newtonian", "newtonian", false),
+    ("carreau-yasuda", "carreau-yasuda", false),
+    ("casson", "casson", false),
+    ("smagorinsky les", "newtonian", true),
+];
+
+/// The fluid of throughput runs with viscosity model `rheology` (a case file's `fluid.rheology`)
+/// and LES on or off; the models' parameters are the case file's defaults (blood).
+pub fn bench_fluid(rheology: &str, les: bool) -> Result<FluidSpec> {
+    let text =
+        format!("density = {DENSITY:e}\nviscosity = {VISCOSITY:e}\nrheology = \"{rheology}\"\nles = {les}\n");
+    toml::from_str(&text).map_err(|e| Error::parameter("fluid.rheology", e.to_string()))
+}
+
+/// Peak velocity of the start vortex (lattice units).
+const VORTEX_PEAK: f64 = 0.05;
+
+/// Populations (shifted, direction-major) at equilibrium with a Taylor-Green vortex of one period
+/// across the grid and peak velocity `VORTEX_PEAK`: on a 128^3 box shear rates up to about 8 /s at
+/// `bench_units`, where blood is shear-thinning, so the local viscosity models do the work of a real
+/// flow (a fluid at rest would make their fixed point trivial).
+pub fn vortex(lattice: &Lattice) -> Vec<f32> {
+    let n = lattice.len();
+    let mut g = vec![0.0f32; Q * n];
+    let k = lattice.grid.dims.map(|d| std::f64::consts::TAU / d as f64);
+    for (cell, &node) in lattice.cells.iter().enumerate() {
+        let [x, y, z] = lattice.grid.coords(node as usize).map(|v| v as f64);
+        let [x, y, z] = [k[0] * x, k[1] * y, k[2] * z];
+        let u = [VORTEX_PEAK * x.sin() * y.cos() * z.cos(), -VORTEX_PEAK * x.cos() * y.sin() * z.cos(), 0.0];
+        let usq = u[0] * u[0] + u[1] * u[1];
+        for (i, c) in C.iter().enumerate() {
+            let cu = c[0] as f64 * u[0] + c[1] as f64 * u[1] + c[2] as f64 * u[2];
+            g[i * n + cell] = (W[i] as f64 * (3.0 * cu + 4.5 * cu * cu - 1.5 * usq)) as f32;
+        }
+    }
+    g
+}
+
+/// A solver for throughput runs on `lattice`: `fluid`'s viscosity model at `bench_units`, started
+/// from `vortex`.
+pub fn bench_solver(lattice: &Lattice, backend: BackendChoice, fluid: &FluidSpec) -> Result<Solver> {
+    let units = bench_units()?;
+    let mut solver = Solver::new(lattice, &units, backend)?;
+    apply_rheology(fluid, &units, &mut solver);
+    solver.restore(&vortex(lattice), 0)?;
+    Ok(solver)
 }
 
 /// One throughput measurement.
@@ -77,9 +136,14 @@ pub struct Throughput {
     pub bytes_per_s: f64,
 }
 
-/// Runs `steps` steps on `lattice` after a warm-up and returns the throughput.
-pub fn lbm_throughput(lattice: &Lattice, backend: BackendChoice, steps: u64) -> Result<(Throughput, Solver)> {
-    let mut solver = Solver::new(lattice, &bench_units()?, backend)?;
+/// Runs `steps` steps of `bench_solver` on `lattice` after a warm-up and returns the throughput.
+pub fn lbm_throughput(
+    lattice: &Lattice,
+    backend: BackendChoice,
+    fluid: &FluidSpec,
+    steps: u64,
+) -> Result<(Throughput, Solver)> {
+    let mut solver = bench_solver(lattice, backend, fluid)?;
     solver.advance(2, |_| 1.0);
     solver.moments()?;
     let t = Instant::now();

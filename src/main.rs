@@ -2,7 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use hemotwin::bench::{BYTES_PER_UPDATE, dense_box, lbm_throughput, triad_bandwidth};
+use hemotwin::bench::{
+    BYTES_PER_UPDATE, VISCOSITY_MODELS, bench_fluid, dense_box, lbm_throughput, triad_bandwidth,
+};
 use hemotwin::case::{Case, DEMO_CASE, GenerateSpec};
 use hemotwin::geometry::io_stl::{Units, neutral_header, stl_header, write_stl, write_stl_with_header};
 use hemotwin::geometry::synth::FDA_PIPE_DIAMETER;
@@ -81,6 +83,10 @@ enum Command {
         /// Also run GPU adapters that are software rasterisers (lavapipe).
         #[arg(long)]
         software_gpu: bool,
+        /// Also measure the cost of the local viscosity models (Carreau-Yasuda, Casson, Smagorinsky
+        /// LES) against the Newtonian kernel on the dense box, CPU.
+        #[arg(long)]
+        rheology: bool,
     },
 }
 
@@ -190,7 +196,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Info => info(),
-        Command::Bench { size, steps, software_gpu } => bench(size, steps, software_gpu),
+        Command::Bench { size, steps, software_gpu, rheology } => bench(size, steps, software_gpu, rheology),
     }
 }
 
@@ -519,7 +525,7 @@ fn info() -> Result<()> {
     Ok(())
 }
 
-fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
+fn bench(size: usize, steps: u64, software_gpu: bool, rheology: bool) -> Result<()> {
     if size < 4 || steps == 0 {
         bail!("--size must be at least 4 and --steps positive");
     }
@@ -545,6 +551,7 @@ fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
         "{:<8} {:<28} {:>10} {:>9} {:>9} {:>11}",
         "backend", "case", "cells", "MLUPS", "GB/s", "% roofline"
     );
+    let newtonian = bench_fluid("newtonian", false)?;
     let mut backends = vec![BackendChoice::Cpu];
     let gpu_ok = hemotwin::gpu::list_adapters().iter().any(|a| software_gpu || !a.software);
     if gpu_ok {
@@ -552,7 +559,7 @@ fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
     }
     for backend in backends {
         for (name, lattice) in &cases {
-            let (t, solver) = match lbm_throughput(lattice, backend, steps) {
+            let (t, solver) = match lbm_throughput(lattice, backend, &newtonian, steps) {
                 Ok(r) => r,
                 Err(e) => {
                     println!("{:<8} {:<28} skipped: {e}", "gpu", name);
@@ -578,6 +585,34 @@ fn bench(size: usize, steps: u64, software_gpu: bool) -> Result<()> {
     }
     if !gpu_ok {
         println!("no hardware GPU adapter: GPU rows skipped (--software-gpu runs lavapipe)");
+    }
+    if rheology {
+        bench_rheology(&cases[0].1, size, steps)?;
+    }
+    Ok(())
+}
+
+/// Rounds of `bench_rheology`: each model's best round counts (the other load of a shared machine
+/// only ever slows a round down).
+const RHEOLOGY_ROUNDS: usize = 3;
+
+/// The cost of each local viscosity model against the Newtonian kernel, CPU, on `lattice` (the
+/// dense box of edge `size`), every model started from the same Taylor-Green vortex; the models
+/// take turns, best of `RHEOLOGY_ROUNDS` rounds.
+fn bench_rheology(lattice: &hemotwin::lattice::Lattice, size: usize, steps: u64) -> Result<()> {
+    let mut best = [0.0f64; VISCOSITY_MODELS.len()];
+    for _ in 0..RHEOLOGY_ROUNDS {
+        for ((_, rheology, les), best) in VISCOSITY_MODELS.iter().zip(&mut best) {
+            let (t, _) = lbm_throughput(lattice, BackendChoice::Cpu, &bench_fluid(rheology, *les)?, steps)?;
+            *best = best.max(t.mlups);
+        }
+    }
+    println!(
+        "viscosity models, cpu, dense box {size}^3, from a Taylor-Green vortex, best of {RHEOLOGY_ROUNDS} rounds:"
+    );
+    println!("{:<16} {:>9} {:>10}", "model", "MLUPS", "cost");
+    for ((label, _, _), mlups) in VISCOSITY_MODELS.iter().zip(best) {
+        println!("{label:<16} {mlups:>9.1} {:>9.0}%", 100.0 * (1.0 - mlups / best[0]));
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
 
-use crate::case::{Case, GenerateSpec, PortRoleSpec, Rheology, WallModel};
+use crate::case::{Case, FluidSpec, GenerateSpec, PortRoleSpec, Rheology, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::check::{SurfaceReport, require_closed};
 use crate::geometry::domes::{clip_ends, find_domed_ends};
@@ -24,6 +24,7 @@ use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
 use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
 use nalgebra::{Point3, Vector3};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -340,9 +341,8 @@ pub struct Setup {
 /// Smagorinsky constant of `fluid.les`.
 pub const SMAGORINSKY: f64 = 0.17;
 
-/// The case's viscosity model in lattice units, set on `solver` for every later step.
-pub fn apply_rheology(case: &Case, units: &LatticeUnits, solver: &mut Solver) {
-    let f = &case.fluid;
+/// The fluid's viscosity model in lattice units, set on `solver` for every later step.
+pub fn apply_rheology(f: &FluidSpec, units: &LatticeUnits, solver: &mut Solver) {
     let nu = |mu: f64| (mu / f.density * units.dt_s / (units.dx_m * units.dx_m)) as f32;
     let mut p = *solver.template();
     p.rheology = match f.rheology {
@@ -368,14 +368,9 @@ pub fn clipped_cells(solver: &mut Solver, moments: &[[f32; 4]]) -> Result<usize>
     let p = *solver.template();
     let stress = solver.stress()?;
     Ok(stress
-        .iter()
+        .par_iter()
         .zip(moments)
-        .filter(|(s, m)| {
-            let norm =
-                (s[0] * s[0] + s[1] * s[1] + s[2] * s[2] + 2.0 * (s[3] * s[3] + s[4] * s[4] + s[5] * s[5]))
-                    .sqrt();
-            crate::lbm::cpu::local_tau(&p, norm, 1.0 + m[0]).1
-        })
+        .filter(|(s, m)| crate::lbm::viscosity::local_tau(&p, crate::lbm::cpu::tensor_norm(s), 1.0 + m[0]).1)
         .count())
 }
 
@@ -757,7 +752,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
              of lattice density)"
         ));
     }
-    apply_rheology(case, &units, &mut solver);
+    apply_rheology(&case.fluid, &units, &mut solver);
     let mut clipped_max = 0usize;
     let info = solver.backend();
     say(&format!(

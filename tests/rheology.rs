@@ -57,7 +57,7 @@ fn carreau_yasuda_pipe_flow_matches_the_1d_radial_solution_within_2_percent() {
     let setup = prepare(&case).unwrap();
     let units = setup.units;
     let mut solver = Solver::new(&setup.lattice, &units, BackendChoice::Cpu).unwrap();
-    apply_rheology(&case, &units, &mut solver);
+    apply_rheology(&case.fluid, &units, &mut solver);
     let mut previous = solver.moments().unwrap();
     let residual = loop {
         solver.advance(200, |s| ramp(s, 400));

@@ -3,6 +3,7 @@
 
 use super::StepParams;
 use super::d3q19::{C, Q, W, opposite};
+use super::viscosity::{local_tau, local_taus};
 use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL, PROFILE_SAMPLES};
 use rayon::prelude::*;
 
@@ -115,13 +116,17 @@ fn pull(
     g
 }
 
-/// Steps 2 and 3 of the fused kernel for one cell: moments, then TRT collision in place. Inlined into
-/// the lane loops of `stream_collide_block`, where LLVM vectorises it across cells without changing
-/// the per-cell order of operations (no reassociation, no FMA contraction: results are bitwise equal).
-#[inline(always)]
+/// Steps 2 and 3 of the fused kernel for one cell: moments, then TRT collision in place, with the
+/// local relaxation time of non-Newtonian blood or LES when `p` asks for it (the per-cell reference
+/// of `collide_lanes`).
 fn collide(p: &StepParams, g: &mut [f32; Q]) {
     let (drho, rho, u) = moments_of(g);
-    relax(g, p.omega_plus, p.omega_minus, drho, rho, u);
+    let (omega_plus, omega_minus) = if p.local_viscosity() {
+        local_omegas(p, local_tau(p, tensor_norm(&pi_neq(g, drho, rho, u)), rho).0)
+    } else {
+        (p.omega_plus, p.omega_minus)
+    };
+    relax(g, omega_plus, omega_minus, drho, rho, u);
 }
 
 /// Twin of `moments_of` in shaders/lbm_common.wgsl: density deviation, density and velocity of
@@ -157,17 +162,21 @@ fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f3
 }
 
 /// CPU twin of `pi_neq` in shaders/lbm_common.wgsl: the non-equilibrium second moment (xx, yy, zz,
-/// xy, xz, yz) of populations `g` whose moments are `drho`, `rho` and `u`.
+/// xy, xz, yz) of populations `g` whose moments are `drho`, `rho` and `u`. Opposite directions share
+/// c_i c_i, so the sum runs over the pairs' even parts (and is short enough for LLVM to unroll inside
+/// the lane loops of `stream_collide_block`).
+#[inline(always)]
 fn pi_neq(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> [f32; 6] {
     let (mut pxx, mut pyy, mut pzz, mut pxy, mut pxz, mut pyz) =
         (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for i in 0..Q {
-        pxx += g[i] * CX[i] * CX[i];
-        pyy += g[i] * CY[i] * CY[i];
-        pzz += g[i] * CZ[i] * CZ[i];
-        pxy += g[i] * CX[i] * CY[i];
-        pxz += g[i] * CX[i] * CZ[i];
-        pyz += g[i] * CY[i] * CZ[i];
+    for i in (1..Q).step_by(2) {
+        let even = g[i] + g[i + 1];
+        pxx += even * (CX[i] * CX[i]);
+        pyy += even * (CY[i] * CY[i]);
+        pzz += even * (CZ[i] * CZ[i]);
+        pxy += even * (CX[i] * CY[i]);
+        pxz += even * (CX[i] * CZ[i]);
+        pyz += even * (CY[i] * CZ[i]);
     }
     let iso = drho / 3.0;
     [
@@ -181,49 +190,16 @@ fn pi_neq(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> [f32; 6]
 }
 
 /// Frobenius norm of a symmetric tensor stored as (xx, yy, zz, xy, xz, yz).
+#[inline(always)]
 pub fn tensor_norm(p: &[f32; 6]) -> f32 {
     (p[0] * p[0] + p[1] * p[1] + p[2] * p[2] + 2.0 * (p[3] * p[3] + p[4] * p[4] + p[5] * p[5])).sqrt()
 }
 
-/// Fixed-point iterations of the local relaxation time.
-const TAU_ITERATIONS: usize = 8;
-
-/// CPU twin of `local_tau` in shaders/lbm_common.wgsl: the relaxation time at which the viscosity
-/// model's viscosity at the shear rate 3 |Pi^neq| / (sqrt 2 rho tau) gives back tau (fixed point
-/// from the reference tau, within [tau_min, tau_max]), and whether the range clipped it.
-pub fn local_tau(p: &StepParams, pi_norm: f32, rho: f32) -> (f32, bool) {
-    let tau0 = 1.0 / p.omega_plus;
-    let mut tau = tau0;
-    let mut clipped = false;
-    for _ in 0..TAU_ITERATIONS {
-        let shear = 3.0 * pi_norm / (std::f32::consts::SQRT_2 * rho * tau);
-        let mut nu = match p.rheology {
-            1 => {
-                p.nu_inf
-                    + (p.nu_zero - p.nu_inf)
-                        * (1.0 + (p.lambda * shear).powf(p.power_a)).powf((p.power_n - 1.0) / p.power_a)
-            }
-            2 => {
-                let g = shear.max(1e-12);
-                let s = (p.yield_stress * (1.0 - (-p.regularisation * g).exp()) / g).sqrt() + p.nu_inf.sqrt();
-                s * s
-            }
-            _ => (tau0 - 0.5) / 3.0,
-        };
-        nu += p.smagorinsky * shear;
-        let free = 0.5 + 3.0 * nu;
-        tau = free.clamp(p.tau_min, p.tau_max);
-        clipped = tau != free;
-    }
-    (tau, clipped)
-}
-
-/// Steps 2 and 3 for one cell with a local relaxation time (non-Newtonian blood or LES).
-fn collide_local(p: &StepParams, g: &mut [f32; Q]) {
-    let (drho, rho, u) = moments_of(g);
-    let (tau, _) = local_tau(p, tensor_norm(&pi_neq(g, drho, rho, u)), rho);
-    let omega_minus = 1.0 / (0.5 + p.magic / (tau - 0.5));
-    relax(g, 1.0 / tau, omega_minus, drho, rho, u);
+/// TRT rates (omega+, omega-) of a cell whose local relaxation time is `tau`, at the magic
+/// parameter of `p`.
+#[inline(always)]
+fn local_omegas(p: &StepParams, tau: f32) -> (f32, f32) {
+    (1.0 / tau, 1.0 / (0.5 + p.magic / (tau - 0.5)))
 }
 
 /// One fused step for one cell (the WGSL kernel verbatim); returns the post-collision populations.
@@ -325,20 +301,52 @@ fn stream_collide_block(
             buf[0][l] -= wall_gain;
         }
     }
-    // Collide lane by lane; LLVM vectorises this loop across lanes (8 or 16 per vector).
-    #[allow(clippy::needless_range_loop)]
-    for l in 0..LANES {
-        let mut g = [0.0f32; Q];
-        for i in 0..Q {
-            g[i] = buf[i][l];
+    if p.local_viscosity() {
+        // Moments and |Pi^neq| of each lane, then the relaxation times (each pass vectorises),
+        // then the collision with per-lane rates.
+        let mut m = [[0.0f32; LANES]; 5];
+        let mut pi_norm = [0.0f32; LANES];
+        for l in 0..LANES {
+            let g = lane(&buf, l);
+            let (drho, rho, u) = moments_of(&g);
+            pi_norm[l] = tensor_norm(&pi_neq(&g, drho, rho, u));
+            (m[0][l], m[1][l], m[2][l], m[3][l], m[4][l]) = (drho, rho, u[0], u[1], u[2]);
         }
-        collide(p, &mut g);
-        for i in 0..Q {
-            buf[i][l] = g[i];
-        }
+        let (mut tau, mut clipped) = ([0.0f32; LANES], [false; LANES]);
+        local_taus(p, &pi_norm, &m[1], &mut tau, &mut clipped);
+        collide_lanes(&mut buf, |l, _| {
+            ((m[0][l], m[1][l], [m[2][l], m[3][l], m[4][l]]), local_omegas(p, tau[l]))
+        });
+    } else {
+        collide_lanes(&mut buf, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
     }
     for (plane, row) in out.iter_mut().zip(&buf) {
         store(&mut plane[local..local + LANES], row);
+    }
+}
+
+/// The populations of lane `l` of a block buffer.
+#[inline(always)]
+fn lane(buf: &[[f32; LANES]; Q], l: usize) -> [f32; Q] {
+    std::array::from_fn(|i| buf[i][l])
+}
+
+/// Step 3 of the fused kernel for every lane of a block buffer, in place: TRT collision with the
+/// moments (drho, rho, u) and rates (omega+, omega-) that `at(lane, populations)` gives. LLVM
+/// vectorises this loop across lanes (8 or 16 per vector) without changing the per-cell order of
+/// operations (no reassociation, no FMA contraction: results are bitwise those of `collide`).
+#[inline(always)]
+fn collide_lanes(
+    buf: &mut [[f32; LANES]; Q],
+    at: impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
+) {
+    for l in 0..LANES {
+        let mut g = lane(buf, l);
+        let ((drho, rho, u), (omega_plus, omega_minus)) = at(l, &g);
+        relax(&mut g, omega_plus, omega_minus, drho, rho, u);
+        for (plane, v) in buf.iter_mut().zip(g) {
+            plane[l] = v;
+        }
     }
 }
 
@@ -478,17 +486,6 @@ fn stream_collide_with(
     }
     tasks.into_par_iter().enumerate().for_each(|(t, mut out)| {
         let start = t * CHUNK;
-        if p.local_viscosity() {
-            // Per cell: the local relaxation time does not vectorise like the fixed one.
-            for k in 0..out[0].len() {
-                let mut g = pull_cell(p, g_src, neighbours, links, start + k);
-                collide_local(p, &mut g);
-                for (i, plane) in out.iter_mut().enumerate() {
-                    plane[k] = g[i];
-                }
-            }
-            return;
-        }
         match isa {
             // SAFETY (both arms): `Isa::detect` found these features on this CPU.
             #[cfg(target_arch = "x86_64")]
@@ -610,6 +607,8 @@ mod tests {
         }
     }
 
+    /// Every ISA path, with every viscosity model (the local relaxation time included), gives the
+    /// per-cell kernel's populations bit for bit.
     #[test]
     fn stream_collide_is_bitwise_equal_to_the_per_cell_kernel() {
         let lattice = test_lattice();
@@ -652,22 +651,42 @@ mod tests {
                 ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.02
             })
             .collect();
+        // Carreau-Yasuda with LES (low shear clipped at tau_max), and Casson.
+        let carreau_yasuda = StepParams {
+            rheology: 1,
+            smagorinsky: 0.0289,
+            nu_zero: 0.8,
+            nu_inf: 0.05,
+            lambda: 50.0,
+            power_a: 1.25,
+            power_n: 0.22,
+            ..p
+        };
+        let casson = StepParams { rheology: 2, nu_inf: 0.05, yield_stress: 1e-3, regularisation: 100.0, ..p };
         let mut isas = vec![Isa::Portable, Isa::detect()];
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             isas.push(Isa::Avx2);
         }
-        for isa in isas {
-            let (mut want, mut got) = (g0.clone(), g0.clone());
-            for _ in 0..3 {
-                let mut next = vec![0.0; Q * n];
-                reference(&p, &want, &mut next, &lattice.neighbours, &lattice.links);
-                want = next;
-                let mut next = vec![f32::NAN; Q * n];
-                stream_collide_with(isa, &p, &got, &mut next, &lattice.neighbours, &lattice.links);
-                got = next;
-                let first = want.iter().zip(&got).position(|(a, b)| a.to_bits() != b.to_bits());
-                assert_eq!(first, None, "{isa:?}: first differing population");
+        let mut newtonian = Vec::new();
+        for p in [p, carreau_yasuda, casson] {
+            for &isa in &isas {
+                let (mut want, mut got) = (g0.clone(), g0.clone());
+                for _ in 0..3 {
+                    let mut next = vec![0.0; Q * n];
+                    reference(&p, &want, &mut next, &lattice.neighbours, &lattice.links);
+                    want = next;
+                    let mut next = vec![f32::NAN; Q * n];
+                    stream_collide_with(isa, &p, &got, &mut next, &lattice.neighbours, &lattice.links);
+                    got = next;
+                    let first = want.iter().zip(&got).position(|(a, b)| a.to_bits() != b.to_bits());
+                    assert_eq!(first, None, "{isa:?}, rheology {}: first differing population", p.rheology);
+                }
+                if !p.local_viscosity() {
+                    newtonian = want;
+                } else {
+                    assert!(want != newtonian, "rheology {} left the populations Newtonian", p.rheology);
+                }
             }
         }
     }

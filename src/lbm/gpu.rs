@@ -46,13 +46,14 @@ struct FluxState {
     groups: [wgpu::BindGroup; 2],
 }
 
-/// The LBM shaders (entry point, source) as compiled: each with the D3Q19 and link constants and
-/// shaders/lbm_common.wgsl prepended.
+/// The LBM shaders (entry point, source) as compiled: each with the D3Q19, link and viscosity
+/// constants and shaders/lbm_common.wgsl prepended.
 fn shader_sources() -> [(&'static str, String); 4] {
     let prelude = format!(
-        "{}{}\n{}",
+        "{}{}{}\n{}",
         d3q19::wgsl_constants(),
         crate::lattice::wgsl_constants(),
+        super::viscosity::wgsl_constants(),
         include_str!("../../shaders/lbm_common.wgsl")
     );
     [

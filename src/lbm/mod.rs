@@ -4,6 +4,7 @@
 pub mod cpu;
 pub mod d3q19;
 mod gpu;
+pub mod viscosity;
 
 use crate::error::Result;
 use crate::gpu::AdapterSummary;
