@@ -1,5 +1,5 @@
 //! Voxelization: lattice nodes inside a closed surface, then the wall links
-//! ([`wall_links`](super::wall_links)).
+//! ([`wall_links`](mod@super::wall_links)).
 //!
 //! Inside/outside uses a scanline along x per (y, z) row with the winding number of the crossings.
 //! Edge functions are evaluated with canonically ordered endpoints and ties broken by a symbolic

@@ -114,7 +114,7 @@ struct Sweep<'a> {
     walls: &'a WallNodes,
     /// The band's slabs [first, last).
     slabs: [usize; 2],
-    /// Slabs whose links are settled: [slabs[0], settled).
+    /// Slabs whose links are settled: from the band's first up to, not including, this one.
     settled: usize,
     /// Crossings waiting, for slabs settled, settled + 1, ...
     pending: VecDeque<Vec<Hit>>,
