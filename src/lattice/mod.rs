@@ -3,10 +3,12 @@
 pub(crate) mod centerline;
 mod sparse;
 mod voxelize;
+mod wall_links;
 
 pub use centerline::{Centerline, centerlines};
 pub use sparse::{
     BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, MAX_PORTS, PROFILE_SAMPLES,
     PortRole, wgsl_constants,
 };
-pub use voxelize::{Grid, Voxels, WallLink, classify, segment_triangle, voxelize, wall_links};
+pub use voxelize::{Grid, Voxels, WallLink, classify, segment_triangle, voxelize};
+pub use wall_links::wall_links;

@@ -1,13 +1,13 @@
-//! Voxelization: lattice nodes inside a closed surface, and the wall distance q of every link that
-//! leaves the fluid.
+//! Voxelization: lattice nodes inside a closed surface, then the wall links
+//! ([`wall_links`](mod@super::wall_links)).
 //!
 //! Inside/outside uses a scanline along x per (y, z) row with the winding number of the crossings.
 //! Edge functions are evaluated with canonically ordered endpoints and ties broken by a symbolic
 //! perturbation of the ray, so a ray through an edge or vertex shared by several triangles counts
 //! exactly the crossings an infinitesimally shifted ray would: vertices on lattice planes are safe.
 
+use super::wall_links::wall_links;
 use crate::geometry::mesh::Surface;
-use crate::lbm::d3q19::{C, Q};
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
 
@@ -105,56 +105,6 @@ pub fn voxelize(surface: &Surface, tags: &[u16], grid: &Grid) -> Voxels {
     let fluid = classify(surface, grid);
     let (links, unresolved_links) = wall_links(surface, tags, grid, &fluid);
     Voxels { grid: *grid, fluid, links, unresolved_links }
-}
-
-/// Every link from a fluid node of `fluid` to a non-fluid or off-grid node, with its q and the tag
-/// of the triangle crossed; also the number of links whose crossing was not found (given q = 1/2).
-pub fn wall_links(surface: &Surface, tags: &[u16], grid: &Grid, fluid: &[u8]) -> (Vec<WallLink>, usize) {
-    let bins = TriangleBins::new(surface, grid);
-    let [nx, ny, nz] = grid.dims;
-    let offsets: Vec<isize> = C
-        .iter()
-        .map(|c| c[0] as isize + nx as isize * (c[1] as isize + ny as isize * c[2] as isize))
-        .collect();
-    let per_slab: Vec<(Vec<WallLink>, usize)> = (0..nz)
-        .into_par_iter()
-        .map(|k| {
-            let mut links = Vec::new();
-            let mut unresolved = 0;
-            for j in 0..ny {
-                for i in 0..nx {
-                    let node = grid.index(i, j, k);
-                    if fluid[node] != 1 {
-                        continue;
-                    }
-                    let border = i == 0 || j == 0 || k == 0 || i + 1 == nx || j + 1 == ny || k + 1 == nz;
-                    for dir in 1..Q {
-                        let inside = if border {
-                            grid.neighbour(node, C[dir]).is_some_and(|n| fluid[n] == 1)
-                        } else {
-                            fluid[(node as isize + offsets[dir]) as usize] == 1
-                        };
-                        if inside {
-                            continue;
-                        }
-                        let c = C[dir];
-                        let d = Vector3::new(c[0] as f64, c[1] as f64, c[2] as f64) * grid.dx;
-                        let (q, tag) = match bins.first_hit(grid.point([i, j, k]), d) {
-                            Some((t, tri)) => (t.clamp(1e-6, 1.0) as f32, tags[tri]),
-                            None => {
-                                unresolved += 1;
-                                (0.5, 0)
-                            }
-                        };
-                        links.push(WallLink { node, dir: dir as u8, q, tag });
-                    }
-                }
-            }
-            (links, unresolved)
-        })
-        .collect();
-    let unresolved = per_slab.iter().map(|(_, u)| u).sum();
-    (per_slab.into_iter().flat_map(|(l, _)| l).collect(), unresolved)
 }
 
 /// Edge function of the projected edge (a, b) at p, with endpoints in canonical order so that two
@@ -285,110 +235,17 @@ fn node_range(min: f64, max: f64, origin: f64, dx: f64, n: usize) -> (usize, usi
     (lo.min(hi), hi)
 }
 
-/// A triangle prepared for segment tests: first vertex, edges and unit normal with its plane offset.
-struct PreparedTriangle {
-    v0: Point3<f64>,
-    e1: Vector3<f64>,
-    e2: Vector3<f64>,
-    normal: Vector3<f64>,
-    offset: f64,
-}
-
-/// Triangles binned on a coarse uniform grid for segment queries.
-struct TriangleBins {
-    origin: Point3<f64>,
-    size: f64,
-    dims: [usize; 3],
-    bins: Vec<Vec<u32>>,
-    triangles: Vec<PreparedTriangle>,
-}
-
-impl TriangleBins {
-    fn new(surface: &Surface, grid: &Grid) -> Self {
-        let size = 4.0 * grid.dx;
-        let origin = grid.origin - Vector3::repeat(2.0 * grid.dx);
-        let dims = grid.dims.map(|n| n / 4 + 3);
-        let mut bins = vec![Vec::new(); dims[0] * dims[1] * dims[2]];
-        let mut triangles = Vec::with_capacity(surface.triangles.len());
-        for (t, tri) in surface.triangles.iter().enumerate() {
-            let v = tri.map(|v| surface.vertices[v as usize]);
-            let lo = [0, 1, 2].map(|a| v.iter().map(|p| p[a]).fold(f64::INFINITY, f64::min));
-            let hi = [0, 1, 2].map(|a| v.iter().map(|p| p[a]).fold(f64::NEG_INFINITY, f64::max));
-            let (b0, b1) = (Self::cell_of(origin, size, dims, lo), Self::cell_of(origin, size, dims, hi));
-            for k in b0[2]..=b1[2] {
-                for j in b0[1]..=b1[1] {
-                    for i in b0[0]..=b1[0] {
-                        bins[i + dims[0] * (j + dims[1] * k)].push(t as u32);
-                    }
-                }
-            }
-            let (e1, e2) = (v[1] - v[0], v[2] - v[0]);
-            let normal = e1.cross(&e2).try_normalize(0.0).unwrap_or_else(Vector3::zeros);
-            triangles.push(PreparedTriangle { v0: v[0], e1, e2, normal, offset: normal.dot(&v[0].coords) });
-        }
-        TriangleBins { origin, size, dims, bins, triangles }
-    }
-
-    fn cell_of(origin: Point3<f64>, size: f64, dims: [usize; 3], p: [f64; 3]) -> [usize; 3] {
-        [0, 1, 2].map(|a| (((p[a] - origin[a]) / size).floor().max(0.0) as usize).min(dims[a] - 1))
-    }
-
-    /// The smallest t in [0, 1] at which `p + t d` crosses a triangle, and that triangle.
-    fn first_hit(&self, p: Point3<f64>, d: Vector3<f64>) -> Option<(f64, usize)> {
-        let e = p + d;
-        let lo = [0, 1, 2].map(|a| p[a].min(e[a]));
-        let hi = [0, 1, 2].map(|a| p[a].max(e[a]));
-        let (b0, b1) = (
-            Self::cell_of(self.origin, self.size, self.dims, lo),
-            Self::cell_of(self.origin, self.size, self.dims, hi),
-        );
-        // Segments that stay on one side of a triangle's plane, beyond round-off, cannot cross it.
-        let tol = 1e-9 * d.norm();
-        let mut best: Option<(f64, usize)> = None;
-        for k in b0[2]..=b1[2] {
-            for j in b0[1]..=b1[1] {
-                for i in b0[0]..=b1[0] {
-                    for &t in &self.bins[i + self.dims[0] * (j + self.dims[1] * k)] {
-                        let tri = &self.triangles[t as usize];
-                        let from = tri.normal.dot(&p.coords) - tri.offset;
-                        let to = from + tri.normal.dot(&d);
-                        if (from > tol && to > tol) || (from < -tol && to < -tol) {
-                            continue;
-                        }
-                        if let Some(s) = segment_hit(p, d, tri.v0, tri.e1, tri.e2)
-                            && best.is_none_or(|(b, _)| s < b)
-                        {
-                            best = Some((s, t as usize));
-                        }
-                    }
-                }
-            }
-        }
-        best
-    }
-}
-
 /// Möller-Trumbore intersection of the segment `p + t d`, t in [0, 1], with a triangle (f64, with a
 /// relative tolerance of 1e-9 on the barycentric coordinates so that edges are never missed).
 pub fn segment_triangle(p: Point3<f64>, d: Vector3<f64>, v: [Point3<f64>; 3]) -> Option<f64> {
-    segment_hit(p, d, v[0], v[1] - v[0], v[2] - v[0])
-}
-
-/// [`segment_triangle`] for a triangle given by its first vertex and two edges.
-fn segment_hit(
-    p: Point3<f64>,
-    d: Vector3<f64>,
-    v0: Point3<f64>,
-    e1: Vector3<f64>,
-    e2: Vector3<f64>,
-) -> Option<f64> {
     const EPS: f64 = 1e-9;
+    let (e1, e2) = (v[1] - v[0], v[2] - v[0]);
     let h = d.cross(&e2);
     let det = e1.dot(&h);
     if det.abs() <= 1e-14 * d.norm() * e1.norm() * e2.norm() {
         return None;
     }
-    let s = p - v0;
+    let s = p - v[0];
     let u = s.dot(&h) / det;
     let qv = s.cross(&e1);
     let w = d.dot(&qv) / det;
