@@ -118,10 +118,11 @@ fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
     let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2 };
     let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
     println!(
-        "bifurcation: {} triangles, {} TET10 elements, min scaled Jacobian {:.3}",
+        "bifurcation: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
         surface.triangles.len(),
         mesh.elements.len(),
-        mesh.min_scaled_jacobian
+        mesh.min_scaled_jacobian,
+        worst_element_mm(&mesh)
     );
     assert!(mesh.min_scaled_jacobian > 0.0);
     let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
@@ -129,10 +130,23 @@ fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
     let axis = Axis::between_ports(&ports).unwrap();
     let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
     println!(
-        "aneurysm: {} triangles, {} TET10 elements, min scaled Jacobian {:.3}",
+        "aneurysm: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
         surface.triangles.len(),
         mesh.elements.len(),
-        mesh.min_scaled_jacobian
+        mesh.min_scaled_jacobian,
+        worst_element_mm(&mesh)
     );
     assert!(mesh.min_scaled_jacobian > 0.0);
+}
+
+/// Centre (mm, rounded to 0.01) of the element with the smallest scaled Jacobian.
+fn worst_element_mm(mesh: &hemotwin::fem::WallMesh) -> [f64; 3] {
+    let worst = (0..mesh.elements.len())
+        .min_by(|&a, &b| {
+            hemotwin::fem::scaled_jacobian(mesh.corners(a))
+                .total_cmp(&hemotwin::fem::scaled_jacobian(mesh.corners(b)))
+        })
+        .unwrap();
+    let c = mesh.corners(worst).iter().fold(nalgebra::Vector3::zeros(), |s, p| s + p.coords) / 4.0;
+    [c.x, c.y, c.z].map(|x| (x * 1e5).round() / 100.0)
 }
