@@ -139,45 +139,6 @@ pub fn sphere(p: &Point3<f64>, center: &Point3<f64>, radius: f64) -> f64 {
     (p - center).norm() - radius
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::geometry::check::inspect;
-    use std::f64::consts::PI;
-
-    #[test]
-    fn a_sphere_is_closed_outward_and_has_the_right_volume() {
-        let c = Point3::new(0.1, -0.2, 0.3);
-        let s = surface_of(|p| sphere(p, &c, 1.0), c - Vector3::repeat(1.0), c + Vector3::repeat(1.0), 0.05);
-        let r = inspect(&s);
-        let exact = 4.0 / 3.0 * PI;
-        println!("sphere: {} triangles, volume {:.5} vs {exact:.5}", r.triangles, r.volume);
-        assert_eq!((r.boundary_edges, r.nonmanifold_edges, r.degenerate_triangles), (0, 0, 0));
-        assert!((r.volume / exact - 1.0).abs() < 0.005);
-        assert!(
-            s.vertices.iter().all(|v| ((v - c).norm() - 1.0).abs() < EDGE_MARGIN * 0.05 * 3f64.sqrt() + 1e-9)
-        );
-    }
-
-    #[test]
-    fn a_cylinder_has_flat_ends_and_the_right_volume() {
-        let (base, axis) = (Point3::origin(), Vector3::new(0.0, 0.6, 0.8));
-        let s = surface_of(
-            |p| cylinder(p, &base, &axis, 3.0, 0.5),
-            Point3::new(-0.5, -0.5, -0.5),
-            Point3::new(0.5, 2.3, 2.9),
-            0.04,
-        );
-        let r = inspect(&s);
-        let exact = PI * 0.25 * 3.0;
-        println!("tilted cylinder: {} triangles, volume {:.5} vs {exact:.5}", r.triangles, r.volume);
-        assert_eq!((r.boundary_edges, r.nonmanifold_edges, r.degenerate_triangles), (0, 0, 0));
-        assert!((r.volume / exact - 1.0).abs() < 0.01);
-        let on_end = s.vertices.iter().filter(|v| ((*v - base).dot(&axis) - 3.0).abs() < 1e-9).count();
-        assert!(on_end > 100, "{on_end} vertices on the end plane");
-    }
-}
-
 /// Newton steps that bring a smoothed vertex back onto the zero level.
 const PROJECTION_STEPS: usize = 3;
 
@@ -439,5 +400,44 @@ pub fn flip_edges(surface: &mut Surface) {
         if flips == 0 {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::check::inspect;
+    use std::f64::consts::PI;
+
+    #[test]
+    fn a_sphere_is_closed_outward_and_has_the_right_volume() {
+        let c = Point3::new(0.1, -0.2, 0.3);
+        let s = surface_of(|p| sphere(p, &c, 1.0), c - Vector3::repeat(1.0), c + Vector3::repeat(1.0), 0.05);
+        let r = inspect(&s);
+        let exact = 4.0 / 3.0 * PI;
+        println!("sphere: {} triangles, volume {:.5} vs {exact:.5}", r.triangles, r.volume);
+        assert_eq!((r.boundary_edges, r.nonmanifold_edges, r.degenerate_triangles), (0, 0, 0));
+        assert!((r.volume / exact - 1.0).abs() < 0.005);
+        assert!(
+            s.vertices.iter().all(|v| ((v - c).norm() - 1.0).abs() < EDGE_MARGIN * 0.05 * 3f64.sqrt() + 1e-9)
+        );
+    }
+
+    #[test]
+    fn a_cylinder_has_flat_ends_and_the_right_volume() {
+        let (base, axis) = (Point3::origin(), Vector3::new(0.0, 0.6, 0.8));
+        let s = surface_of(
+            |p| cylinder(p, &base, &axis, 3.0, 0.5),
+            Point3::new(-0.5, -0.5, -0.5),
+            Point3::new(0.5, 2.3, 2.9),
+            0.04,
+        );
+        let r = inspect(&s);
+        let exact = PI * 0.25 * 3.0;
+        println!("tilted cylinder: {} triangles, volume {:.5} vs {exact:.5}", r.triangles, r.volume);
+        assert_eq!((r.boundary_edges, r.nonmanifold_edges, r.degenerate_triangles), (0, 0, 0));
+        assert!((r.volume / exact - 1.0).abs() < 0.01);
+        let on_end = s.vertices.iter().filter(|v| ((*v - base).dot(&axis) - 3.0).abs() < 1e-9).count();
+        assert!(on_end > 100, "{on_end} vertices on the end plane");
     }
 }
