@@ -115,28 +115,24 @@ fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
             .collect(),
     )
     .unwrap();
-    let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2 };
-    let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
-    println!(
-        "bifurcation: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
-        surface.triangles.len(),
-        mesh.elements.len(),
-        mesh.min_scaled_jacobian,
-        worst_element_mm(&mesh)
-    );
-    assert!(mesh.min_scaled_jacobian > 0.0);
+    let bifurcation_vessel = (surface, ports, axis);
     let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
     let (surface, ports) = aneurysm(&spec, 64).unwrap();
     let axis = Axis::between_ports(&ports).unwrap();
-    let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
-    println!(
-        "aneurysm: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
-        surface.triangles.len(),
-        mesh.elements.len(),
-        mesh.min_scaled_jacobian,
-        worst_element_mm(&mesh)
-    );
-    assert!(mesh.min_scaled_jacobian > 0.0);
+    let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2 };
+    for (name, (surface, ports, axis)) in
+        [("bifurcation", bifurcation_vessel), ("aneurysm", (surface, ports, axis))]
+    {
+        let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
+        println!(
+            "{name}: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
+            surface.triangles.len(),
+            mesh.elements.len(),
+            mesh.min_scaled_jacobian,
+            worst_element_mm(&mesh)
+        );
+        assert!(mesh.min_scaled_jacobian > 0.0, "{name}");
+    }
 }
 
 /// Centre (mm, rounded to 0.01) of the element with the smallest scaled Jacobian.

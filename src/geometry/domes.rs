@@ -328,20 +328,9 @@ pub fn clip_ends(surface: &mut Surface, planes: &[EndPlane], origin: &Path) -> R
         }
     }
     let kept = surface.triangles.iter().zip(&removed).filter(|(_, r)| !**r).map(|(t, _)| *t);
-    let triangles: Vec<[u32; 3]> = kept.chain(added).collect();
+    surface.triangles = kept.chain(added).collect();
     // Drop the vertices no triangle uses any more.
-    let mut index = vec![u32::MAX; surface.vertices.len()];
-    let mut vertices = Vec::new();
-    for t in &triangles {
-        for &v in t {
-            if index[v as usize] == u32::MAX {
-                index[v as usize] = vertices.len() as u32;
-                vertices.push(surface.vertices[v as usize]);
-            }
-        }
-    }
-    surface.triangles = triangles.into_iter().map(|t| t.map(|v| index[v as usize])).collect();
-    surface.vertices = vertices;
+    surface.drop_unused_vertices();
     Ok(())
 }
 

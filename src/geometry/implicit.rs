@@ -142,6 +142,23 @@ pub fn sphere(p: &Point3<f64>, center: &Point3<f64>, radius: f64) -> f64 {
 /// Newton steps that bring a smoothed vertex back onto the zero level.
 const PROJECTION_STEPS: usize = 3;
 
+/// `q` (m) moved onto the zero level of `f` by [`PROJECTION_STEPS`] Newton steps along the
+/// gradient, taken by central differences at spacing `h` / 1000 (m).
+fn project_on_level(f: &impl Fn(&Point3<f64>) -> f64, mut q: Point3<f64>, h: f64) -> Point3<f64> {
+    let step = 1e-3 * h;
+    for _ in 0..PROJECTION_STEPS {
+        let g = Vector3::from_fn(|i, _| {
+            let e = Vector3::ith(i, step);
+            (f(&(q + e)) - f(&(q - e))) / (2.0 * step)
+        });
+        let g2 = g.norm_squared();
+        if g2 > 0.0 {
+            q -= g * (f(&q) / g2);
+        }
+    }
+    q
+}
+
 /// Improves the triangles of a [`surface_of`] result: `rounds` of tangential Laplacian smoothing
 /// (each vertex moves towards its neighbours' centroid within its tangent plane), each followed by
 /// a projection back onto `f = 0` (Newton steps along the gradient, by central differences at
@@ -163,13 +180,6 @@ pub fn smooth_on_level(surface: &mut Surface, f: impl Fn(&Point3<f64>) -> f64 + 
         list.sort_unstable();
         list.dedup();
     }
-    let step = 1e-3 * h;
-    let gradient = |p: &Point3<f64>| {
-        Vector3::from_fn(|i, _| {
-            let e = Vector3::ith(i, step);
-            (f(&(p + e)) - f(&(p - e))) / (2.0 * step)
-        })
-    };
     let normal = |s: &Surface, t: &[u32; 3]| {
         let p = t.map(|v| s.vertices[v as usize]);
         (p[1] - p[0]).cross(&(p[2] - p[0]))
@@ -195,15 +205,7 @@ pub fn smooth_on_level(surface: &mut Surface, f: impl Fn(&Point3<f64>) -> f64 + 
                 let centroid = list.iter().fold(Vector3::zeros(), |s, &u| s + old[u as usize].coords)
                     / list.len() as f64;
                 let d = centroid - p.coords;
-                let mut q = p + (d - nv * nv.dot(&d));
-                for _ in 0..PROJECTION_STEPS {
-                    let g = gradient(&q);
-                    let g2 = g.norm_squared();
-                    if g2 > 0.0 {
-                        q -= g * (f(&q) / g2);
-                    }
-                }
-                q
+                project_on_level(&f, p + (d - nv * nv.dot(&d)), h)
             })
             .collect();
         let before: Vec<Vector3<f64>> = surface.triangles.iter().map(|t| normal(surface, t)).collect();
@@ -235,20 +237,6 @@ pub fn smooth_on_level(surface: &mut Surface, f: impl Fn(&Point3<f64>) -> f64 + 
 /// triangles) and turns no triangle around them by more than 60 degrees. The two triangles on
 /// the edge disappear. Repeats until no edge qualifies.
 pub fn collapse_short_edges(surface: &mut Surface, f: impl Fn(&Point3<f64>) -> f64, h: f64, min_length: f64) {
-    let step = 1e-3 * h;
-    let project = |mut q: Point3<f64>| {
-        for _ in 0..PROJECTION_STEPS {
-            let g = Vector3::from_fn(|i, _| {
-                let e = Vector3::ith(i, step);
-                (f(&(q + e)) - f(&(q - e))) / (2.0 * step)
-            });
-            let g2 = g.norm_squared();
-            if g2 > 0.0 {
-                q -= g * (f(&q) / g2);
-            }
-        }
-        q
-    };
     let normal = |p: [Point3<f64>; 3]| (p[1] - p[0]).cross(&(p[2] - p[0]));
     loop {
         let n = surface.vertices.len();
@@ -291,7 +279,11 @@ pub fn collapse_short_edges(surface: &mut Surface, f: impl Fn(&Point3<f64>) -> f
             if shared != 2 || on_edge.len() != 2 {
                 continue;
             }
-            let m = project(nalgebra::center(&surface.vertices[a as usize], &surface.vertices[b as usize]));
+            let m = project_on_level(
+                &f,
+                nalgebra::center(&surface.vertices[a as usize], &surface.vertices[b as usize]),
+                h,
+            );
             let others: Vec<usize> = around[a as usize]
                 .iter()
                 .chain(&around[b as usize])
@@ -329,20 +321,9 @@ pub fn collapse_short_edges(surface: &mut Surface, f: impl Fn(&Point3<f64>) -> f
         if collapsed == 0 {
             return;
         }
-        let triangles: Vec<[u32; 3]> =
+        surface.triangles =
             surface.triangles.iter().zip(&dead).filter(|(_, d)| !**d).map(|(t, _)| *t).collect();
-        let mut index = vec![u32::MAX; n];
-        let mut vertices = Vec::with_capacity(n);
-        for t in &triangles {
-            for &v in t {
-                if index[v as usize] == u32::MAX {
-                    index[v as usize] = vertices.len() as u32;
-                    vertices.push(surface.vertices[v as usize]);
-                }
-            }
-        }
-        surface.triangles = triangles.into_iter().map(|t| t.map(|v| index[v as usize])).collect();
-        surface.vertices = vertices;
+        surface.drop_unused_vertices();
     }
 }
 

@@ -12,6 +12,24 @@ pub struct Surface {
     pub triangles: Vec<[u32; 3]>,
 }
 
+impl Surface {
+    /// Removes the vertices no triangle uses, renumbering the triangles (order kept).
+    pub fn drop_unused_vertices(&mut self) {
+        let mut index = vec![u32::MAX; self.vertices.len()];
+        let mut vertices = Vec::with_capacity(self.vertices.len());
+        for t in &mut self.triangles {
+            for v in t.iter_mut() {
+                if index[*v as usize] == u32::MAX {
+                    index[*v as usize] = vertices.len() as u32;
+                    vertices.push(self.vertices[*v as usize]);
+                }
+                *v = index[*v as usize];
+            }
+        }
+        self.vertices = vertices;
+    }
+}
+
 /// An open end of the vessel (inlet or outlet), closed by a flat cap in the surface.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Port {
