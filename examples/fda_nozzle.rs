@@ -3,12 +3,12 @@
 //! the (time-averaged) centerline axial velocity and wall pressure along the axis go to CSV.
 //!
 //! Run with `cargo run --release --example fda_nozzle -- [REYNOLDS] [CELLS_ACROSS_PIPE] [OUT_DIR]
-//! [MACH]` (default 500, 24 cells across the 12 mm pipe, 8 across the throat, into
-//! ./fda-nozzle-500, inlet Mach number 0.02; 48 cells resolve the throat with 16). The throat jet
-//! runs about 9x faster than the inlet; at Reynolds 3500 the molecular tau at 48 cells needs Mach
-//! 0.04 to stay above 0.501. Settling lasts up to 3 jet flow-through times (the throat and
-//! the pipe after it at the mean throat velocity) and ends early once the velocity changes by less
-//! than 1e-4 per 1000 steps; an unsteady flow is then averaged over 2 more. The throat jet's cell
+//! [MACH] [FLOW_THROUGHS]` (default 500, 24 cells across the 12 mm pipe, 8 across the throat, into
+//! ./fda-nozzle-500, inlet Mach number 0.02, 3 flow-throughs; 48 cells resolve the throat with 16).
+//! The throat jet runs about 9x faster than the inlet; at Reynolds 3500 the molecular tau at 48
+//! cells needs Mach 0.04 to stay above 0.501. Settling lasts up to FLOW_THROUGHS jet flow-through
+//! times (the throat and the pipe after it at the mean throat velocity) and ends early once the
+//! velocity changes by less than 1e-4 per 1000 steps; an unsteady flow is then averaged over 2 more. The throat jet's cell
 //! Reynolds number (u dx / nu, 62 at Reynolds 500 and 24 cells) is far above what the bare scheme
 //! carries, so LES is on at every Reynolds number.
 
@@ -25,6 +25,7 @@ fn main() -> hemotwin::Result<()> {
     let cells: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(24.0);
     let out = PathBuf::from(args.next().unwrap_or_else(|| format!("fda-nozzle-{reynolds}")));
     let mach: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0.02);
+    let flow_throughs: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0);
     // Flow rates of the benchmark (shared/VALIDATION.md).
     let flow_rate = match reynolds {
         500 => 5.20624e-6,
@@ -61,7 +62,8 @@ fn main() -> hemotwin::Result<()> {
     let throat_velocity = flow_rate / (std::f64::consts::PI * 0.002f64.powi(2));
     let jet_time = (0.040 + 0.120) / throat_velocity;
     let ramp_steps = units.steps(0.5 * jet_time);
-    let max_steps = units.steps(3.0 * jet_time).max(ramp_steps + 1000);
+    let max_steps = units.steps(flow_throughs * jet_time).max(ramp_steps + 1000);
+    let report_every = units.steps(0.25 * jet_time).max(500);
     let mut previous = solver.moments()?;
     let start = std::time::Instant::now();
     let change = loop {
@@ -69,6 +71,13 @@ fn main() -> hemotwin::Result<()> {
         let moments = solver.moments()?;
         let change = relative_change(&previous, &moments) * 1000.0 / 500.0;
         previous = moments;
+        if solver.steps_done() % report_every < 500 {
+            println!(
+                "step {} ({:.2} flow-throughs): velocity change {change:.2e} per 1000 steps",
+                solver.steps_done(),
+                solver.steps_done() as f64 * units.dt_s / jet_time
+            );
+        }
         if !change.is_finite() {
             return Err(hemotwin::Error::Diverged(format!(
                 "the flow diverged by step {}: refine the lattice (more cells across) or lower lattice.mach",

@@ -142,3 +142,21 @@ fn gpu_and_cpu_agree_with_non_newtonian_blood_and_les() {
         assert!(du < TOLERANCE && drho < TOLERANCE, "{rheology}: velocity {du:.2e}, density {drho:.2e}");
     }
 }
+
+/// The GPU triad behind `hemotwin bench`'s roofline computes `a = b + s c` (checked inside
+/// `triad_bandwidth` against the host's arithmetic, exact for its integer-valued data) and yields
+/// a finite positive bandwidth.
+#[test]
+fn gpu_triad_computes_the_triad_it_times() {
+    let ctx = match hemotwin::gpu::open(true) {
+        Ok(ctx) => ctx,
+        Err(e) if std::env::var("HEMOTWIN_REQUIRE_GPU").as_deref() != Ok("1") => {
+            println!("skipped: no GPU adapter ({e}); set HEMOTWIN_REQUIRE_GPU=1 to make this a failure");
+            return;
+        }
+        Err(e) => panic!("HEMOTWIN_REQUIRE_GPU=1 but no GPU opened: {e}"),
+    };
+    let bandwidth = hemotwin::gpu::triad_bandwidth(&ctx, 1).unwrap();
+    println!("{}: triad {:.1} GB/s", ctx.adapter.name, bandwidth / 1e9);
+    assert!(bandwidth.is_finite() && bandwidth > 0.0);
+}

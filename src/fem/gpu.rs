@@ -202,10 +202,7 @@ impl<'a> GpuPcg<'a> {
 
     /// Workgroups (x, y) covering `items`, and the items per row of the 2D dispatch.
     fn shape(&self, items: u32) -> (u32, u32, u32) {
-        let max = self.gpu.ctx.device.limits().max_compute_workgroups_per_dimension;
-        let groups = items.div_ceil(WORKGROUP as u32).max(1);
-        let x = groups.min(max);
-        (x, groups.div_ceil(x), x * WORKGROUP as u32)
+        crate::gpu::kernels::dispatch_shape(&self.gpu.ctx.device, items, WORKGROUP as u32)
     }
 
     fn record(&mut self, op: Op, a: f64, b: f64) {

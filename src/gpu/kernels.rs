@@ -31,6 +31,14 @@ pub(crate) fn params_entry(size: usize) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
+/// Workgroup counts (x, y) of a 2D dispatch covering `n` items with `workgroup` invocations per
+/// group on `device`, and the number of items per row (a kernel's `row_width`).
+pub(crate) fn dispatch_shape(device: &wgpu::Device, n: u32, workgroup: u32) -> (u32, u32, u32) {
+    let groups = n.div_ceil(workgroup).max(1);
+    let x = groups.min(device.limits().max_compute_workgroups_per_dimension);
+    (x, groups.div_ceil(x), x * workgroup)
+}
+
 /// Compiles the WGSL `code` and its entry point `entry` into a pipeline with one bind group.
 pub(crate) fn compute_pipeline(
     device: &wgpu::Device,

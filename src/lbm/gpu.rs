@@ -67,13 +67,6 @@ fn shader_sources() -> [(&'static str, String); 4] {
     ]
 }
 
-/// Workgroup counts (x, y) covering `n` cells, and the number of cells per row of the 2D dispatch.
-pub fn dispatch_shape(n: u32, max_per_dim: u32) -> (u32, u32, u32) {
-    let groups = n.div_ceil(WORKGROUP).max(1);
-    let x = groups.min(max_per_dim);
-    (x, groups.div_ceil(x), x * WORKGROUP)
-}
-
 impl GpuLbm {
     /// Uploads the lattice and builds the pipelines; errors when a buffer exceeds the device limits.
     pub fn new(ctx: GpuContext, lattice: &Lattice) -> Result<Self> {
@@ -221,7 +214,7 @@ impl GpuLbm {
     }
 
     fn shape(&self) -> (u32, u32, u32) {
-        dispatch_shape(self.n, self.ctx.device.limits().max_compute_workgroups_per_dimension)
+        crate::gpu::kernels::dispatch_shape(&self.ctx.device, self.n, WORKGROUP)
     }
 
     /// Advances one step per entry of `params` (their `row_width` is filled in here).

@@ -13,8 +13,6 @@ use crate::units::LatticeUnits;
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
 
-pub use gpu::dispatch_shape;
-
 /// Per-step parameters of the kernels (lattice units).
 /// Keep in sync with `struct StepParams` in shaders/lbm_stream_collide.wgsl and lbm_moments.wgsl.
 #[repr(C)]
