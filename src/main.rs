@@ -84,9 +84,12 @@ enum Command {
         #[arg(long)]
         software_gpu: bool,
         /// Also measure the cost of the local viscosity models (Carreau-Yasuda, Casson, Smagorinsky
-        /// LES) against the Newtonian kernel on the dense box, CPU.
+        /// LES) against the Newtonian kernel on the dense box, on each backend measured.
         #[arg(long)]
         rheology: bool,
+        /// Measure only this backend (default, or auto: the CPU, and the GPU when one is found).
+        #[arg(long, value_enum)]
+        backend: Option<BackendChoice>,
     },
 }
 
@@ -196,7 +199,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Info => info(),
-        Command::Bench { size, steps, software_gpu, rheology } => bench(size, steps, software_gpu, rheology),
+        Command::Bench { size, steps, software_gpu, rheology, backend } => {
+            bench(size, steps, software_gpu, rheology, backend.unwrap_or(BackendChoice::Auto))
+        }
     }
 }
 
@@ -525,20 +530,10 @@ fn info() -> Result<()> {
     Ok(())
 }
 
-fn bench(size: usize, steps: u64, software_gpu: bool, rheology: bool) -> Result<()> {
+fn bench(size: usize, steps: u64, software_gpu: bool, rheology: bool, only: BackendChoice) -> Result<()> {
     if size < 4 || steps == 0 {
         bail!("--size must be at least 4 and --steps positive");
     }
-    let bandwidth = triad_bandwidth(1 << 25, 12);
-    println!(
-        "memory bandwidth (parallel triad, {} threads): {:.1} GB/s",
-        rayon::current_num_threads(),
-        bandwidth / 1e9
-    );
-    println!(
-        "roofline: {BYTES_PER_UPDATE:.0} bytes per cell update -> {:.0} MLUPS at that bandwidth",
-        bandwidth / BYTES_PER_UPDATE / 1e6
-    );
     let demo = Case::from_toml(
         &DEMO_CASE.replace("cells_across_inlet = 16", "cells_across_inlet = 24"),
         Path::new("demo"),
@@ -548,8 +543,23 @@ fn bench(size: usize, steps: u64, software_gpu: bool, rheology: bool) -> Result<
         ("stenosis, 24 cells across".to_string(), prepare(&demo)?.lattice),
     ];
     let newtonian = bench_fluid("newtonian", false)?;
-    let mut backends = vec![(BackendChoice::Cpu, bandwidth)];
-    let gpu_ok = hemotwin::gpu::list_adapters().iter().any(|a| software_gpu || !a.software);
+    let mut backends = Vec::new();
+    if only != BackendChoice::Gpu {
+        let bandwidth = triad_bandwidth(1 << 25, 12);
+        println!(
+            "memory bandwidth (parallel triad, {} threads): {:.1} GB/s -> roofline {:.0} MLUPS at \
+             {BYTES_PER_UPDATE:.0} bytes per cell update",
+            rayon::current_num_threads(),
+            bandwidth / 1e9,
+            bandwidth / BYTES_PER_UPDATE / 1e6
+        );
+        backends.push((BackendChoice::Cpu, bandwidth));
+    }
+    let gpu_ok = only != BackendChoice::Cpu
+        && hemotwin::gpu::list_adapters().iter().any(|a| software_gpu || !a.software);
+    if only == BackendChoice::Gpu && !gpu_ok {
+        bail!("--backend gpu: no hardware GPU adapter found (--software-gpu admits lavapipe)");
+    }
     if gpu_ok {
         let ctx = hemotwin::gpu::open(software_gpu)?;
         let gpu_bandwidth = hemotwin::gpu::triad_bandwidth(&ctx, 10)?;
@@ -589,7 +599,7 @@ fn bench(size: usize, steps: u64, software_gpu: bool, rheology: bool) -> Result<
             }
         }
     }
-    if !gpu_ok {
+    if !gpu_ok && only == BackendChoice::Auto {
         println!("no hardware GPU adapter: GPU rows skipped (--software-gpu runs lavapipe)");
     }
     if rheology {
