@@ -4,13 +4,15 @@
 //!
 //! Run with `cargo run --release --example fda_nozzle -- [REYNOLDS] [CELLS_ACROSS_PIPE] [OUT_DIR]
 //! [MACH] [FLOW_THROUGHS]` (default 500, 24 cells across the 12 mm pipe, 8 across the throat, into
-//! ./fda-nozzle-500, inlet Mach number 0.02, 3 flow-throughs; 48 cells resolve the throat with 16).
+//! ./fda-nozzle-500, inlet Mach number 0.02, 3 flow-throughs). At Reynolds 500, 64 cells (21 across
+//! the throat) reach the steady criterion after 5 flow-throughs (47 s on an H100, about 80 minutes
+//! on 2 CPU cores: `fda_nozzle 500 64 DIR 0.02 12`); 48 cells never settle (docs/validation.md).
 //! The throat jet runs about 9x faster than the inlet; at Reynolds 3500 the molecular tau at 48
 //! cells needs Mach 0.04 to stay above 0.501. Settling lasts up to FLOW_THROUGHS jet flow-through
 //! times (the throat and the pipe after it at the mean throat velocity) and ends early once the
-//! velocity changes by less than 1e-4 per 1000 steps; an unsteady flow is then averaged over 2 more. The throat jet's cell
-//! Reynolds number (u dx / nu, 62 at Reynolds 500 and 24 cells) is far above what the bare scheme
-//! carries, so LES is on at every Reynolds number.
+//! velocity changes by less than 1e-4 per 1000 steps; an unsteady flow is then averaged over 2 more.
+//! The throat jet's cell Reynolds number (u dx / nu, 62 at Reynolds 500 and 24 cells) is far above
+//! what the bare scheme carries, so LES is on at every Reynolds number.
 
 use hemotwin::case::Case;
 use hemotwin::hemo::WallSampler;
