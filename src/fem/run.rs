@@ -145,7 +145,22 @@ pub fn run_wall(
         newton: NewtonSettings { load_steps: spec.load_steps, ..NewtonSettings::default() },
         backend,
     };
-    let solution = WallSolver::new(&mesh, &axis, problem)?.solve()?;
+    // The solve can take minutes (block-Jacobi PCG at 10^5-10^6 dof): say what is being solved and
+    // show that it is alive; the spinner is hidden when stderr is not a terminal.
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
+        spinner.set_style(style);
+    }
+    spinner.set_message(format!(
+        "solving the wall: {} TET10 elements, {} dofs, block-Jacobi PCG on the {} backend",
+        mesh.elements.len(),
+        3 * mesh.nodes.len(),
+        format!("{backend:?}").to_lowercase()
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let solution = WallSolver::new(&mesh, &axis, problem).and_then(|mut solver| solver.solve());
+    spinner.finish_and_clear();
+    let solution = solution?;
     let vtu = out.join("wall_fe.vtu");
     write_wall_vtu(&vtu, &mesh, Some(&solution.fields))?;
     let json = out.join("summary.json");
