@@ -620,26 +620,9 @@ mod tests {
         let n = lattice.len();
         assert!(n > CHUNK && !n.is_multiple_of(LANES));
         let p = StepParams {
-            n_cells: n as u32,
-            row_width: 0,
-            omega_plus: 1.0 / 0.8,
-            omega_minus: 1.0 / 0.55,
             inflow_scale: 0.7,
             port_rho: [0.999; crate::lattice::MAX_PORTS],
-            profile: std::array::from_fn(|k| 1.0 + 0.01 * k as f32),
-            pad: [0; 3],
-            rheology: 0,
-            smagorinsky: 0.0,
-            tau_min: 0.501,
-            tau_max: 2.0,
-            nu_zero: 0.0,
-            nu_inf: 0.0,
-            lambda: 0.0,
-            power_a: 1.0,
-            power_n: 1.0,
-            yield_stress: 0.0,
-            regularisation: 0.0,
-            magic: 0.1875,
+            ..StepParams::newtonian(n, 0.8, 0.55, std::array::from_fn(|k| 1.0 + 0.01 * k as f32))
         };
         // Deterministic pseudo-random populations around rest.
         let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -62,6 +62,33 @@ pub struct StepParams {
 }
 
 impl StepParams {
+    /// Newtonian parameters for `n_cells` cells relaxing with `tau` and `tau_minus`: full inflow
+    /// with the inlet `profile`, every port at the reference density, the TRT magic parameter.
+    pub fn newtonian(n_cells: usize, tau: f64, tau_minus: f64, profile: [f32; PROFILE_SAMPLES]) -> Self {
+        StepParams {
+            n_cells: n_cells as u32,
+            row_width: 0,
+            omega_plus: (1.0 / tau) as f32,
+            omega_minus: (1.0 / tau_minus) as f32,
+            inflow_scale: 1.0,
+            pad: [0; 3],
+            profile,
+            port_rho: [1.0; MAX_PORTS],
+            rheology: 0,
+            smagorinsky: 0.0,
+            tau_min: crate::units::TAU_MIN as f32,
+            tau_max: 2.0,
+            nu_zero: 0.0,
+            nu_inf: 0.0,
+            lambda: 0.0,
+            power_a: 1.0,
+            power_n: 1.0,
+            yield_stress: 0.0,
+            regularisation: 0.0,
+            magic: crate::units::TRT_MAGIC as f32,
+        }
+    }
+
     /// True when the relaxation time varies from cell to cell (non-Newtonian blood or LES).
     pub fn local_viscosity(&self) -> bool {
         self.rheology != 0 || self.smagorinsky > 0.0
@@ -133,28 +160,8 @@ impl Solver {
     /// Sets up the solver for `lattice` with relaxation times from `units` on the chosen backend.
     /// With `Auto`, a missing or software-only GPU falls back to the CPU and `notice()` says why.
     pub fn new(lattice: &Lattice, units: &LatticeUnits, backend: BackendChoice) -> Result<Self> {
-        let template = StepParams {
-            n_cells: lattice.len() as u32,
-            row_width: 0,
-            omega_plus: (1.0 / units.tau) as f32,
-            omega_minus: (1.0 / units.tau_minus) as f32,
-            inflow_scale: 1.0,
-            pad: [0; 3],
-            profile: lattice.inlet_profile,
-            port_rho: [1.0; MAX_PORTS],
-            rheology: 0,
-            smagorinsky: 0.0,
-            tau_min: crate::units::TAU_MIN as f32,
-            tau_max: 2.0,
-            nu_zero: 0.0,
-            nu_inf: 0.0,
-            lambda: 0.0,
-            power_a: 1.0,
-            power_n: 1.0,
-            yield_stress: 0.0,
-            regularisation: 0.0,
-            magic: crate::units::TRT_MAGIC as f32,
-        };
+        let template =
+            StepParams::newtonian(lattice.len(), units.tau, units.tau_minus, lattice.inlet_profile);
         let cpu = || State::Cpu {
             populations: [vec![0.0; d3q19::Q * lattice.len()], vec![0.0; d3q19::Q * lattice.len()]],
             current: 0,
