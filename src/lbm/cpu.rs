@@ -7,8 +7,10 @@ use super::viscosity::{local_tau, local_taus};
 use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL, PROFILE_SAMPLES};
 use rayon::prelude::*;
 
-/// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads.
+/// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads
+/// (a multiple of `LANES`, so that tasks start at a block of the plan).
 const CHUNK: usize = 4096;
+const _: () = assert!(CHUNK.is_multiple_of(LANES));
 
 const CX: [f32; Q] = axis(0);
 const CY: [f32; Q] = axis(1);
@@ -538,58 +540,59 @@ fn stream_collide_block(
     }
 }
 
-/// Where the `L` lanes of a block read their populations: population i of lane l is
+/// Where the lanes of a block read their populations: population i of lane l is
 /// `base[from[i] + l]`.
 #[derive(Clone, Copy)]
-struct Lanes<'a, const L: usize> {
+struct Lanes<'a> {
     base: &'a [f32],
     from: [usize; Q],
 }
 
-impl<'a, const L: usize> Lanes<'a, L> {
+impl<'a> Lanes<'a> {
+    /// The lanes of `base` whose population i starts at `from[i]`.
     fn new(base: &'a [f32], from: [usize; Q]) -> Self {
-        assert!(from.iter().all(|&f| f + L <= base.len()), "a run of populations past the end");
+        assert!(from.iter().all(|&f| f + LANES <= base.len()), "a run of populations past the end");
         Lanes { base, from }
     }
 
     /// The populations of lane `l`.
     #[inline(always)]
     fn lane(&self, l: usize) -> [f32; Q] {
-        assert!(l < L);
+        assert!(l < LANES);
         // Plain loops rather than `array::from_fn`, which LLVM does not always inline into the
         // large lane loops (a call per lane stops them vectorising).
         let mut g = [0.0f32; Q];
         for (g, &from) in g.iter_mut().zip(&self.from) {
-            // SAFETY: from + l < from + L <= base.len() (checked in `new`).
+            // SAFETY: from + l < from + LANES <= base.len() (checked in `new`).
             *g = unsafe { *self.base.get_unchecked(from + l) };
         }
         g
     }
 }
 
-/// Steps 2 and 3 of the fused kernel for the `L` lanes of a block, from `sources` to `collided`:
+/// Steps 2 and 3 of the fused kernel for the lanes of a block, from `sources` to `collided`:
 /// moments, then TRT collision, with the local relaxation time of non-Newtonian blood or LES when
 /// `p` asks for it (the lane loops vectorise: results are bitwise those of `collide`). The lanes of
 /// `patched` take its populations instead of those of `sources`.
 #[inline(always)]
-fn collide_block<const L: usize>(
+fn collide_block(
     p: &StepParams,
-    sources: Lanes<L>,
+    sources: Lanes,
     patched: &[(usize, [f32; Q])],
-    collided: &mut [[f32; L]; Q],
+    collided: &mut [[f32; LANES]; Q],
 ) {
     if p.local_viscosity() {
         // Moments and |Pi^neq| of each lane, then the relaxation times (each pass vectorises),
         // then the collision with per-lane rates.
-        let mut m = [[0.0f32; L]; 5];
-        let mut pi_norm = [0.0f32; L];
-        for l in 0..L {
+        let mut m = [[0.0f32; LANES]; 5];
+        let mut pi_norm = [0.0f32; LANES];
+        for l in 0..LANES {
             moments_and_stress(&sources.lane(l), l, &mut m, &mut pi_norm);
         }
         for (l, g) in patched {
             moments_and_stress(g, *l, &mut m, &mut pi_norm);
         }
-        let (mut tau, mut clipped) = ([0.0f32; L], [false; L]);
+        let (mut tau, mut clipped) = ([0.0f32; LANES], [false; LANES]);
         local_taus(p, &pi_norm, &m[1], &mut tau, &mut clipped);
         collide_lanes(sources, patched, collided, |l, _| {
             ((m[0][l], m[1][l], [m[2][l], m[3][l], m[4][l]]), local_omegas(p, tau[l]))
@@ -605,13 +608,13 @@ fn collide_block<const L: usize>(
 /// vector) without changing the per-cell order of operations (no reassociation, no FMA contraction:
 /// results are bitwise those of `collide`).
 #[inline(always)]
-fn collide_lanes<const L: usize>(
-    sources: Lanes<L>,
+fn collide_lanes(
+    sources: Lanes,
     patched: &[(usize, [f32; Q])],
-    collided: &mut [[f32; L]; Q],
+    collided: &mut [[f32; LANES]; Q],
     at: impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
 ) {
-    for l in 0..L {
+    for l in 0..LANES {
         collide_lane(sources.lane(l), l, collided, &at);
     }
     for &(l, g) in patched {
@@ -621,7 +624,7 @@ fn collide_lanes<const L: usize>(
 
 /// Moments (drho, rho, ux, uy, uz) of populations `g` into `m[..][l]`, |Pi^neq| into `pi_norm[l]`.
 #[inline(always)]
-fn moments_and_stress<const L: usize>(g: &[f32; Q], l: usize, m: &mut [[f32; L]; 5], pi_norm: &mut [f32; L]) {
+fn moments_and_stress(g: &[f32; Q], l: usize, m: &mut [[f32; LANES]; 5], pi_norm: &mut [f32; LANES]) {
     let (drho, rho, u) = moments_of(g);
     pi_norm[l] = tensor_norm(&pi_neq(g, drho, rho, u));
     (m[0][l], m[1][l], m[2][l], m[3][l], m[4][l]) = (drho, rho, u[0], u[1], u[2]);
@@ -630,10 +633,10 @@ fn moments_and_stress<const L: usize>(g: &[f32; Q], l: usize, m: &mut [[f32; L];
 /// The TRT collision of populations `g` of lane `l` (moments and rates from `at`) into
 /// `collided[..][l]`.
 #[inline(always)]
-fn collide_lane<const L: usize>(
+fn collide_lane(
     mut g: [f32; Q],
     l: usize,
-    collided: &mut [[f32; L]; Q],
+    collided: &mut [[f32; LANES]; Q],
     at: &impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
 ) {
     let ((drho, rho, u), (omega_plus, omega_minus)) = at(l, &g);
