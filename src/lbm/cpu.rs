@@ -7,8 +7,10 @@ use super::viscosity::{local_tau, local_taus};
 use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL, PROFILE_SAMPLES};
 use rayon::prelude::*;
 
-/// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads.
+/// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads
+/// (a multiple of `LANES`, so that tasks start at a block of the plan).
 const CHUNK: usize = 4096;
+const _: () = assert!(CHUNK.is_multiple_of(LANES));
 
 const CX: [f32; Q] = axis(0);
 const CY: [f32; Q] = axis(1);
@@ -108,6 +110,24 @@ fn pull(
     if s & BOUNDARY_BIT == 0 {
         return g_src[j * n + s as usize];
     }
+    pull_link(p, g_src, neighbours, links, cell, j, s, wall_gain)
+}
+
+/// Population j (>= 1) arriving at `cell` from the boundary link of its neighbour entry `s` (which
+/// has `BOUNDARY_BIT` set); a wall link adds its net gain to `wall_gain`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pull_link(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    cell: usize,
+    j: usize,
+    s: u32,
+    wall_gain: &mut f32,
+) -> f32 {
+    let n = p.n_cells as usize;
     let link = &links[(s & !BOUNDARY_BIT) as usize];
     let g = boundary_population(p, g_src, neighbours, cell, n, j, link);
     if link.kind == LINK_WALL {
@@ -130,19 +150,89 @@ fn collide(p: &StepParams, g: &mut [f32; Q]) {
 }
 
 /// Twin of `moments_of` in shaders/lbm_common.wgsl: density deviation, density and velocity of
-/// populations `g`.
+/// populations `g` (the momentum sums without their zero terms, `Terms`).
 #[inline(always)]
 fn moments_of(g: &[f32; Q]) -> (f32, f32, [f32; 3]) {
-    let (mut drho, mut mx, mut my, mut mz) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for i in 0..Q {
-        drho += g[i];
-        mx += g[i] * CX[i];
-        my += g[i] * CY[i];
-        mz += g[i] * CZ[i];
+    let mut drho = 0.0f32;
+    for gi in g {
+        drho += gi;
     }
+    let [mx, my, mz] = [MOMENT_TERMS[0].sum(g), MOMENT_TERMS[1].sum(g), MOMENT_TERMS[2].sum(g)];
     let rho = 1.0 + drho;
     (drho, rho, [mx / rho, my / rho, mz / rho])
 }
+
+/// The nonzero terms of a sum sum_k c_k x_k over `N` constant coefficients c_k, in increasing k.
+/// A sum over a constant table unrolls into one addition (or subtraction: c_k is 1 or -1) per
+/// nonzero term; LLVM does not drop the WGSL twin's `acc + x * 0.0` itself (x may be -0, infinite or
+/// NaN), and for finite x that term does not change the sum (up to the sign of a zero sum).
+struct Terms<const N: usize> {
+    index: [usize; N],
+    coef: [f32; N],
+    len: usize,
+}
+
+impl<const N: usize> Terms<N> {
+    /// The nonzero ones of the coefficients `coef`.
+    const fn new(coef: [f32; N]) -> Self {
+        let mut t = Terms { index: [0; N], coef: [0.0; N], len: 0 };
+        let mut k = 0;
+        while k < N {
+            if coef[k] != 0.0 {
+                (t.index[t.len], t.coef[t.len]) = (k, coef[k]);
+                t.len += 1;
+            }
+            k += 1;
+        }
+        t
+    }
+
+    /// sum_k c_k x_k, in increasing k from 0.
+    #[inline(always)]
+    fn sum(&self, x: &[f32; N]) -> f32 {
+        let mut s = 0.0f32;
+        for k in 0..self.len {
+            s += x[self.index[k]] * self.coef[k];
+        }
+        s
+    }
+}
+
+/// The momentum sums of `moments_of`: sum_i c_i g_i per axis.
+const MOMENT_TERMS: [Terms<Q>; 3] = [Terms::new(CX), Terms::new(CY), Terms::new(CZ)];
+
+/// c_i . u for each direction i (`relax`).
+const VELOCITY_TERMS: [Terms<3>; Q] = {
+    let mut t = [const { Terms { index: [0; 3], coef: [0.0; 3], len: 0 } }; Q];
+    let mut i = 0;
+    while i < Q {
+        t[i] = Terms::new([CX[i], CY[i], CZ[i]]);
+        i += 1;
+    }
+    t
+};
+
+/// Opposite pairs (2k + 1, 2k + 2) of directions.
+const PAIRS: usize = Q / 2;
+
+/// sum over the pairs k of c_a c_b (even part of pair k) for (a, b) = xx, yy, zz, xy, xz, yz
+/// (`pi_neq`; opposite directions share c_a c_b).
+const STRESS_TERMS: [Terms<PAIRS>; 6] = {
+    const AXES: [(usize, usize); 6] = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)];
+    let mut t = [const { Terms { index: [0; PAIRS], coef: [0.0; PAIRS], len: 0 } }; 6];
+    let mut m = 0;
+    while m < 6 {
+        let mut coef = [0.0; PAIRS];
+        let mut k = 0;
+        while k < PAIRS {
+            coef[k] = (C[2 * k + 1][AXES[m].0] * C[2 * k + 1][AXES[m].1]) as f32;
+            k += 1;
+        }
+        t[m] = Terms::new(coef);
+        m += 1;
+    }
+    t
+};
 
 /// TRT collision in place, the rest population then each opposite pair (i, i + 1).
 #[inline(always)]
@@ -151,7 +241,7 @@ fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f3
     let geq0 = W[0] * (drho - 1.5 * rho * usq);
     g[0] -= omega_plus * (g[0] - geq0);
     for i in (1..Q).step_by(2) {
-        let cu = CX[i] * ux + CY[i] * uy + CZ[i] * uz;
+        let cu = VELOCITY_TERMS[i].sum(&[ux, uy, uz]);
         let geq_plus = W[i] * (drho + rho * (4.5 * cu * cu - 1.5 * usq));
         let geq_minus = W[i] * rho * 3.0 * cu;
         let relax_plus = omega_plus * (0.5 * (g[i] + g[i + 1]) - geq_plus);
@@ -167,17 +257,13 @@ fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f3
 /// the lane loops of `stream_collide_block`).
 #[inline(always)]
 fn pi_neq(g: &[f32; Q], drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) -> [f32; 6] {
-    let (mut pxx, mut pyy, mut pzz, mut pxy, mut pxz, mut pyz) =
-        (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for i in (1..Q).step_by(2) {
-        let even = g[i] + g[i + 1];
-        pxx += even * (CX[i] * CX[i]);
-        pyy += even * (CY[i] * CY[i]);
-        pzz += even * (CZ[i] * CZ[i]);
-        pxy += even * (CX[i] * CY[i]);
-        pxz += even * (CX[i] * CZ[i]);
-        pyz += even * (CY[i] * CZ[i]);
+    let mut even = [0.0f32; PAIRS];
+    for (k, e) in even.iter_mut().enumerate() {
+        *e = g[2 * k + 1] + g[2 * k + 2];
     }
+    let t = &STRESS_TERMS;
+    let [pxx, pyy, pzz] = [t[0].sum(&even), t[1].sum(&even), t[2].sum(&even)];
+    let [pxy, pxz, pyz] = [t[3].sum(&even), t[4].sum(&even), t[5].sum(&even)];
     let iso = drho / 3.0;
     [
         pxx - (iso + rho * ux * ux),
@@ -217,9 +303,14 @@ fn stream_collide_cell(
 }
 
 /// Cells per block of the vectorised path: each direction plane is read and written in runs of
-/// `LANES` consecutive cells (8 cache lines), and the block buffer (19 x 512 bytes) stays in L1.
+/// `LANES` consecutive cells (8 cache lines), and the block buffers (19 x 512 bytes each) stay in L1.
 /// Measured on a 2-core EPYC (dense 128^3 box): 64 lanes 51 MLUPS, 128 lanes 61, 256 lanes 51.
 const LANES: usize = 128;
+
+/// Most lanes next to a boundary link in a block streamed from the planes (`Block::Runs`): those
+/// lanes collide a second time, one at a time, with their links' populations (their local relaxation
+/// times come from the vectorised pass); a block with more gathers its populations (`Block::Gather`).
+const SLOW_LANES: usize = 8;
 
 /// How far ahead (cells) the source and neighbour planes are prefetched; the hardware prefetchers
 /// do not follow 37 read streams on their own (+10% on the dense box; 512 to 4096 measure the same).
@@ -237,22 +328,111 @@ fn prefetch<T>(ptr: *const T) {
     let _ = ptr;
 }
 
-/// The fused step for the `LANES` cells `start..start + LANES`, written to `out[i][local..]`.
-/// In lanes with a boundary link (or any neighbour entry that is not a cell index) those populations
-/// are pulled by `pull`, then all lanes collide together.
+/// How the `LANES` cells of one block pull their populations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Block {
+    /// In every direction j >= 1 each neighbour entry that is a cell index is `base[j - 1] + lane`,
+    /// and `base[j - 1] + LANES <= n`: the block reads its populations straight from the planes
+    /// without the neighbour table. The other entries are boundary links, `Plan::edges[edges[0]..
+    /// edges[1]]`, in at most `SLOW_LANES` lanes.
+    Runs { base: [u32; Q - 1], edges: [u32; 2] },
+    /// Populations gathered through the neighbour table, boundary links pulled lane by lane.
+    Gather,
+}
+
+/// A population of a `Block::Runs` block that comes from a boundary link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Edge {
+    /// Lane of the cell in the block.
+    lane: u32,
+    /// Direction of the population.
+    j: u32,
+    /// The neighbour entry (`BOUNDARY_BIT` and the link index).
+    entry: u32,
+}
+
+/// The pull pattern of each block of `LANES` cells of a lattice, found once from its neighbour
+/// table so that most blocks stream without reading it (72 of the 224 bytes of a cell update).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    blocks: Vec<Block>,
+    /// The boundary links of the `Block::Runs` blocks, by block, lane and direction.
+    edges: Vec<Edge>,
+}
+
+impl Plan {
+    /// The plan of the lattice of `n` cells whose neighbour table is `neighbours`.
+    pub fn new(neighbours: &[u32], n: usize) -> Plan {
+        Plan::with_slow_lanes(neighbours, n, SLOW_LANES)
+    }
+
+    /// `new` with blocks of up to `slow_lanes` lanes next to a boundary link streamed from the planes.
+    fn with_slow_lanes(neighbours: &[u32], n: usize, slow_lanes: usize) -> Plan {
+        assert_eq!(neighbours.len(), (Q - 1) * n, "neighbours holds Q - 1 planes of n_cells");
+        let blocks: Vec<Option<([u32; Q - 1], Vec<Edge>)>> = (0..n / LANES)
+            .into_par_iter()
+            .map(|b| {
+                let entries = |j: usize| &neighbours[(j - 1) * n + b * LANES..][..LANES];
+                let mut edges = Vec::new();
+                for l in 0..LANES {
+                    for j in 1..Q {
+                        let entry = entries(j)[l];
+                        if entry as usize >= n {
+                            // An entry past the cells that is not a link: the gather path's checks.
+                            if entry & BOUNDARY_BIT == 0 {
+                                return None;
+                            }
+                            edges.push(Edge { lane: l as u32, j: j as u32, entry });
+                        }
+                    }
+                }
+                let mut lanes: Vec<u32> = edges.iter().map(|e| e.lane).collect();
+                lanes.dedup();
+                if lanes.len() > slow_lanes {
+                    return None;
+                }
+                let mut base = [0u32; Q - 1];
+                for j in 1..Q {
+                    let nb = entries(j);
+                    let first = nb.iter().position(|&s| (s as usize) < n)?;
+                    let b = (nb[first] as usize).checked_sub(first).filter(|b| b + LANES <= n)?;
+                    if nb.iter().enumerate().any(|(l, &s)| (s as usize) < n && s as usize != b + l) {
+                        return None;
+                    }
+                    base[j - 1] = b as u32;
+                }
+                Some((base, edges))
+            })
+            .collect();
+        let mut plan = Plan { blocks: Vec::with_capacity(blocks.len()), edges: Vec::new() };
+        for block in blocks {
+            plan.blocks.push(match block {
+                Some((base, edges)) => {
+                    let first = plan.edges.len() as u32;
+                    plan.edges.extend(edges);
+                    Block::Runs { base, edges: [first, plan.edges.len() as u32] }
+                }
+                None => Block::Gather,
+            });
+        }
+        plan
+    }
+}
+
+/// The populations of block `block` of the cells `start..start + LANES`, pulled through the
+/// neighbour table into `buf`. In lanes with a boundary link (or any neighbour entry that is not a
+/// cell index) those populations are pulled by `pull`, in the same order of j as `pull_cell`, so the
+/// wall gain sums the same way.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn stream_collide_block(
+fn gather(
     p: &StepParams,
     g_src: &[f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
     start: usize,
-    out: &mut [&mut [f32]],
-    local: usize,
+    buf: &mut [[f32; LANES]; Q],
 ) {
     let n = p.n_cells as usize;
-    let mut buf = [[0.0f32; LANES]; Q];
     let mut slow = [0u32; LANES];
     buf[0].copy_from_slice(&g_src[start..start + LANES]);
     for j in 1..Q {
@@ -267,7 +447,7 @@ fn stream_collide_block(
         for l in 0..LANES {
             slow[l] |= u32::from(nb[l] as usize >= n);
         }
-        // Usually the sources are consecutive cells (an x-row of fluid, shifted): then copy them in
+        // Often the sources are consecutive cells (an x-row of fluid, shifted): then copy them in
         // one run. Lanes marked slow may differ, they are overwritten below.
         let base = nb[LANES / 2].wrapping_sub(LANES as u32 / 2);
         let mut mismatch = 0u32;
@@ -287,9 +467,6 @@ fn stream_collide_block(
             buf[j][l] = unsafe { *plane.get_unchecked(src) };
         }
     }
-    // Lanes next to a boundary link: the populations whose entry is not a cell index come from the
-    // boundary rules (or, for a corrupt entry, the same checked indexing as `pull_cell`), in the same
-    // order of j as there, so the wall gain sums the same way.
     if slow.iter().any(|&s| s != 0) {
         for l in (0..LANES).filter(|&l| slow[l] != 0) {
             let mut wall_gain = 0.0f32;
@@ -301,91 +478,229 @@ fn stream_collide_block(
             buf[0][l] -= wall_gain;
         }
     }
+}
+
+/// Scratch memory of a rayon task for `stream_collide_block`: gathered populations, the lanes of a
+/// streamed block with their populations from boundary links, the collided block. (Separate locals of
+/// the task: no pointer to the collided block is ever stored, so LLVM knows that the loads of the
+/// lane loops do not alias its stores and vectorises them.)
+type Scratch<'a> = (&'a mut [[f32; LANES]; Q], &'a mut [(usize, [f32; Q]); LANES], &'a mut [[f32; LANES]; Q]);
+
+/// The fused step for the `LANES` cells `start..start + LANES`, pulled as `block` says, written to
+/// `out[i][local..]`: the populations are read straight from the planes (`Block::Runs`, whose
+/// boundary links are `edges`) or gathered, then all lanes collide together.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn stream_collide_block(
+    p: &StepParams,
+    g_src: &[f32],
+    neighbours: &[u32],
+    links: &[BoundaryLink],
+    block: &Block,
+    edges: &[Edge],
+    start: usize,
+    (gathered, patched, collided): Scratch,
+    out: &mut [&mut [f32]],
+    local: usize,
+) {
+    let n = p.n_cells as usize;
+    let sources = match block {
+        Block::Runs { base, .. } => {
+            let from = std::array::from_fn(|j| if j == 0 { start } else { j * n + base[j - 1] as usize });
+            for f in from {
+                for k in (0..LANES).step_by(16) {
+                    prefetch(g_src.as_ptr().wrapping_add(f + PREFETCH_AHEAD + k));
+                }
+            }
+            Lanes::new(g_src, from)
+        }
+        Block::Gather => {
+            gather(p, g_src, neighbours, links, start, gathered);
+            Lanes::new(gathered.as_flattened(), std::array::from_fn(|i| i * LANES))
+        }
+    };
+    // Lanes next to a boundary link: the populations from their links replace those read from
+    // the runs, in the order of j of `pull_cell`, so the wall gain sums the same way.
+    let mut slow = 0;
+    for lane_edges in edges.chunk_by(|a, b| a.lane == b.lane) {
+        let l = lane_edges[0].lane as usize;
+        let mut g = sources.lane(l);
+        let mut wall_gain = 0.0f32;
+        for e in lane_edges {
+            let j = e.j as usize;
+            g[j] = pull_link(p, g_src, neighbours, links, start + l, j, e.entry, &mut wall_gain);
+        }
+        g[0] -= wall_gain;
+        patched[slow] = (l, g);
+        slow += 1;
+    }
+    collide_block(p, sources, &patched[..slow], collided);
+    for (plane, row) in out.iter_mut().zip(collided.iter()) {
+        store(&mut plane[local..local + LANES], row);
+    }
+}
+
+/// Where the lanes of a block read their populations: population i of lane l is
+/// `base[from[i] + l]`.
+#[derive(Clone, Copy)]
+struct Lanes<'a> {
+    base: &'a [f32],
+    from: [usize; Q],
+}
+
+impl<'a> Lanes<'a> {
+    /// The lanes of `base` whose population i starts at `from[i]`.
+    fn new(base: &'a [f32], from: [usize; Q]) -> Self {
+        assert!(from.iter().all(|&f| f + LANES <= base.len()), "a run of populations past the end");
+        Lanes { base, from }
+    }
+
+    /// The populations of lane `l`.
+    #[inline(always)]
+    fn lane(&self, l: usize) -> [f32; Q] {
+        assert!(l < LANES);
+        // Plain loops rather than `array::from_fn`, which LLVM does not always inline into the
+        // large lane loops (a call per lane stops them vectorising).
+        let mut g = [0.0f32; Q];
+        for (g, &from) in g.iter_mut().zip(&self.from) {
+            // SAFETY: from + l < from + LANES <= base.len() (checked in `new`).
+            *g = unsafe { *self.base.get_unchecked(from + l) };
+        }
+        g
+    }
+}
+
+/// Steps 2 and 3 of the fused kernel for the lanes of a block, from `sources` to `collided`:
+/// moments, then TRT collision, with the local relaxation time of non-Newtonian blood or LES when
+/// `p` asks for it (the lane loops vectorise: results are bitwise those of `collide`). The lanes of
+/// `patched` take its populations instead of those of `sources`.
+#[inline(always)]
+fn collide_block(
+    p: &StepParams,
+    sources: Lanes,
+    patched: &[(usize, [f32; Q])],
+    collided: &mut [[f32; LANES]; Q],
+) {
     if p.local_viscosity() {
         // Moments and |Pi^neq| of each lane, then the relaxation times (each pass vectorises),
         // then the collision with per-lane rates.
         let mut m = [[0.0f32; LANES]; 5];
         let mut pi_norm = [0.0f32; LANES];
         for l in 0..LANES {
-            let g = lane(&buf, l);
-            let (drho, rho, u) = moments_of(&g);
-            pi_norm[l] = tensor_norm(&pi_neq(&g, drho, rho, u));
-            (m[0][l], m[1][l], m[2][l], m[3][l], m[4][l]) = (drho, rho, u[0], u[1], u[2]);
+            moments_and_stress(&sources.lane(l), l, &mut m, &mut pi_norm);
+        }
+        for (l, g) in patched {
+            moments_and_stress(g, *l, &mut m, &mut pi_norm);
         }
         let (mut tau, mut clipped) = ([0.0f32; LANES], [false; LANES]);
         local_taus(p, &pi_norm, &m[1], &mut tau, &mut clipped);
-        collide_lanes(&mut buf, |l, _| {
+        collide_lanes(sources, patched, collided, |l, _| {
             ((m[0][l], m[1][l], [m[2][l], m[3][l], m[4][l]]), local_omegas(p, tau[l]))
         });
     } else {
-        collide_lanes(&mut buf, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
-    }
-    for (plane, row) in out.iter_mut().zip(&buf) {
-        store(&mut plane[local..local + LANES], row);
+        collide_lanes(sources, patched, collided, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
     }
 }
 
-/// The populations of lane `l` of a block buffer.
-#[inline(always)]
-fn lane(buf: &[[f32; LANES]; Q], l: usize) -> [f32; Q] {
-    std::array::from_fn(|i| buf[i][l])
-}
-
-/// Step 3 of the fused kernel for every lane of a block buffer, in place: TRT collision with the
-/// moments (drho, rho, u) and rates (omega+, omega-) that `at(lane, populations)` gives. LLVM
-/// vectorises this loop across lanes (8 or 16 per vector) without changing the per-cell order of
-/// operations (no reassociation, no FMA contraction: results are bitwise those of `collide`).
+/// Step 3 of the fused kernel for every lane of a block, from `sources` (or `patched`) to
+/// `collided`: TRT collision with the moments (drho, rho, u) and rates (omega+, omega-) that
+/// `at(lane, populations)` gives. LLVM vectorises the loop over `sources` across lanes (8 or 16 per
+/// vector) without changing the per-cell order of operations (no reassociation, no FMA contraction:
+/// results are bitwise those of `collide`).
 #[inline(always)]
 fn collide_lanes(
-    buf: &mut [[f32; LANES]; Q],
+    sources: Lanes,
+    patched: &[(usize, [f32; Q])],
+    collided: &mut [[f32; LANES]; Q],
     at: impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
 ) {
     for l in 0..LANES {
-        let mut g = lane(buf, l);
-        let ((drho, rho, u), (omega_plus, omega_minus)) = at(l, &g);
-        relax(&mut g, omega_plus, omega_minus, drho, rho, u);
-        for (plane, v) in buf.iter_mut().zip(g) {
-            plane[l] = v;
-        }
+        collide_lane(sources.lane(l), l, collided, &at);
+    }
+    for &(l, g) in patched {
+        collide_lane(g, l, collided, &at);
     }
 }
 
-/// Copies `row` to `dst`, on x86-64 with non-temporal (streaming) stores where `dst` is 16-byte
-/// aligned, so the write does not first read the destination lines into the cache (+10% on the
-/// dense box). The caller fences before the task ends.
+/// Moments (drho, rho, ux, uy, uz) of populations `g` into `m[..][l]`, |Pi^neq| into `pi_norm[l]`.
+#[inline(always)]
+fn moments_and_stress(g: &[f32; Q], l: usize, m: &mut [[f32; LANES]; 5], pi_norm: &mut [f32; LANES]) {
+    let (drho, rho, u) = moments_of(g);
+    pi_norm[l] = tensor_norm(&pi_neq(g, drho, rho, u));
+    (m[0][l], m[1][l], m[2][l], m[3][l], m[4][l]) = (drho, rho, u[0], u[1], u[2]);
+}
+
+/// The TRT collision of populations `g` of lane `l` (moments and rates from `at`) into
+/// `collided[..][l]`.
+#[inline(always)]
+fn collide_lane(
+    mut g: [f32; Q],
+    l: usize,
+    collided: &mut [[f32; LANES]; Q],
+    at: &impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
+) {
+    let ((drho, rho, u), (omega_plus, omega_minus)) = at(l, &g);
+    relax(&mut g, omega_plus, omega_minus, drho, rho, u);
+    for (row, v) in collided.iter_mut().zip(g) {
+        row[l] = v;
+    }
+}
+
+/// Copies `row` to `dst`, on x86-64 with non-temporal (streaming) stores, so the write does not
+/// first read the destination lines into the cache (+10% on the dense box): 16-byte stores from the
+/// first 16-byte aligned float on, 4-byte ones before and after. The caller fences before the task
+/// ends.
 #[inline(always)]
 fn store(dst: &mut [f32], row: &[f32; LANES]) {
     assert_eq!(dst.len(), LANES);
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps, _mm_stream_si32};
         let head = dst.as_ptr().align_offset(16).min(LANES);
-        dst[..head].copy_from_slice(&row[..head]);
         let body = (LANES - head) / 4 * 4;
-        for k in (head..head + body).step_by(4) {
-            // SAFETY: k + 4 <= LANES == dst.len() == row.len(), and dst[k] is 16-byte aligned.
-            unsafe { _mm_stream_ps(dst.as_mut_ptr().add(k), _mm_loadu_ps(row.as_ptr().add(k))) };
+        let (d, r) = (dst.as_mut_ptr(), row.as_ptr());
+        // SAFETY (all three loops): every index is below LANES == dst.len() == row.len(); the
+        // 16-byte stores start at head + a multiple of 4, which is 16-byte aligned.
+        for k in (0..head).chain(head + body..LANES) {
+            unsafe { _mm_stream_si32(d.add(k).cast(), r.add(k).read().to_bits() as i32) };
         }
-        dst[head + body..].copy_from_slice(&row[head + body..]);
+        for k in (head..head + body / 16 * 16).step_by(16) {
+            for q in (k..k + 16).step_by(4) {
+                unsafe { _mm_stream_ps(d.add(q), _mm_loadu_ps(r.add(q))) };
+            }
+        }
+        for k in (head + body / 16 * 16..head + body).step_by(4) {
+            unsafe { _mm_stream_ps(d.add(k), _mm_loadu_ps(r.add(k))) };
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     dst.copy_from_slice(row);
 }
 
-/// The fused step for the cells `start..start + out[0].len()` of one rayon task.
+/// The fused step for the cells `start..start + out[0].len()` of one rayon task (`start` a multiple
+/// of `LANES`).
 #[inline(always)]
 fn stream_collide_task(
     p: &StepParams,
     g_src: &[f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
+    plan: &Plan,
     start: usize,
     out: &mut [&mut [f32]],
 ) {
     let len = out[0].len();
     let blocks = len / LANES * LANES;
+    let (mut gathered, mut patched, mut collided) =
+        ([[0.0; LANES]; Q], [(0, [0.0; Q]); LANES], [[0.0; LANES]; Q]);
     for local in (0..blocks).step_by(LANES) {
-        stream_collide_block(p, g_src, neighbours, links, start + local, out, local);
+        let block = &plan.blocks[(start + local) / LANES];
+        let edges = match block {
+            Block::Runs { edges: [a, b], .. } => &plan.edges[*a as usize..*b as usize],
+            Block::Gather => &[],
+        };
+        let (cells, scratch) = (start + local, (&mut gathered, &mut patched, &mut collided));
+        stream_collide_block(p, g_src, neighbours, links, block, edges, cells, scratch, out, local);
     }
     for local in blocks..len {
         let g = stream_collide_cell(p, g_src, neighbours, links, start + local);
@@ -403,10 +718,11 @@ fn stream_collide_task_avx512(
     g_src: &[f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
+    plan: &Plan,
     start: usize,
     out: &mut [&mut [f32]],
 ) {
-    stream_collide_task(p, g_src, neighbours, links, start, out);
+    stream_collide_task(p, g_src, neighbours, links, plan, start, out);
 }
 
 /// `stream_collide_task` compiled for AVX2 (8 lanes per vector). Enabling FMA only makes the
@@ -418,10 +734,11 @@ fn stream_collide_task_avx2(
     g_src: &[f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
+    plan: &Plan,
     start: usize,
     out: &mut [&mut [f32]],
 ) {
-    stream_collide_task(p, g_src, neighbours, links, start, out);
+    stream_collide_task(p, g_src, neighbours, links, plan, start, out);
 }
 
 /// Instruction sets `stream_collide` can use, best first.
@@ -449,15 +766,17 @@ impl Isa {
     }
 }
 
-/// CPU twin of `lbm_stream_collide`: reads `g_src`, writes every cell of `g_dst` (same layout).
+/// CPU twin of `lbm_stream_collide`: reads `g_src`, writes every cell of `g_dst` (same layout);
+/// `plan` is `Plan::new(neighbours, n_cells)`.
 pub fn stream_collide(
     p: &StepParams,
     g_src: &[f32],
     g_dst: &mut [f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
+    plan: &Plan,
 ) {
-    stream_collide_with(Isa::detect(), p, g_src, g_dst, neighbours, links);
+    stream_collide_with(Isa::detect(), p, g_src, g_dst, neighbours, links, plan);
 }
 
 fn stream_collide_with(
@@ -467,11 +786,13 @@ fn stream_collide_with(
     g_dst: &mut [f32],
     neighbours: &[u32],
     links: &[BoundaryLink],
+    plan: &Plan,
 ) {
     let n = p.n_cells as usize;
     assert_eq!(g_src.len(), Q * n, "g_src holds Q planes of n_cells");
     assert_eq!(g_dst.len(), Q * n, "g_dst holds Q planes of n_cells");
     assert_eq!(neighbours.len(), (Q - 1) * n, "neighbours holds Q - 1 planes of n_cells");
+    assert_eq!(plan.blocks.len(), n / LANES, "plan made for another lattice");
     if n == 0 {
         return;
     }
@@ -490,11 +811,13 @@ fn stream_collide_with(
             // SAFETY (both arms): `Isa::detect` found these features on this CPU.
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => unsafe {
-                stream_collide_task_avx512(p, g_src, neighbours, links, start, &mut out)
+                stream_collide_task_avx512(p, g_src, neighbours, links, plan, start, &mut out)
             },
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { stream_collide_task_avx2(p, g_src, neighbours, links, start, &mut out) },
-            Isa::Portable => stream_collide_task(p, g_src, neighbours, links, start, &mut out),
+            Isa::Avx2 => unsafe {
+                stream_collide_task_avx2(p, g_src, neighbours, links, plan, start, &mut out)
+            },
+            Isa::Portable => stream_collide_task(p, g_src, neighbours, links, plan, start, &mut out),
         }
         // Make the streaming stores globally visible before rayon hands the task back.
         #[cfg(target_arch = "x86_64")]
@@ -607,8 +930,8 @@ mod tests {
         }
     }
 
-    /// Every ISA path, with every viscosity model (the local relaxation time included), gives the
-    /// per-cell kernel's populations bit for bit.
+    /// Every ISA path, with every viscosity model (the local relaxation time included) and blocks
+    /// streamed from the planes or gathered, gives the per-cell kernel's populations bit for bit.
     #[test]
     fn stream_collide_is_bitwise_equal_to_the_per_cell_kernel() {
         let lattice = test_lattice();
@@ -651,16 +974,22 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             isas.push(Isa::Avx2);
         }
+        // The default plan (which gathers every block here: each spans several rows of 23 cells, so
+        // has more than SLOW_LANES boundary lanes), and one that streams every block of consecutive
+        // sources from the planes, whatever its number of boundary lanes.
+        let plans = [Plan::new(&lattice.neighbours, n), Plan::with_slow_lanes(&lattice.neighbours, n, LANES)];
+        let runs = plans[1].blocks.iter().filter(|b| matches!(b, Block::Runs { edges: [a, b], .. } if b > a));
+        assert!(runs.count() > 10 && plans[1].blocks.contains(&Block::Gather));
         let mut newtonian = Vec::new();
         for p in [p, carreau_yasuda, casson] {
-            for &isa in &isas {
+            for (&isa, plan) in isas.iter().flat_map(|isa| plans.iter().map(move |plan| (isa, plan))) {
                 let (mut want, mut got) = (g0.clone(), g0.clone());
                 for _ in 0..3 {
                     let mut next = vec![0.0; Q * n];
                     reference(&p, &want, &mut next, &lattice.neighbours, &lattice.links);
                     want = next;
                     let mut next = vec![f32::NAN; Q * n];
-                    stream_collide_with(isa, &p, &got, &mut next, &lattice.neighbours, &lattice.links);
+                    stream_collide_with(isa, &p, &got, &mut next, &lattice.neighbours, &lattice.links, plan);
                     got = next;
                     let first = want.iter().zip(&got).position(|(a, b)| a.to_bits() != b.to_bits());
                     assert_eq!(first, None, "{isa:?}, rheology {}: first differing population", p.rheology);

@@ -130,6 +130,7 @@ enum State {
         current: usize,
         neighbours: Vec<u32>,
         links: Vec<crate::lattice::BoundaryLink>,
+        plan: cpu::Plan,
         flux: Vec<FluxEntry>,
     },
     Gpu(Box<gpu::GpuLbm>),
@@ -167,6 +168,7 @@ impl Solver {
             current: 0,
             neighbours: lattice.neighbours.clone(),
             links: lattice.links.clone(),
+            plan: cpu::Plan::new(&lattice.neighbours, lattice.len()),
             flux: Vec::new(),
         };
         let (state, notice) = match backend {
@@ -241,11 +243,11 @@ impl Solver {
             self.last = *p;
         }
         match &mut self.state {
-            State::Cpu { populations, current, neighbours, links, .. } => {
+            State::Cpu { populations, current, neighbours, links, plan, .. } => {
                 for p in &params {
                     let [a, b] = populations;
                     let (src, dst) = if *current == 0 { (&*a, b) } else { (&*b, a) };
-                    cpu::stream_collide(p, src, dst, neighbours, links);
+                    cpu::stream_collide(p, src, dst, neighbours, links, plan);
                     *current = 1 - *current;
                 }
             }
