@@ -11,10 +11,6 @@ use nalgebra::Point3;
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// Memory traffic of one cell update of the fused kernel (bytes): read and write Q populations and
-/// read Q - 1 neighbour indices (boundary links are rare and not counted).
-pub const BYTES_PER_UPDATE: f64 = (2 * Q * 4 + (Q - 1) * 4) as f64;
-
 /// Sustained memory bandwidth (bytes/s) of a parallel triad `a = b + s c` over `len` f64 elements,
 /// counting 24 bytes per element, best of `reps` repetitions.
 pub fn triad_bandwidth(len: usize, reps: usize) -> f64 {
@@ -132,7 +128,9 @@ pub fn bench_solver(lattice: &Lattice, backend: BackendChoice, fluid: &FluidSpec
 pub struct Throughput {
     /// Million lattice updates per second.
     pub mlups: f64,
-    /// Effective memory traffic (bytes/s) at `BYTES_PER_UPDATE` per update.
+    /// Memory traffic of one update (bytes), `Solver::bytes_per_update`.
+    pub bytes_per_update: f64,
+    /// Effective memory traffic (bytes/s) at `bytes_per_update`.
     pub bytes_per_s: f64,
 }
 
@@ -151,5 +149,6 @@ pub fn lbm_throughput(
     solver.moments()?; // waits for the GPU to finish
     let secs = t.elapsed().as_secs_f64();
     let mlups = lattice.len() as f64 * steps as f64 / secs / 1e6;
-    Ok((Throughput { mlups, bytes_per_s: mlups * 1e6 * BYTES_PER_UPDATE }, solver))
+    let bytes_per_update = solver.bytes_per_update();
+    Ok((Throughput { mlups, bytes_per_update, bytes_per_s: mlups * 1e6 * bytes_per_update }, solver))
 }

@@ -361,6 +361,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Number of cells whose block streams straight from the planes, without the neighbour table.
+    pub fn streamed_cells(&self) -> usize {
+        LANES * self.blocks.iter().filter(|b| matches!(b, Block::Runs { .. })).count()
+    }
+
     /// The plan of the lattice of `n` cells whose neighbour table is `neighbours`.
     pub fn new(neighbours: &[u32], n: usize) -> Plan {
         Plan::with_slow_lanes(neighbours, n, SLOW_LANES)

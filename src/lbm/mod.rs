@@ -196,6 +196,21 @@ impl Solver {
         self.steps_done
     }
 
+    /// Memory traffic of one cell update, averaged over the lattice (bytes): the populations read and
+    /// written, plus the neighbour table for the cells that read it (all on the GPU; on the CPU
+    /// those outside blocks that stream straight from the planes). Boundary links are not counted.
+    pub fn bytes_per_update(&self) -> f64 {
+        let populations = (2 * d3q19::Q * 4) as f64;
+        let table = ((d3q19::Q - 1) * 4) as f64;
+        match &self.state {
+            State::Cpu { plan, .. } => {
+                let n = self.template.n_cells.max(1) as f64;
+                populations + table * (1.0 - plan.streamed_cells() as f64 / n)
+            }
+            State::Gpu(_) => populations + table,
+        }
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> BackendInfo {
         match &self.state {
