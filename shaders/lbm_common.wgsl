@@ -164,25 +164,44 @@ fn log2_poly(x: f32) -> f32 {
 }
 
 // The relaxation time at which the viscosity model's viscosity at the shear rate
-// 3 |Pi^neq| / (sqrt 2 rho tau) gives back tau: fixed-point iterations from the reference tau,
-// within [tau_min, tau_max]. CPU twin: src/lbm/viscosity.rs, fn local_taus.
+// 3 |Pi^neq| / (sqrt 2 rho tau) gives back tau, within [tau_min, tau_max]: from the reference tau a
+// plain fixed-point step, then secant steps on goal(tau) - tau where the residual shrank and the
+// secant is not flat (else plain steps), a step that does not move ending the motion;
+// CARREAU_YASUDA_ITERATIONS steps for Carreau-Yasuda, TAU_ITERATIONS for the others.
+// CPU twin: src/lbm/viscosity.rs, fn fixed_point.
 fn local_tau(pi_norm: f32, rho: f32) -> f32 {
     let tau0 = 1.0 / params.omega_plus;
+    let iterations = select(TAU_ITERATIONS, CARREAU_YASUDA_ITERATIONS, params.rheology == 1u);
     var tau = tau0;
+    var prev = 0.0;
+    var prev_res = 0.0;
     for (var k = 0u; k < TAU_ITERATIONS; k++) {
-        let shear = 3.0 * pi_norm / (1.4142135 * rho * tau);
-        var nu = (tau0 - 0.5) / 3.0;
-        if params.rheology == 1u {
-            let lambda_a = exp2_poly(params.power_a * log2_poly(params.lambda * shear));
-            let exponent = (params.power_n - 1.0) / params.power_a;
-            nu = params.nu_inf + (params.nu_zero - params.nu_inf) * exp2_poly(exponent * log2_poly(1.0 + lambda_a));
-        } else if params.rheology == 2u {
-            let g = max(shear, 1e-12);
-            let e = exp2_poly(-params.regularisation * g * 1.44269504);
-            let s = sqrt(params.yield_stress * (1.0 - e) / g) + sqrt(params.nu_inf);
-            nu = s * s;
+        if k < iterations {
+            let shear = 3.0 * pi_norm / (1.4142135 * rho * tau);
+            var nu = (tau0 - 0.5) / 3.0;
+            if params.rheology == 1u {
+                let lambda_a = exp2_poly(params.power_a * log2_poly(params.lambda * shear));
+                let exponent = (params.power_n - 1.0) / params.power_a;
+                nu = params.nu_inf + (params.nu_zero - params.nu_inf) * exp2_poly(exponent * log2_poly(1.0 + lambda_a));
+            } else if params.rheology == 2u {
+                let g = max(shear, 1e-12);
+                let e = exp2_poly(-params.regularisation * g * 1.44269504);
+                let s = sqrt(params.yield_stress * (1.0 - e) / g) + sqrt(params.nu_inf);
+                nu = s * s;
+            }
+            let goal = clamp(0.5 + 3.0 * (nu + params.smagorinsky * shear), params.tau_min, params.tau_max);
+            let res = goal - tau;
+            let den = res - prev_res;
+            var next = goal;
+            if k > 0u && tau == prev {
+                next = tau;
+            } else if k > 0u && den != 0.0 && abs(res) < abs(prev_res) {
+                next = clamp(tau - res * (tau - prev) / den, params.tau_min, params.tau_max);
+            }
+            prev = tau;
+            prev_res = res;
+            tau = next;
         }
-        tau = clamp(0.5 + 3.0 * (nu + params.smagorinsky * shear), params.tau_min, params.tau_max);
     }
     return tau;
 }
