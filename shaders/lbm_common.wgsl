@@ -136,12 +136,9 @@ fn exp2_poly(x: f32) -> f32 {
     let i = round(xc);
     let f = xc - i;
     var p = EXP2_POLY[6];
-    p = fma(p, f, EXP2_POLY[5]);
-    p = fma(p, f, EXP2_POLY[4]);
-    p = fma(p, f, EXP2_POLY[3]);
-    p = fma(p, f, EXP2_POLY[2]);
-    p = fma(p, f, EXP2_POLY[1]);
-    p = fma(p, f, EXP2_POLY[0]);
+    for (var k = 1u; k < 7u; k++) {
+        p = fma(p, f, EXP2_POLY[6u - k]);
+    }
     return p * bitcast<f32>(u32(i32(i) + 127) << 23u);
 }
 
@@ -153,13 +150,9 @@ fn log2_poly(x: f32) -> f32 {
     let m = bitcast<f32>((bits & 0x007fffffu) + 0x3f3504f3u);
     let y = m - 1.0;
     var p = LOG2_POLY[7];
-    p = fma(p, y, LOG2_POLY[6]);
-    p = fma(p, y, LOG2_POLY[5]);
-    p = fma(p, y, LOG2_POLY[4]);
-    p = fma(p, y, LOG2_POLY[3]);
-    p = fma(p, y, LOG2_POLY[2]);
-    p = fma(p, y, LOG2_POLY[1]);
-    p = fma(p, y, LOG2_POLY[0]);
+    for (var k = 1u; k < 8u; k++) {
+        p = fma(p, y, LOG2_POLY[7u - k]);
+    }
     return fma(y, p, f32(k));
 }
 
