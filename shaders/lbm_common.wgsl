@@ -93,9 +93,13 @@ fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
         let rho_out = params.port_rho[link.port / 4u][link.port % 4u];
         return -g_out + 2.0 * W[j] * (rho_out * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
     }
-    let shape = inlet_profile(link.radial);
-    let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * shape * params.inflow_scale;
-    let moving = 6.0 * W[j] * cu_wall;
+    // A wall is at rest: only an inlet's links carry the moving-wall term.
+    var moving = 0.0;
+    if link.kind == LINK_VELOCITY {
+        let shape = inlet_profile(link.radial);
+        let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * shape * params.inflow_scale;
+        moving = 6.0 * W[j] * cu_wall;
+    }
     let q = link.q;
     if q < 0.5 {
         let second = neighbours[(d - 1u) * n + cell];

@@ -15,6 +15,7 @@ pub mod hemo;
 pub mod io;
 pub mod lattice;
 pub mod lbm;
+pub mod memory;
 pub mod physiology;
 pub mod simulation;
 pub mod units;

@@ -4,7 +4,7 @@
 use super::StepParams;
 use super::d3q19::{C, Q, W, opposite};
 use super::viscosity::{local_tau, local_taus};
-use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_WALL, PROFILE_SAMPLES};
+use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, PROFILE_SAMPLES};
 use rayon::prelude::*;
 
 /// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads
@@ -42,6 +42,7 @@ fn inlet_profile(p: &StepParams, radial: f32) -> f32 {
 }
 
 /// The population arriving along direction j at a cell whose pull source is a boundary link.
+#[inline(always)]
 fn boundary_population(
     p: &StepParams,
     g_src: &[f32],
@@ -60,16 +61,34 @@ fn boundary_population(
         let rho_out = p.port_rho[link.port as usize];
         return -g_out + 2.0 * W[j] * (rho_out * (1.0 + 4.5 * cu * cu - 1.5 * usq) - 1.0);
     }
-    let shape = inlet_profile(p, link.radial);
-    let cu_wall = (CX[j] * link.u[0] + CY[j] * link.u[1] + CZ[j] * link.u[2]) * shape * p.inflow_scale;
-    let moving = 6.0 * W[j] * cu_wall;
-    let q = link.q;
+    // A wall is at rest: only an inlet's links carry the moving-wall term.
+    let moving = if link.kind == LINK_VELOCITY {
+        let shape = inlet_profile(p, link.radial);
+        let cu_wall = (CX[j] * link.u[0] + CY[j] * link.u[1] + CZ[j] * link.u[2]) * shape * p.inflow_scale;
+        6.0 * W[j] * cu_wall
+    } else {
+        0.0
+    };
+    let far = g_src[far_population(link.q, j, n, cell, || neighbours[(d - 1) * n + cell] as usize)];
+    bouzidi(link.q, g_out, far, moving)
+}
+
+/// Index in `g_src` of the population that interpolated bounce-back at wall distance `q` weighs
+/// against `g_out` for direction j at `cell`: that of the second fluid cell (`second()`, the pull
+/// source of opposite(j)) in direction opposite(j) when q < 1/2, else the cell's own in direction j.
+#[inline(always)]
+fn far_population(q: f32, j: usize, n: usize, cell: usize, second: impl FnOnce() -> usize) -> usize {
+    if q < 0.5 { opposite(j) * n + second() } else { j * n + cell }
+}
+
+/// Interpolated (Bouzidi) bounce-back at wall distance `q` of the population `g_out` leaving
+/// towards the wall, with `far` from `far_population` and the moving-wall term `moving`.
+#[inline(always)]
+fn bouzidi(q: f32, g_out: f32, far: f32, moving: f32) -> f32 {
     if q < 0.5 {
-        let second = neighbours[(d - 1) * n + cell] as usize;
-        return 2.0 * q * g_out + (1.0 - 2.0 * q) * g_src[d * n + second] + moving;
+        return 2.0 * q * g_out + (1.0 - 2.0 * q) * far + moving;
     }
-    let g_back = g_src[j * n + cell];
-    (g_out + (2.0 * q - 1.0) * g_back + moving) / (2.0 * q)
+    (g_out + (2.0 * q - 1.0) * far + moving) / (2.0 * q)
 }
 
 /// Step 1 of the fused kernel for one cell. Load: pull each population from its upstream cell or its
@@ -307,11 +326,6 @@ fn stream_collide_cell(
 /// Measured on a 2-core EPYC (dense 128^3 box): 64 lanes 51 MLUPS, 128 lanes 61, 256 lanes 51.
 const LANES: usize = 128;
 
-/// Most lanes next to a boundary link in a block streamed from the planes (`Block::Runs`): those
-/// lanes collide a second time, one at a time, with their links' populations (their local relaxation
-/// times come from the vectorised pass); a block with more gathers its populations (`Block::Gather`).
-const SLOW_LANES: usize = 8;
-
 /// How far ahead (cells) the source and neighbour planes are prefetched; the hardware prefetchers
 /// do not follow 37 read streams on their own (+10% on the dense box; 512 to 4096 measure the same).
 const PREFETCH_AHEAD: usize = 1024;
@@ -333,14 +347,29 @@ fn prefetch<T>(ptr: *const T) {
 enum Block {
     /// In every direction j >= 1 each neighbour entry that is a cell index is `base[j - 1] + lane`,
     /// and `base[j - 1] + LANES <= n`: the block reads its populations straight from the planes
-    /// without the neighbour table. The other entries are boundary links, `Plan::edges[edges[0]..
-    /// edges[1]]`, in at most `SLOW_LANES` lanes.
-    Runs { base: [u32; Q - 1], edges: [u32; 2] },
+    /// without the neighbour table (a direction whose entries are all links has `base` at the
+    /// block). The other entries are boundary links: wall links `Plan::walls[walls[0]..walls[1]]`,
+    /// the others `Plan::edges[edges[0]..edges[1]]`.
+    Runs { base: [u32; Q - 1], walls: [u32; 2], edges: [u32; 2] },
     /// Populations gathered through the neighbour table, boundary links pulled lane by lane.
     Gather,
 }
 
-/// A population of a `Block::Runs` block that comes from a boundary link.
+/// A population of a `Block::Runs` block that comes from a wall link: what interpolated bounce-back
+/// needs of the link, so that the link records are not read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct WallEdge {
+    /// Lane of the cell in the block.
+    lane: u16,
+    /// Direction of the population.
+    j: u16,
+    /// Wall distance of the link.
+    q: f32,
+    /// The second fluid cell (`far_population`) where q < 1/2, else 0.
+    second: u32,
+}
+
+/// A population of a `Block::Runs` block that comes from a velocity or pressure link.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Edge {
     /// Lane of the cell in the block.
@@ -356,7 +385,9 @@ struct Edge {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     blocks: Vec<Block>,
-    /// The boundary links of the `Block::Runs` blocks, by block, lane and direction.
+    /// The wall links of the `Block::Runs` blocks, by block, lane and direction.
+    walls: Vec<WallEdge>,
+    /// The other boundary links of the `Block::Runs` blocks, by block, lane and direction.
     edges: Vec<Edge>,
 }
 
@@ -366,56 +397,66 @@ impl Plan {
         LANES * self.blocks.iter().filter(|b| matches!(b, Block::Runs { .. })).count()
     }
 
-    /// The plan of the lattice of `n` cells whose neighbour table is `neighbours`.
-    pub fn new(neighbours: &[u32], n: usize) -> Plan {
-        Plan::with_slow_lanes(neighbours, n, SLOW_LANES)
-    }
-
-    /// `new` with blocks of up to `slow_lanes` lanes next to a boundary link streamed from the planes.
-    fn with_slow_lanes(neighbours: &[u32], n: usize, slow_lanes: usize) -> Plan {
+    /// The plan of the lattice of `n` cells whose neighbour table is `neighbours` and boundary links
+    /// `links`.
+    pub fn new(neighbours: &[u32], links: &[BoundaryLink], n: usize) -> Plan {
         assert_eq!(neighbours.len(), (Q - 1) * n, "neighbours holds Q - 1 planes of n_cells");
-        let blocks: Vec<Option<([u32; Q - 1], Vec<Edge>)>> = (0..n / LANES)
+        type Found = ([u32; Q - 1], Vec<WallEdge>, Vec<Edge>);
+        let blocks: Vec<Option<Found>> = (0..n / LANES)
             .into_par_iter()
             .map(|b| {
                 let entries = |j: usize| &neighbours[(j - 1) * n + b * LANES..][..LANES];
-                let mut edges = Vec::new();
+                let (mut walls, mut edges) = (Vec::new(), Vec::new());
                 for l in 0..LANES {
                     for j in 1..Q {
                         let entry = entries(j)[l];
                         if entry as usize >= n {
-                            // An entry past the cells that is not a link: the gather path's checks.
+                            // An entry past the cells that is not a link (or a link past the links,
+                            // or a second cell that is not one): the gather path's checks.
                             if entry & BOUNDARY_BIT == 0 {
                                 return None;
                             }
-                            edges.push(Edge { lane: l as u32, j: j as u32, entry });
+                            let link = links.get((entry & !BOUNDARY_BIT) as usize)?;
+                            if link.kind != LINK_WALL {
+                                edges.push(Edge { lane: l as u32, j: j as u32, entry });
+                                continue;
+                            }
+                            let second = if link.q < 0.5 { entries(opposite(j))[l] } else { 0 };
+                            if second as usize >= n {
+                                return None;
+                            }
+                            walls.push(WallEdge { lane: l as u16, j: j as u16, q: link.q, second });
                         }
                     }
-                }
-                let mut lanes: Vec<u32> = edges.iter().map(|e| e.lane).collect();
-                lanes.dedup();
-                if lanes.len() > slow_lanes {
-                    return None;
                 }
                 let mut base = [0u32; Q - 1];
                 for j in 1..Q {
                     let nb = entries(j);
-                    let first = nb.iter().position(|&s| (s as usize) < n)?;
-                    let b = (nb[first] as usize).checked_sub(first).filter(|b| b + LANES <= n)?;
+                    let b = match nb.iter().position(|&s| (s as usize) < n) {
+                        Some(first) => (nb[first] as usize).checked_sub(first).filter(|b| b + LANES <= n)?,
+                        None => b * LANES,
+                    };
                     if nb.iter().enumerate().any(|(l, &s)| (s as usize) < n && s as usize != b + l) {
                         return None;
                     }
                     base[j - 1] = b as u32;
                 }
-                Some((base, edges))
+                Some((base, walls, edges))
             })
             .collect();
-        let mut plan = Plan { blocks: Vec::with_capacity(blocks.len()), edges: Vec::new() };
+        let mut plan =
+            Plan { blocks: Vec::with_capacity(blocks.len()), walls: Vec::new(), edges: Vec::new() };
         for block in blocks {
             plan.blocks.push(match block {
-                Some((base, edges)) => {
-                    let first = plan.edges.len() as u32;
+                Some((base, walls, edges)) => {
+                    let (first_wall, first_edge) = (plan.walls.len() as u32, plan.edges.len() as u32);
+                    plan.walls.extend(walls);
                     plan.edges.extend(edges);
-                    Block::Runs { base, edges: [first, plan.edges.len() as u32] }
+                    Block::Runs {
+                        base,
+                        walls: [first_wall, plan.walls.len() as u32],
+                        edges: [first_edge, plan.edges.len() as u32],
+                    }
                 }
                 None => Block::Gather,
             });
@@ -485,11 +526,11 @@ fn gather(
     }
 }
 
-/// Scratch memory of a rayon task for `stream_collide_block`: gathered populations, the lanes of a
-/// streamed block with their populations from boundary links, the collided block. (Separate locals of
-/// the task: no pointer to the collided block is ever stored, so LLVM knows that the loads of the
-/// lane loops do not alias its stores and vectorises them.)
-type Scratch<'a> = (&'a mut [[f32; LANES]; Q], &'a mut [(usize, [f32; Q]); LANES], &'a mut [[f32; LANES]; Q]);
+/// Scratch memory of a rayon task for `stream_collide_block`: gathered (or patched) populations and
+/// the collided block. (Separate locals of the task: no pointer to the collided block is ever
+/// stored, so LLVM knows that the loads of the lane loops do not alias its stores and vectorises
+/// them.)
+type Scratch<'a> = (&'a mut [[f32; LANES]; Q], &'a mut [[f32; LANES]; Q]);
 
 /// The fused step for the `LANES` cells `start..start + LANES`, pulled as `block` says, written to
 /// `out[i][local..]`: the populations are read straight from the planes (`Block::Runs`, whose
@@ -502,74 +543,95 @@ fn stream_collide_block(
     neighbours: &[u32],
     links: &[BoundaryLink],
     block: &Block,
-    edges: &[Edge],
+    (walls, edges): (&[WallEdge], &[Edge]),
     start: usize,
-    (gathered, patched, collided): Scratch,
+    (buffer, collided): Scratch,
     out: &mut [&mut [f32]],
     local: usize,
 ) {
     let n = p.n_cells as usize;
     let sources = match block {
         Block::Runs { base, .. } => {
-            let from = std::array::from_fn(|j| if j == 0 { start } else { j * n + base[j - 1] as usize });
+            let from: [usize; Q] =
+                std::array::from_fn(|j| if j == 0 { start } else { j * n + base[j - 1] as usize });
             for f in from {
                 for k in (0..LANES).step_by(16) {
                     prefetch(g_src.as_ptr().wrapping_add(f + PREFETCH_AHEAD + k));
                 }
             }
-            Lanes::new(g_src, from)
+            let run =
+                |j: usize| -> &[f32; LANES] { g_src[from[j]..][..LANES].try_into().expect("LANES floats") };
+            // A link at lane l in direction j also reads the populations of its own cell in
+            // directions j and opposite(j), which no run holds where the wall is across a face
+            // (nor, then, does any other block's run): fetch those of the block as far ahead, whose
+            // links usually lie the same way, one line per 16 lanes.
+            let mut lines = [0u8; Q];
+            let lanes_and_directions = walls.iter().map(|w| (w.lane as usize, w.j as usize));
+            for (l, j) in lanes_and_directions.chain(edges.iter().map(|e| (e.lane as usize, e.j as usize))) {
+                lines[j] |= 1 << (l / 16);
+            }
+            for (j, &line) in lines.iter().enumerate().filter(|(_, l)| **l != 0) {
+                for k in (0..LANES / 16).filter(|k| line & (1 << k) != 0) {
+                    let at = start + PREFETCH_AHEAD + 16 * k;
+                    prefetch(g_src.as_ptr().wrapping_add(j * n + at));
+                    prefetch(g_src.as_ptr().wrapping_add(opposite(j) * n + at));
+                }
+            }
+            // The runs that hold a population from a boundary link, and the rest run (which gives
+            // back the wall's gain), are copied to `buffer` and patched there. The wall links go
+            // lane by lane in the order of j of `pull_cell`, so the wall gain sums the same way
+            // (the other links add nothing to it).
+            lines[0] = u8::from(!walls.is_empty());
+            let patched = lines.map(|line| line != 0);
+            for j in (0..Q).filter(|&j| patched[j]) {
+                buffer[j] = *run(j);
+            }
+            for lane_walls in walls.chunk_by(|a, b| a.lane == b.lane) {
+                let (l, mut wall_gain) = (lane_walls[0].lane as usize, 0.0f32);
+                let cell = start + l;
+                for w in lane_walls {
+                    let j = w.j as usize;
+                    let g_out = g_src[opposite(j) * n + cell];
+                    let far = g_src[far_population(w.q, j, n, cell, || w.second as usize)];
+                    let g = bouzidi(w.q, g_out, far, 0.0);
+                    buffer[j][l] = g;
+                    wall_gain += g - g_out;
+                }
+                buffer[0][l] -= wall_gain;
+            }
+            for e in edges {
+                let (l, j) = (e.lane as usize, e.j as usize);
+                buffer[j][l] = pull_link(p, g_src, neighbours, links, start + l, j, e.entry, &mut 0.0);
+            }
+            let buffer = &*buffer;
+            Lanes { rows: std::array::from_fn(|j| if patched[j] { &buffer[j] } else { run(j) }) }
         }
         Block::Gather => {
-            gather(p, g_src, neighbours, links, start, gathered);
-            Lanes::new(gathered.as_flattened(), std::array::from_fn(|i| i * LANES))
+            gather(p, g_src, neighbours, links, start, buffer);
+            Lanes { rows: std::array::from_fn(|j| &buffer[j]) }
         }
     };
-    // Lanes next to a boundary link: the populations from their links replace those read from
-    // the runs, in the order of j of `pull_cell`, so the wall gain sums the same way.
-    let mut slow = 0;
-    for lane_edges in edges.chunk_by(|a, b| a.lane == b.lane) {
-        let l = lane_edges[0].lane as usize;
-        let mut g = sources.lane(l);
-        let mut wall_gain = 0.0f32;
-        for e in lane_edges {
-            let j = e.j as usize;
-            g[j] = pull_link(p, g_src, neighbours, links, start + l, j, e.entry, &mut wall_gain);
-        }
-        g[0] -= wall_gain;
-        patched[slow] = (l, g);
-        slow += 1;
-    }
-    collide_block(p, sources, &patched[..slow], collided);
+    collide_block(p, sources, collided);
     for (plane, row) in out.iter_mut().zip(collided.iter()) {
         store(&mut plane[local..local + LANES], row);
     }
 }
 
-/// Where the lanes of a block read their populations: population i of lane l is
-/// `base[from[i] + l]`.
+/// Where the lanes of a block read their populations: population i of lane l is `rows[i][l]`.
 #[derive(Clone, Copy)]
 struct Lanes<'a> {
-    base: &'a [f32],
-    from: [usize; Q],
+    rows: [&'a [f32; LANES]; Q],
 }
 
-impl<'a> Lanes<'a> {
-    /// The lanes of `base` whose population i starts at `from[i]`.
-    fn new(base: &'a [f32], from: [usize; Q]) -> Self {
-        assert!(from.iter().all(|&f| f + LANES <= base.len()), "a run of populations past the end");
-        Lanes { base, from }
-    }
-
+impl Lanes<'_> {
     /// The populations of lane `l`.
     #[inline(always)]
     fn lane(&self, l: usize) -> [f32; Q] {
-        assert!(l < LANES);
         // Plain loops rather than `array::from_fn`, which LLVM does not always inline into the
         // large lane loops (a call per lane stops them vectorising).
         let mut g = [0.0f32; Q];
-        for (g, &from) in g.iter_mut().zip(&self.from) {
-            // SAFETY: from + l < from + LANES <= base.len() (checked in `new`).
-            *g = unsafe { *self.base.get_unchecked(from + l) };
+        for (g, row) in g.iter_mut().zip(&self.rows) {
+            *g = row[l];
         }
         g
     }
@@ -577,15 +639,9 @@ impl<'a> Lanes<'a> {
 
 /// Steps 2 and 3 of the fused kernel for the lanes of a block, from `sources` to `collided`:
 /// moments, then TRT collision, with the local relaxation time of non-Newtonian blood or LES when
-/// `p` asks for it (the lane loops vectorise: results are bitwise those of `collide`). The lanes of
-/// `patched` take its populations instead of those of `sources`.
+/// `p` asks for it (the lane loops vectorise: results are bitwise those of `collide`).
 #[inline(always)]
-fn collide_block(
-    p: &StepParams,
-    sources: Lanes,
-    patched: &[(usize, [f32; Q])],
-    collided: &mut [[f32; LANES]; Q],
-) {
+fn collide_block(p: &StepParams, sources: Lanes, collided: &mut [[f32; LANES]; Q]) {
     if p.local_viscosity() {
         // Moments and |Pi^neq| of each lane, then the relaxation times (each pass vectorises),
         // then the collision with per-lane rates.
@@ -594,36 +650,28 @@ fn collide_block(
         for l in 0..LANES {
             moments_and_stress(&sources.lane(l), l, &mut m, &mut pi_norm);
         }
-        for (l, g) in patched {
-            moments_and_stress(g, *l, &mut m, &mut pi_norm);
-        }
         let (mut tau, mut clipped) = ([0.0f32; LANES], [false; LANES]);
         local_taus(p, &pi_norm, &m[1], &mut tau, &mut clipped);
-        collide_lanes(sources, patched, collided, |l, _| {
+        collide_lanes(sources, collided, |l, _| {
             ((m[0][l], m[1][l], [m[2][l], m[3][l], m[4][l]]), local_omegas(p, tau[l]))
         });
     } else {
-        collide_lanes(sources, patched, collided, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
+        collide_lanes(sources, collided, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
     }
 }
 
-/// Step 3 of the fused kernel for every lane of a block, from `sources` (or `patched`) to
-/// `collided`: TRT collision with the moments (drho, rho, u) and rates (omega+, omega-) that
+/// Step 3 of the fused kernel for every lane of a block, from `sources` to `collided`: TRT collision with the moments (drho, rho, u) and rates (omega+, omega-) that
 /// `at(lane, populations)` gives. LLVM vectorises the loop over `sources` across lanes (8 or 16 per
 /// vector) without changing the per-cell order of operations (no reassociation, no FMA contraction:
 /// results are bitwise those of `collide`).
 #[inline(always)]
 fn collide_lanes(
     sources: Lanes,
-    patched: &[(usize, [f32; Q])],
     collided: &mut [[f32; LANES]; Q],
     at: impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
 ) {
     for l in 0..LANES {
         collide_lane(sources.lane(l), l, collided, &at);
-    }
-    for &(l, g) in patched {
-        collide_lane(g, l, collided, &at);
     }
 }
 
@@ -696,16 +744,17 @@ fn stream_collide_task(
 ) {
     let len = out[0].len();
     let blocks = len / LANES * LANES;
-    let (mut gathered, mut patched, mut collided) =
-        ([[0.0; LANES]; Q], [(0, [0.0; Q]); LANES], [[0.0; LANES]; Q]);
+    let (mut buffer, mut collided) = ([[0.0; LANES]; Q], [[0.0; LANES]; Q]);
     for local in (0..blocks).step_by(LANES) {
         let block = &plan.blocks[(start + local) / LANES];
-        let edges = match block {
-            Block::Runs { edges: [a, b], .. } => &plan.edges[*a as usize..*b as usize],
-            Block::Gather => &[],
+        let links_of_block = match block {
+            Block::Runs { walls: [a, b], edges: [c, d], .. } => {
+                (&plan.walls[*a as usize..*b as usize], &plan.edges[*c as usize..*d as usize])
+            }
+            Block::Gather => (&[][..], &[][..]),
         };
-        let (cells, scratch) = (start + local, (&mut gathered, &mut patched, &mut collided));
-        stream_collide_block(p, g_src, neighbours, links, block, edges, cells, scratch, out, local);
+        let (cells, scratch) = (start + local, (&mut buffer, &mut collided));
+        stream_collide_block(p, g_src, neighbours, links, block, links_of_block, cells, scratch, out, local);
     }
     for local in blocks..len {
         let g = stream_collide_cell(p, g_src, neighbours, links, start + local);
@@ -772,7 +821,7 @@ impl Isa {
 }
 
 /// CPU twin of `lbm_stream_collide`: reads `g_src`, writes every cell of `g_dst` (same layout);
-/// `plan` is `Plan::new(neighbours, n_cells)`.
+/// `plan` is `Plan::new(neighbours, links, n_cells)`.
 pub fn stream_collide(
     p: &StepParams,
     g_src: &[f32],
@@ -979,12 +1028,21 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             isas.push(Isa::Avx2);
         }
-        // The default plan (which gathers every block here: each spans several rows of 23 cells, so
-        // has more than SLOW_LANES boundary lanes), and one that streams every block of consecutive
-        // sources from the planes, whatever its number of boundary lanes.
-        let plans = [Plan::new(&lattice.neighbours, n), Plan::with_slow_lanes(&lattice.neighbours, n, LANES)];
-        let runs = plans[1].blocks.iter().filter(|b| matches!(b, Block::Runs { edges: [a, b], .. } if b > a));
-        assert!(runs.count() > 10 && plans[1].blocks.contains(&Block::Gather));
+        // The plan (blocks of consecutive sources streamed from the planes, their boundary lanes
+        // patched, the others gathered), and one that gathers every block.
+        let gather_all =
+            Plan { blocks: vec![Block::Gather; n / LANES], walls: Vec::new(), edges: Vec::new() };
+        let plans = [Plan::new(&lattice.neighbours, &lattice.links, n), gather_all];
+        let runs = |walls: bool| {
+            let with_links = |b: &&Block| match b {
+                Block::Runs { walls: [a, b], .. } if walls => b > a,
+                Block::Runs { edges: [a, b], .. } => b > a,
+                Block::Gather => false,
+            };
+            plans[0].blocks.iter().filter(with_links).count()
+        };
+        assert!(runs(true) > 10 && runs(false) > 0 && plans[0].blocks.contains(&Block::Gather));
+        assert!(plans[0].walls.iter().any(|w| w.q < 0.5) && plans[0].walls.iter().any(|w| w.q > 0.5));
         let mut newtonian = Vec::new();
         for p in [p, carreau_yasuda, casson] {
             for (&isa, plan) in isas.iter().flat_map(|isa| plans.iter().map(move |plan| (isa, plan))) {

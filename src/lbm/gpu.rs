@@ -252,6 +252,15 @@ impl GpuLbm {
         }
     }
 
+    /// Waits until the queued steps have run.
+    pub fn finish(&self) -> Result<()> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(format!("device poll: {e}")))
+    }
+
     /// Copies `buffer` (`bytes` long) back to the host after the queued work has finished.
     fn read_back(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         read_buffer(&self.ctx.device, &self.ctx.queue, buffer, bytes)

@@ -9,6 +9,7 @@ pub mod viscosity;
 use crate::error::Result;
 use crate::gpu::AdapterSummary;
 use crate::lattice::{Lattice, MAX_PORTS, PROFILE_SAMPLES};
+use crate::memory::zeroed_huge;
 use crate::units::LatticeUnits;
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
@@ -164,11 +165,11 @@ impl Solver {
         let template =
             StepParams::newtonian(lattice.len(), units.tau, units.tau_minus, lattice.inlet_profile);
         let cpu = || State::Cpu {
-            populations: [vec![0.0; d3q19::Q * lattice.len()], vec![0.0; d3q19::Q * lattice.len()]],
+            populations: [zeroed_huge(d3q19::Q * lattice.len()), zeroed_huge(d3q19::Q * lattice.len())],
             current: 0,
             neighbours: lattice.neighbours.clone(),
             links: lattice.links.clone(),
-            plan: cpu::Plan::new(&lattice.neighbours, lattice.len()),
+            plan: cpu::Plan::new(&lattice.neighbours, &lattice.links, lattice.len()),
             flux: Vec::new(),
         };
         let (state, notice) = match backend {
@@ -269,6 +270,14 @@ impl Solver {
             State::Gpu(g) => g.run(&params),
         }
         self.steps_done += steps;
+    }
+
+    /// Waits until the steps queued by `advance` have run (the CPU backend runs them at once).
+    pub fn finish(&self) -> Result<()> {
+        match &self.state {
+            State::Cpu { .. } => Ok(()),
+            State::Gpu(g) => g.finish(),
+        }
     }
 
     /// (drho, ux, uy, uz) of every cell, lattice units.
