@@ -76,7 +76,7 @@ enum Command {
         #[arg(long, default_value_t = 128)]
         size: usize,
         /// Steps per measurement.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 50)]
         steps: u64,
         /// Also run GPU adapters that are software rasterisers (lavapipe).
         #[arg(long)]
