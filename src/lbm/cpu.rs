@@ -432,14 +432,14 @@ impl Plan {
                 let mut base = [0u32; Q - 1];
                 for j in 1..Q {
                     let nb = entries(j);
-                    let b = match nb.iter().position(|&s| (s as usize) < n) {
-                        Some(first) => (nb[first] as usize).checked_sub(first).filter(|b| b + LANES <= n)?,
+                    let run = match nb.iter().position(|&s| (s as usize) < n) {
+                        Some(first) => (nb[first] as usize).checked_sub(first).filter(|r| r + LANES <= n)?,
                         None => b * LANES,
                     };
-                    if nb.iter().enumerate().any(|(l, &s)| (s as usize) < n && s as usize != b + l) {
+                    if nb.iter().enumerate().any(|(l, &s)| (s as usize) < n && s as usize != run + l) {
                         return None;
                     }
-                    base[j - 1] = b as u32;
+                    base[j - 1] = run as u32;
                 }
                 Some((base, walls, edges))
             })
@@ -660,10 +660,11 @@ fn collide_block(p: &StepParams, sources: Lanes, collided: &mut [[f32; LANES]; Q
     }
 }
 
-/// Step 3 of the fused kernel for every lane of a block, from `sources` to `collided`: TRT collision with the moments (drho, rho, u) and rates (omega+, omega-) that
-/// `at(lane, populations)` gives. LLVM vectorises the loop over `sources` across lanes (8 or 16 per
-/// vector) without changing the per-cell order of operations (no reassociation, no FMA contraction:
-/// results are bitwise those of `collide`).
+/// Step 3 of the fused kernel for every lane of a block, from `sources` to `collided`: TRT
+/// collision with the moments (drho, rho, u) and rates (omega+, omega-) that `at(lane, populations)`
+/// gives. LLVM vectorises the loop over `sources` across lanes (8 or 16 per vector) without
+/// changing the per-cell order of operations (no reassociation, no FMA contraction: results are
+/// bitwise those of `collide`).
 #[inline(always)]
 fn collide_lanes(
     sources: Lanes,
