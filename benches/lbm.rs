@@ -2,10 +2,10 @@
 //! and per viscosity model on the dense box (CPU).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hemotwin::bench::{VISCOSITY_MODELS, bench_fluid, bench_solver, dense_box};
+use hemotwin::bench::{KERNEL_VARIANTS, bench_fluid, bench_solver, dense_box};
 use hemotwin::case::{Case, DEMO_CASE};
 use hemotwin::lattice::Lattice;
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::lbm::{BackendChoice, Collision, Solver};
 use hemotwin::simulation::prepare;
 use std::path::Path;
 
@@ -39,22 +39,27 @@ fn bench_backend(c: &mut Criterion, backend: BackendChoice, name: &str) {
     let mut group = c.benchmark_group(format!("lbm_{name}"));
     group.sample_size(10);
     for (case, lattice) in &cases {
-        match bench_solver(lattice, backend, &newtonian) {
-            Ok(solver) => bench_steps(&mut group, case, lattice, solver),
-            Err(e) => eprintln!("skipping {name}/{case}: {e}"),
+        for collision in [Collision::Regularized, Collision::Trt] {
+            let label = format!("{case}_{}", format!("{collision:?}").to_lowercase());
+            match bench_solver(lattice, backend, &newtonian, collision) {
+                Ok(solver) => bench_steps(&mut group, &label, lattice, solver),
+                Err(e) => eprintln!("skipping {name}/{label}: {e}"),
+            }
         }
     }
     group.finish();
 }
 
-/// Each viscosity model on the dense 128^3 box, CPU, from the same Taylor-Green vortex.
+/// Each kernel variant (viscosity model, collision) on the dense 128^3 box, CPU, from the same
+/// Taylor-Green vortex.
 fn bench_viscosity_models(c: &mut Criterion) {
     let lattice = dense_box(128);
     let mut group = c.benchmark_group("lbm_cpu_dense_box_128");
     group.sample_size(10);
-    for (label, rheology, les) in VISCOSITY_MODELS {
+    for (label, rheology, les, collision) in KERNEL_VARIANTS {
         let fluid = bench_fluid(rheology, les).expect("the bench fluids parse");
-        let solver = bench_solver(&lattice, BackendChoice::Cpu, &fluid).expect("the CPU solver starts");
+        let solver =
+            bench_solver(&lattice, BackendChoice::Cpu, &fluid, collision).expect("the CPU solver starts");
         bench_steps(&mut group, label, &lattice, solver);
     }
     group.finish();

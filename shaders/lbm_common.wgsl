@@ -10,7 +10,7 @@ struct StepParams {
     omega_plus: f32,
     omega_minus: f32,
     inflow_scale: f32,
-    pad0: u32,
+    collision: u32,
     pad1: u32,
     pad2: u32,
     profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,

@@ -4,7 +4,7 @@ use crate::case::FluidSpec;
 use crate::error::{Error, Result};
 use crate::lattice::{Grid, Lattice, Voxels, WallLink};
 use crate::lbm::d3q19::{C, Q, W};
-use crate::lbm::{BackendChoice, Solver};
+use crate::lbm::{BackendChoice, Collision, Solver};
 use crate::memory::zeroed_huge;
 use crate::simulation::apply_rheology;
 use crate::units::{LatticeUnits, PhysicalScales, TimeStep};
@@ -62,26 +62,32 @@ const DENSITY: f64 = 1060.0;
 /// Reference dynamic viscosity of the fluid of throughput runs (Pa s).
 const VISCOSITY: f64 = 3.5e-3;
 
-/// Lattice parameters for throughput runs (tau = 0.8; the values do not change the work done).
-pub fn bench_units() -> Result<LatticeUnits> {
+/// Lattice parameters for throughput runs with `collision` (tau = 0.8; the values do not change the
+/// work done).
+pub fn bench_units(collision: Collision) -> Result<LatticeUnits> {
     let scales = PhysicalScales {
         density: DENSITY,
         viscosity: VISCOSITY,
         dx: 1e-4,
         peak_velocity: 0.01,
+        vessel_peak_velocity: 0.01,
+        inlet_diameter: 1e-2,
         pressure_scale: 1.0,
         pulsation: None,
+        collision,
+        les: None,
     };
     Ok(LatticeUnits::new(&scales, TimeStep::Tau(0.8))?.0)
 }
 
-/// The viscosity models `hemotwin bench --rheology` compares, the Newtonian reference first:
-/// (label, a case file's `fluid.rheology`, `fluid.les`).
-pub const VISCOSITY_MODELS: [(&str, &str, bool); 4] = [
-    ("newtonian", "newtonian", false),
-    ("carreau-yasuda", "carreau-yasuda", false),
-    ("casson", "casson", false),
-    ("smagorinsky les", "newtonian", true),
+/// The kernel variants `hemotwin bench --rheology` compares, the default (Newtonian, regularized)
+/// first: (label, a case file's `fluid.rheology`, `fluid.les`, `lattice.collision`).
+pub const KERNEL_VARIANTS: [(&str, &str, bool, Collision); 5] = [
+    ("newtonian", "newtonian", false, Collision::Regularized),
+    ("newtonian trt", "newtonian", false, Collision::Trt),
+    ("carreau-yasuda", "carreau-yasuda", false, Collision::Regularized),
+    ("casson", "casson", false, Collision::Regularized),
+    ("smagorinsky les", "newtonian", true, Collision::Regularized),
 ];
 
 /// The fluid of throughput runs with viscosity model `rheology` (a case file's `fluid.rheology`)
@@ -116,10 +122,15 @@ pub fn vortex(lattice: &Lattice) -> Vec<f32> {
     g
 }
 
-/// A solver for throughput runs on `lattice`: `fluid`'s viscosity model at `bench_units`, started
-/// from `vortex`.
-pub fn bench_solver(lattice: &Lattice, backend: BackendChoice, fluid: &FluidSpec) -> Result<Solver> {
-    let units = bench_units()?;
+/// A solver for throughput runs on `lattice`: `fluid`'s viscosity model and `collision` at
+/// `bench_units`, started from `vortex`.
+pub fn bench_solver(
+    lattice: &Lattice,
+    backend: BackendChoice,
+    fluid: &FluidSpec,
+    collision: Collision,
+) -> Result<Solver> {
+    let units = LatticeUnits { les: fluid.les.unwrap_or(false), ..bench_units(collision)? };
     let mut solver = Solver::new(lattice, &units, backend)?;
     apply_rheology(fluid, &units, &mut solver);
     solver.restore(&vortex(lattice), 0)?;
@@ -142,9 +153,10 @@ pub fn lbm_throughput(
     lattice: &Lattice,
     backend: BackendChoice,
     fluid: &FluidSpec,
+    collision: Collision,
     steps: u64,
 ) -> Result<(Throughput, Solver)> {
-    let mut solver = bench_solver(lattice, backend, fluid)?;
+    let mut solver = bench_solver(lattice, backend, fluid, collision)?;
     solver.advance(2, |_| 1.0);
     solver.finish()?;
     let t = Instant::now();

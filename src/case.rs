@@ -88,6 +88,9 @@ pub struct GeometrySpec {
     pub units: String,
     /// A generated vessel instead of a file.
     pub generate: Option<GenerateSpec>,
+    /// Direction of a generated vessel's axis (default +z): the vessel is rotated about the origin so
+    /// that its +z axis points along it (e.g. [1, 2, 3] for a vessel along no lattice direction).
+    pub axis: Option<[f64; 3]>,
     /// Straight flow extensions added at every open end of a surface file, in diameters of that end.
     pub flow_extensions: Option<f64>,
     /// The ports of a surface file (generated vessels bring their own). Leave empty for a surface
@@ -231,9 +234,9 @@ pub struct FluidSpec {
     /// Casson regularisation time m (s; default 100): the yield term fades below shear rates ~1/m.
     #[serde(default = "default_regularisation")]
     pub regularisation: f64,
-    /// Smagorinsky LES (C_s = 0.17, filter width one spacing), off by default.
-    #[serde(default)]
-    pub les: bool,
+    /// Smagorinsky LES (C_s = 0.17, filter width one spacing): true, false, or left out for on
+    /// exactly when the lattice does not resolve the flow (tau below 0.501, regularized collision).
+    pub les: Option<bool>,
     /// Largest local relaxation time tau (default 2); the local tau is kept in [0.501, tau_max].
     #[serde(default = "default_tau_max")]
     pub tau_max: f64,
@@ -325,11 +328,15 @@ pub struct LatticeSpec {
     pub tau: Option<f64>,
     /// Time step (s).
     pub dt: Option<f64>,
-    /// Mach number of the peak inlet velocity (default 0.1 when neither tau nor dt is given).
+    /// Mach number of the peak inlet velocity. When none of tau, dt and mach is given, the time step
+    /// keeps the peak velocity expected anywhere in the vessel (e.g. a stenosis throat) at Mach 0.1.
     pub mach: Option<f64>,
     /// Wall treatment: "bouzidi" (interpolated, default) or "halfway" bounce-back.
     #[serde(default)]
     pub wall: WallModel,
+    /// Collision: "regularized" (default, stable as tau -> 1/2) or "trt".
+    #[serde(default)]
+    pub collision: crate::lbm::Collision,
 }
 
 /// Wall boundary scheme.
@@ -553,6 +560,15 @@ impl Case {
                     "geometry.flow_extensions",
                     "applies to the open ends of a surface file given without ports; generated vessels have \
                      straight ends already (lengthen them instead)",
+                ));
+            }
+        }
+        if let Some(a) = self.geometry.axis {
+            let norm = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if self.geometry.generate.is_none() || !(norm.is_finite() && norm > 0.0) {
+                return Err(Error::parameter(
+                    "geometry.axis",
+                    "orients a generated vessel (`generate`) and must be a finite, non-zero direction",
                 ));
             }
         }

@@ -2,11 +2,11 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use hemotwin::bench::{VISCOSITY_MODELS, bench_fluid, dense_box, lbm_throughput, triad_bandwidth};
+use hemotwin::bench::{KERNEL_VARIANTS, bench_fluid, dense_box, lbm_throughput, triad_bandwidth};
 use hemotwin::case::{Case, DEMO_CASE, GenerateSpec};
 use hemotwin::geometry::io_stl::{Units, neutral_header, stl_header, write_stl, write_stl_with_header};
 use hemotwin::geometry::synth::FDA_PIPE_DIAMETER;
-use hemotwin::lbm::BackendChoice;
+use hemotwin::lbm::{BackendChoice, Collision};
 use hemotwin::simulation::{RunOptions, generate, prepare, run};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -567,31 +567,33 @@ fn bench(size: usize, steps: u64, software_gpu: bool, rheology: bool, only: Back
          where the kernel reads it)"
     );
     println!(
-        "{:<8} {:<28} {:>10} {:>9} {:>8} {:>9} {:>11}",
-        "backend", "case", "cells", "MLUPS", "B/update", "GB/s", "% roofline"
+        "{:<8} {:<28} {:<12} {:>10} {:>9} {:>8} {:>9} {:>11}",
+        "backend", "case", "collision", "cells", "MLUPS", "B/update", "GB/s", "% roofline"
     );
     for &(backend, roofline) in &backends {
         for (name, lattice) in &cases {
-            let (t, solver) = match lbm_throughput(lattice, backend, &newtonian, steps) {
-                Ok(r) => r,
-                Err(e) => {
-                    println!("{:<8} {:<28} skipped: {e}", "gpu", name);
-                    continue;
+            for collision in [Collision::Regularized, Collision::Trt] {
+                let (t, solver) = match lbm_throughput(lattice, backend, &newtonian, collision, steps) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        println!("{:<8} {:<28} skipped: {e}", "gpu", name);
+                        continue;
+                    }
+                };
+                println!(
+                    "{:<8} {:<28} {:<12} {:>10} {:>9.1} {:>8.0} {:>9.1} {:>10.0}%",
+                    if backend == BackendChoice::Cpu { "cpu" } else { "gpu" },
+                    name,
+                    format!("{collision:?}").to_lowercase(),
+                    lattice.len(),
+                    t.mlups,
+                    t.bytes_per_update,
+                    t.bytes_per_s / 1e9,
+                    100.0 * t.bytes_per_s / roofline
+                );
+                if let (BackendChoice::Gpu, Some(a)) = (backend, solver.backend().adapter) {
+                    println!("         (adapter: {}; % roofline against the GPU's triad bandwidth)", a.name);
                 }
-            };
-            let who = solver.backend().adapter.map(|a| a.name).unwrap_or_else(|| "cpu".into());
-            println!(
-                "{:<8} {:<28} {:>10} {:>9.1} {:>8.0} {:>9.1} {:>10.0}%",
-                if backend == BackendChoice::Cpu { "cpu" } else { "gpu" },
-                name,
-                lattice.len(),
-                t.mlups,
-                t.bytes_per_update,
-                t.bytes_per_s / 1e9,
-                100.0 * t.bytes_per_s / roofline
-            );
-            if backend == BackendChoice::Gpu {
-                println!("         (adapter: {who}; % roofline against the GPU's triad bandwidth)");
             }
         }
     }
@@ -619,19 +621,19 @@ fn bench_rheology(
     steps: u64,
     backend: BackendChoice,
 ) -> Result<()> {
-    let mut best = [0.0f64; VISCOSITY_MODELS.len()];
+    let mut best = [0.0f64; KERNEL_VARIANTS.len()];
     for _ in 0..RHEOLOGY_ROUNDS {
-        for ((_, rheology, les), best) in VISCOSITY_MODELS.iter().zip(&mut best) {
-            let (t, _) = lbm_throughput(lattice, backend, &bench_fluid(rheology, *les)?, steps)?;
+        for ((_, rheology, les, collision), best) in KERNEL_VARIANTS.iter().zip(&mut best) {
+            let (t, _) = lbm_throughput(lattice, backend, &bench_fluid(rheology, *les)?, *collision, steps)?;
             *best = best.max(t.mlups);
         }
     }
     println!(
-        "viscosity models, {}, dense box {size}^3, from a Taylor-Green vortex, best of {RHEOLOGY_ROUNDS} rounds:",
+        "kernel variants, {}, dense box {size}^3, from a Taylor-Green vortex, best of {RHEOLOGY_ROUNDS} rounds:",
         if backend == BackendChoice::Cpu { "cpu" } else { "gpu" }
     );
     println!("{:<16} {:>9} {:>10}", "model", "MLUPS", "cost");
-    for ((label, _, _), mlups) in VISCOSITY_MODELS.iter().zip(best) {
+    for ((label, _, _, _), mlups) in KERNEL_VARIANTS.iter().zip(best) {
         println!("{label:<16} {mlups:>9.1} {:>9.0}%", 100.0 * (1.0 - mlups / best[0]));
     }
     Ok(())

@@ -119,6 +119,20 @@ pub fn generate(spec: &GenerateSpec, scale: f64, segments: usize) -> Result<(Sur
     }
 }
 
+/// Rotates `surface` and `ports` about the origin so that +z points along `axis` (non-zero).
+fn rotate_z_to(surface: &mut Surface, ports: &mut [Port], axis: Vector3<f64>) {
+    let z = Vector3::z();
+    let rotation = nalgebra::Rotation3::rotation_between(&z, &axis)
+        .unwrap_or_else(|| nalgebra::Rotation3::from_axis_angle(&Vector3::x_axis(), std::f64::consts::PI));
+    for v in &mut surface.vertices {
+        *v = rotation * *v;
+    }
+    for p in ports {
+        p.center = rotation * p.center;
+        p.normal = rotation * p.normal;
+    }
+}
+
 /// The roles of generated or detected ports: velocity at the port named `inlet`, pressure elsewhere.
 fn inlet_first_roles(ports: &[Port]) -> Vec<PortRole> {
     ports.iter().map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure }).collect()
@@ -136,7 +150,10 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
         (Some(spec), _) => {
             let units = parse_units(&case.geometry.units)?.unwrap_or(Units::Millimetre);
             let s = units.scale();
-            let (surface, ports) = generate(spec, s, generator_segments(cells))?;
+            let (mut surface, mut ports) = generate(spec, s, generator_segments(cells))?;
+            if let Some(axis) = case.geometry.axis {
+                rotate_z_to(&mut surface, &mut ports, Vector3::from(axis));
+            }
             let roles = inlet_first_roles(&ports);
             (surface, ports, roles, units, PathBuf::from("<generated>"), None)
         }
@@ -336,6 +353,8 @@ pub struct Setup {
     pub voxels: crate::lattice::Voxels,
     /// The inflow (steady or a waveform) and its profile.
     pub inflow: Inflow,
+    /// The centerlines from the inlet to every outlet (empty when they cannot be traced).
+    pub lines: Vec<crate::lattice::Centerline>,
 }
 
 /// Smagorinsky constant of `fluid.les`.
@@ -350,7 +369,8 @@ pub fn apply_rheology(f: &FluidSpec, units: &LatticeUnits, solver: &mut Solver) 
         Rheology::CarreauYasuda => 1,
         Rheology::Casson => 2,
     };
-    p.smagorinsky = if f.les { (SMAGORINSKY * SMAGORINSKY) as f32 } else { 0.0 };
+    p.smagorinsky = if units.les { (SMAGORINSKY * SMAGORINSKY) as f32 } else { 0.0 };
+    p.tau_min = units.tau.min(crate::units::TAU_MIN) as f32;
     p.tau_max = f.tau_max as f32;
     p.nu_zero = nu(f.mu_zero);
     p.nu_inf = if f.rheology == Rheology::Casson { nu(f.casson_viscosity) } else { nu(f.mu_inf) };
@@ -441,24 +461,6 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         (_, _, Some(m)) => TimeStep::Mach(m),
         (None, None, None) => TimeStep::Auto,
     };
-    // Poiseuille drop over the vessel's largest extent at the inlet radius: the pressure scale that
-    // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
-    let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
-    let poiseuille =
-        8.0 * case.fluid.viscosity * extent * inflow.mean_flow / (std::f64::consts::PI * r_in.powi(4));
-    let pressure_scale =
-        poiseuille.max(outlet_pressure_swing(&outlet_models(case, &vessel, inflow.mean_flow)?, &inflow));
-    let scales = PhysicalScales {
-        density: case.fluid.density,
-        viscosity: case.fluid.viscosity,
-        dx,
-        peak_velocity: peak_u,
-        pressure_scale,
-        pulsation: inflow.period().map(|period| (period, extent)),
-    };
-    let (units, mut warnings) = LatticeUnits::new(&scales, step)?;
-    warnings.extend(vessel.notes.iter().cloned());
-    warnings.extend(inflow.notes.iter().cloned());
     let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
     let fluid_estimate = vessel.report.volume / dx.powi(3);
     let links_estimate = 5.0 * vessel.report.area / (dx * dx);
@@ -481,12 +483,74 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         )));
     }
     let voxels = voxelize(&vessel.surface, &vessel.tags, &grid);
+    let mut warnings = Vec::new();
     if voxels.unresolved_links > 0 {
         warnings.push(format!(
             "{} wall links found no surface crossing and use q = 1/2 (a surface defect near the wall?)",
             voxels.unresolved_links
         ));
     }
+    let lines =
+        match crate::lattice::centerlines(&vessel.surface, &vessel.tags, &voxels, &vessel.ports, inlet) {
+            Ok(l) => l,
+            Err(e) => {
+                warnings
+                    .push(format!("no centerline ({e}): the time step follows the inlet's velocity only"));
+                Vec::new()
+            }
+        };
+    let outlets = outlet_models(case, &vessel, inflow.mean_flow)?;
+    let shares: Vec<f64> = outlets.iter().map(|o| o.as_ref().map_or(0.0, |(_, share)| *share)).collect();
+    // The section-mean velocity peaks where the lumen is narrowest for the flow it carries; the
+    // profile there is at most parabolic (twice the mean: the inlet's peak factor over its centre
+    // value, times 2), at the waveform's peak.
+    let profile_peak = inflow.peak_factor() * (2.0 / steady_shape(case.inflow.profile, 0.0)).max(1.0);
+    let vessel_peak_u = match crate::lattice::peak_mean_velocity(&lines, &shares, inflow.mean_flow, dx) {
+        Some((u, at)) if u * profile_peak > 1.1 * peak_u => {
+            warnings.push(format!(
+                "the velocity peaks at about {:.3} m/s near ({:.2}, {:.2}, {:.2}) mm, {:.2}x the inlet's: the time \
+                 step and the Mach limits follow it",
+                u * profile_peak,
+                at.x * 1e3,
+                at.y * 1e3,
+                at.z * 1e3,
+                u * profile_peak / peak_u
+            ));
+            u * profile_peak
+        }
+        Some((u, _)) => (u * profile_peak).max(peak_u),
+        None => peak_u,
+    };
+    // Poiseuille drop over the vessel's largest extent at the inlet radius: the pressure scale that
+    // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
+    let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
+    let poiseuille =
+        8.0 * case.fluid.viscosity * extent * inflow.mean_flow / (std::f64::consts::PI * r_in.powi(4));
+    let pressure_scale = poiseuille.max(outlet_pressure_swing(&outlets, &inflow));
+    let scales = PhysicalScales {
+        density: case.fluid.density,
+        viscosity: case.fluid.viscosity,
+        dx,
+        peak_velocity: peak_u,
+        vessel_peak_velocity: vessel_peak_u,
+        inlet_diameter: 2.0 * r_in,
+        pressure_scale,
+        pulsation: inflow.period().map(|period| (period, extent)),
+        collision: case.lattice.collision,
+        les: case.fluid.les,
+    };
+    let (units, unit_warnings) = LatticeUnits::new(&scales, step)?;
+    if units.les && case.fluid.les.is_none() {
+        warnings.push(format!(
+            "tau = {:.5} is below {}: the lattice does not resolve the smallest eddies, so Smagorinsky LES \
+             carries them (fluid.les = false refuses such a run instead)",
+            units.tau,
+            crate::units::TAU_MIN
+        ));
+    }
+    warnings.extend(unit_warnings);
+    warnings.extend(vessel.notes.iter().cloned());
+    warnings.extend(inflow.notes.iter().cloned());
     let profile = case.inflow.profile;
     let steady = move |rho: f64| steady_shape(profile, rho);
     let inlets: Vec<Option<InletMap>> = (0..vessel.ports.len())
@@ -506,7 +570,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         ));
     }
     let reynolds = mean_u * 2.0 * r_in / units.nu_m2_s;
-    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, voxels, inflow })
+    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, voxels, inflow, lines })
 }
 
 /// The radial coordinate of an inlet of any shape: ρ = 1 − (distance to the cap's rim) / (its
@@ -661,7 +725,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
     let t0 = Instant::now();
     let setup = prepare(case)?;
-    let Setup { vessel, units, lattice, reynolds, mut warnings, voxels, inflow, .. } = setup;
+    let Setup { vessel, units, lattice, reynolds, mut warnings, voxels, inflow, lines, .. } = setup;
     say(&format!(
         "lattice: {} fluid cells in a {}x{}x{} grid ({:.1}% fill), {} boundary links, {:.0} bytes per fluid cell; \
          set-up {:.2} s",
@@ -679,7 +743,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         say(&format!("warning: {w}"));
     }
     write_surfaces(&out_dir, &vessel, Vec::new())?;
-    let lines = write_centerlines(&out_dir, &vessel, &voxels, &mut warnings)?;
+    write_centerlines(&out_dir, &lines)?;
     drop(voxels);
     let sampler = WallSampler::new(&vessel.surface, &vessel.tags, &lattice);
     let mut along = CenterlinePressure::new(&lines, &lattice);
@@ -697,15 +761,29 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         at_mean.iter().sum::<f64>() / at_mean.len().max(1) as f64
     };
     let pressure_unit = units.pressure_to_si(1.0);
-    let density_of = |p: f64| (1.0 + (p - reference) / pressure_unit) as f32;
     let mut port_rho = [1.0f32; MAX_PORTS];
     let mut imposed = vec![f64::NAN; vessel.ports.len()];
     for (k, o) in outlets.iter().enumerate() {
         if let Some((o, share)) = o {
             imposed[k] = o.pressure(share * inflow.mean_flow);
-            port_rho[k] = density_of(imposed[k]);
         }
     }
+    // The lattice carries pressures relative to a gauge that follows the outlets: incompressible
+    // flow sees only pressure differences, while the weakly compressible lattice would store a
+    // uniform swing of the outlet pressures (kPa over a cycle) as density, an artificial compliance.
+    // The gauge is the mean of the outlets' imposed pressures; reported pressures add back
+    // `gauge - reference`.
+    let modelled: Vec<bool> = outlets.iter().map(Option::is_some).collect();
+    let gauge_of = |imposed: &[f64], port_rho: &mut [f32; MAX_PORTS]| -> f64 {
+        let outlet = |k: &usize| modelled[*k];
+        let count = (0..imposed.len()).filter(outlet).count().max(1);
+        let gauge = (0..imposed.len()).filter(outlet).map(|k| imposed[k]).sum::<f64>() / count as f64;
+        for k in (0..imposed.len()).filter(outlet) {
+            port_rho[k] = (1.0 + (imposed[k] - gauge) / pressure_unit) as f32;
+        }
+        gauge
+    };
+    let mut gauge = gauge_of(&imposed, &mut port_rho);
     let coupled = outlets.iter().flatten().any(|(o, _)| !matches!(o.model, OutletModel::Pressure(_)));
     // With outlet models the lattice pressures sit on an absolute level; else Pd/Pa needs the
     // case's aortic pressure.
@@ -805,9 +883,9 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         for (k, o) in outlets.iter().enumerate() {
             if let Some((o, _)) = o {
                 imposed[k] = o.imposed;
-                port_rho[k] = density_of(imposed[k]);
             }
         }
+        gauge = gauge_of(&imposed, &mut port_rho);
         series = read_ports_csv(&out_dir, vessel.ports.len(), (at as f64 + 0.5) * units.dt_s)?;
         frames = resumed_frames(&out_dir, at, units.dt_s)?;
         if let Some(c) = per_cycle {
@@ -846,9 +924,9 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
                 for (k, o) in outlets.iter_mut().enumerate() {
                     if let Some((o, _)) = o {
                         imposed[k] = o.advance(units.flow_to_si(flows[k]), units.dt_s, impedance[k]);
-                        port_rho[k] = density_of(imposed[k]);
                     }
                 }
+                gauge = gauge_of(&imposed, &mut port_rho);
             }
         } else {
             solver.advance_with(batch, |s, p| boundary(s, p, &port_rho));
@@ -856,20 +934,26 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         moments = solver.moments()?;
         let step = solver.steps_done();
         let duration = batch as f64 * units.dt_s;
+        let shift = gauge - reference;
         series.push(PortSample {
             time: step as f64 * units.dt_s,
             duration,
             measures: sections
                 .iter()
                 .zip(&section_lists)
-                .map(|(sec, cells)| measure_cells(cells, sec.normal, &moments, &units))
+                .map(|(sec, cells)| {
+                    let mut m = measure_cells(cells, sec.normal, &moments, &units);
+                    m.mean_pressure_pa += shift;
+                    m
+                })
                 .collect(),
             imposed: imposed.clone(),
         });
         if let Some(c) = per_cycle {
-            let sample = sampler.sample(&solver.stress()?, &moments, &units);
+            let mut sample = sampler.sample(&solver.stress()?, &moments, &units);
+            sample.pressure.iter_mut().for_each(|p| *p += shift);
             averages.add(&sample, duration);
-            along.add(&moments, &units, duration);
+            along.add(&moments, &units, shift, duration);
             if step % c == 0 {
                 let range = cycle_start..series.len();
                 let span: f64 = series[range.clone()].iter().map(|x| x.duration).sum();
@@ -919,7 +1003,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         converged |= cycles_converged;
         let done = converged || step >= total;
         if step / frame_every != (step - batch) / frame_every || done {
-            write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
+            write_frame(&out_dir, &lattice, &units, &moments, gauge - reference, step, &mut frames)?;
             write_ports_csv(&out_dir, &vessel.ports, &series)?;
         }
         // Only a state that passed the stability check becomes a checkpoint: a diverging run keeps
@@ -938,7 +1022,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         if opts.stop.load(Ordering::SeqCst) {
             interrupted = step < total && !converged;
             if frames.last().map(|f| f.file.clone()) != Some(frame_name(step)) {
-                write_frame(&out_dir, &lattice, &units, &moments, step, &mut frames)?;
+                write_frame(&out_dir, &lattice, &units, &moments, gauge - reference, step, &mut frames)?;
                 write_ports_csv(&out_dir, &vessel.ports, &series)?;
             }
             break;
@@ -968,13 +1052,14 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     // The window: the last complete cycle, else (steady, or less than a cycle run) the final state.
     if complete.is_none() {
         along.reset();
-        along.add(&moments, &units, 1.0);
+        along.add(&moments, &units, gauge - reference, 1.0);
         pd_pa = along.summary(&lines, case.indices.aortic_pressure, levelled, case.indices.point);
     }
     let (window_range, averages, last_wall) = match complete {
         Some(c) => c,
         None => {
-            let sample = sampler.sample(&solver.stress()?, &moments, &units);
+            let mut sample = sampler.sample(&solver.stress()?, &moments, &units);
+            sample.pressure.iter_mut().for_each(|p| *p += gauge - reference);
             let mut final_state = WallAverages::default();
             final_state.add(&sample, 1.0);
             (series.len().saturating_sub(1)..series.len(), final_state, sample)
@@ -1203,13 +1288,14 @@ fn outlet_models(case: &Case, vessel: &Vessel, mean_flow: f64) -> Result<Vec<Opt
         .collect()
 }
 
-/// How far (Pa) the outlet models' pressures swing over a run: the flow's range (from rest to its
-/// peak) through each outlet's impedance at the waveform's fundamental (its total resistance when
-/// steady), the largest over the outlets.
+/// How far (Pa) the outlet models' pressures swing apart over a run: the flow's range (from rest to
+/// its peak) through each outlet's impedance at the waveform's fundamental (its total resistance
+/// when steady), largest minus smallest over the outlets.
+/// The lattice carries only these differences: the common swing rides on the gauge (`run`).
 fn outlet_pressure_swing(outlets: &[Option<(Outlet, f64)>], inflow: &Inflow) -> f64 {
     let peak = inflow.mean_flow * inflow.peak_factor() / 2.0;
     let omega = inflow.period().map_or(0.0, |p| 2.0 * std::f64::consts::PI / p);
-    outlets
+    let (lo, hi) = outlets
         .iter()
         .flatten()
         .map(|(o, share)| {
@@ -1224,7 +1310,8 @@ fn outlet_pressure_swing(outlets: &[Option<(Outlet, f64)>], inflow: &Inflow) -> 
             };
             impedance * share * peak.max(inflow.mean_flow)
         })
-        .fold(0.0, f64::max)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), s| (lo.min(s), hi.max(s)));
+    hi - lo.min(hi)
 }
 
 /// First bytes of checkpoint.bin, with the format version.
@@ -1444,24 +1531,11 @@ fn write_surfaces(dir: &Path, vessel: &Vessel, point_fields: Vec<PointField<'_>>
 
 /// Writes `centerline.vtp`: one line from the inlet to each outlet with point arrays `radius` (m,
 /// maximal inscribed sphere) and `abscissa` (m from the inlet) and the cell array `branch_id` (the
-/// outlet's port index). A vessel whose centerlines cannot be traced gets a warning, not an error.
-fn write_centerlines(
-    dir: &Path,
-    vessel: &Vessel,
-    voxels: &crate::lattice::Voxels,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<crate::lattice::Centerline>> {
-    let Some(inlet) = vessel.roles.iter().position(|r| *r == PortRole::Velocity) else {
-        return Ok(Vec::new());
-    };
-    let lines = match crate::lattice::centerlines(&vessel.surface, &vessel.tags, voxels, &vessel.ports, inlet)
-    {
-        Ok(l) => l,
-        Err(e) => {
-            warnings.push(format!("no centerline: {e}"));
-            return Ok(Vec::new());
-        }
-    };
+/// outlet's port index). Nothing is written when the vessel has no centerlines.
+fn write_centerlines(dir: &Path, lines: &[crate::lattice::Centerline]) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
     let radius = lines.iter().flat_map(|l| l.radius.iter().map(|&r| r as f32)).collect();
     let abscissa = lines.iter().flat_map(|l| l.abscissa.iter().map(|&s| s as f32)).collect();
     let branch = lines.iter().map(|l| l.outlet as i32).collect();
@@ -1471,8 +1545,7 @@ fn write_centerlines(
         &points,
         &[("radius", radius), ("abscissa", abscissa)],
         &[("branch_id", branch)],
-    )?;
-    Ok(lines)
+    )
 }
 
 /// Pd/Pa along the centerlines: the fluid cell under each centerline point, and the time-averaged
@@ -1508,9 +1581,9 @@ impl CenterlinePressure {
         CenterlinePressure { probes, sums, weight: 0.0 }
     }
 
-    fn add(&mut self, moments: &[[f32; 4]], units: &LatticeUnits, duration: f64) {
+    fn add(&mut self, moments: &[[f32; 4]], units: &LatticeUnits, shift: f64, duration: f64) {
         for (s, &(_, _, cell)) in self.sums.iter_mut().zip(&self.probes) {
-            *s += units.pressure_to_si(f64::from(moments[cell as usize][0])) * duration;
+            *s += (units.pressure_to_si(f64::from(moments[cell as usize][0])) + shift) * duration;
         }
         self.weight += duration;
     }
@@ -1580,6 +1653,7 @@ fn write_frame(
     lattice: &Lattice,
     units: &LatticeUnits,
     moments: &[[f32; 4]],
+    shift: f64,
     step: u64,
     frames: &mut Vec<PvdEntry>,
 ) -> Result<()> {
@@ -1590,7 +1664,7 @@ fn write_frame(
     for (cell, m) in moments.iter().enumerate() {
         let g = lattice.cells[cell] as usize;
         velocity[g] = [1, 2, 3].map(|c| units.velocity_to_si(m[c] as f64) as f32);
-        pressure[g] = units.pressure_to_si(m[0] as f64) as f32;
+        pressure[g] = (units.pressure_to_si(m[0] as f64) + shift) as f32;
         mask[g] = 1;
     }
     let o = lattice.grid.origin;

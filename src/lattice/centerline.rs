@@ -263,3 +263,42 @@ fn resample(p: &[Point3<f64>], h: f64) -> Vec<Point3<f64>> {
     }
     out
 }
+
+/// The largest section-mean velocity along `lines` (m/s) for a total inflow `flow` (m^3/s) that the
+/// outlets share as `shares` (by port index), and where it is. At each point the flow is the sum of
+/// the shares of every line passing within half its radius there (a common trunk carries them all),
+/// through a disc of the inscribed radius (the median over five neighbouring points, so that one
+/// point near a wall facet does not decide) plus `dx / 2` (m): the lines follow lattice nodes, up
+/// to dx / sqrt(2) off the medial axis, which shortens the inscribed radius by as much.
+pub fn peak_mean_velocity(
+    lines: &[Centerline],
+    shares: &[f64],
+    flow: f64,
+    dx: f64,
+) -> Option<(f64, Point3<f64>)> {
+    let mut best: Option<(f64, Point3<f64>)> = None;
+    for line in lines {
+        for (i, (&p, &s)) in line.points.iter().zip(&line.abscissa).enumerate() {
+            let window = &line.radius[i.saturating_sub(2)..(i + 3).min(line.radius.len())];
+            let mut sorted = window.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let r = sorted[sorted.len() / 2] + 0.5 * dx;
+            let carried: f64 = lines
+                .iter()
+                .filter(|other| {
+                    // Points of the other line within an abscissa window of this one (both start at
+                    // the inlet, so a shared trunk has matching abscissae).
+                    let from = other.abscissa.partition_point(|&a| a < s - 2.0 * r);
+                    let to = other.abscissa.partition_point(|&a| a <= s + 2.0 * r);
+                    other.points[from..to].iter().any(|q| (q - p).norm() <= 0.5 * r)
+                })
+                .map(|other| shares.get(other.outlet).copied().unwrap_or(0.0))
+                .sum();
+            let velocity = carried * flow / (std::f64::consts::PI * r * r);
+            if best.is_none_or(|(v, _)| velocity > v) {
+                best = Some((velocity, p));
+            }
+        }
+    }
+    best
+}

@@ -5,7 +5,7 @@ mod sparse;
 mod voxelize;
 mod wall_links;
 
-pub use centerline::{Centerline, centerlines};
+pub use centerline::{Centerline, centerlines, peak_mean_velocity};
 pub use sparse::{
     BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, MAX_PORTS, PROFILE_SAMPLES,
     PortRole, wgsl_constants,

@@ -1,9 +1,9 @@
 //! CPU twins of the LBM kernels (rayon): the same names, loops and order of operations as
 //! shaders/lbm_stream_collide.wgsl and shaders/lbm_moments.wgsl.
 
-use super::StepParams;
-use super::d3q19::{C, Q, W, opposite};
+use super::d3q19::{C, HERMITE3, Q, W, opposite};
 use super::viscosity::{local_tau, local_taus};
+use super::{COLLISION_REGULARIZED, StepParams};
 use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, PROFILE_SAMPLES};
 use rayon::prelude::*;
 
@@ -165,7 +165,7 @@ fn collide(p: &StepParams, g: &mut [f32; Q]) {
     } else {
         (p.omega_plus, p.omega_minus)
     };
-    relax(g, omega_plus, omega_minus, drho, rho, u);
+    relax(g, p.collision, omega_plus, omega_minus, drho, rho, u);
 }
 
 /// Twin of `moments_of` in shaders/lbm_common.wgsl: density deviation, density and velocity of
@@ -253,9 +253,21 @@ const STRESS_TERMS: [Terms<PAIRS>; 6] = {
     t
 };
 
-/// TRT collision in place, the rest population then each opposite pair (i, i + 1).
+/// Step 3 of the fused kernel in place: the collision `p.collision` selects (TRT or regularized)
+/// with rates (omega+, omega-) and moments (drho, rho, u).
 #[inline(always)]
-fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) {
+fn relax(g: &mut [f32; Q], kind: u32, omega_plus: f32, omega_minus: f32, drho: f32, rho: f32, u: [f32; 3]) {
+    if kind == COLLISION_REGULARIZED {
+        regularize(g, omega_plus, drho, rho, u);
+    } else {
+        trt(g, omega_plus, omega_minus, drho, rho, u);
+    }
+}
+
+/// Twin of `trt` in shaders/lbm_stream_collide.wgsl: TRT collision in place, the rest population
+/// then each opposite pair (i, i + 1).
+#[inline(always)]
+fn trt(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f32, [ux, uy, uz]: [f32; 3]) {
     let usq = ux * ux + uy * uy + uz * uz;
     let geq0 = W[0] * (drho - 1.5 * rho * usq);
     g[0] -= omega_plus * (g[0] - geq0);
@@ -267,6 +279,63 @@ fn relax(g: &mut [f32; Q], omega_plus: f32, omega_minus: f32, drho: f32, rho: f3
         let relax_minus = omega_minus * (0.5 * (g[i] - g[i + 1]) - geq_minus);
         g[i] = g[i] - relax_plus - relax_minus;
         g[i + 1] = g[i + 1] - relax_plus + relax_minus;
+    }
+}
+
+/// c_a c_b of each direction for (a, b) = xx, yy, zz and twice that for xy, xz, yz: c_i . P c_i
+/// of a symmetric tensor P stored as (xx, yy, zz, xy, xz, yz) (`regularize`).
+const STRESS_PROJECTION: [Terms<6>; Q] = {
+    let mut t = [const { Terms { index: [0; 6], coef: [0.0; 6], len: 0 } }; Q];
+    let mut i = 0;
+    while i < Q {
+        let (x, y, z) = (CX[i], CY[i], CZ[i]);
+        t[i] = Terms::new([x * x, y * y, z * z, 2.0 * x * y, 2.0 * x * z, 2.0 * y * z]);
+        i += 1;
+    }
+    t
+};
+
+/// The weighted third-order Hermite polynomials of each direction (`d3q19::HERMITE3`).
+const THIRD_ORDER: [Terms<6>; Q] = {
+    let mut t = [const { Terms { index: [0; 6], coef: [0.0; 6], len: 0 } }; Q];
+    let mut i = 0;
+    while i < Q {
+        t[i] = Terms::new(HERMITE3[i]);
+        i += 1;
+    }
+    t
+};
+
+/// Twin of `regularize` in shaders/lbm_stream_collide.wgsl: the recursive regularized collision
+/// (Malaspinas 2015; Coreixas et al. 2017) in place. The populations are rebuilt from drho, u and
+/// the non-equilibrium stress Pi^neq alone (every other non-equilibrium moment, the ghosts that
+/// BGK and TRT leave to oscillate as tau -> 1/2, is dropped): equilibrium and non-equilibrium to
+/// third order, the non-equilibrium relaxed with `omega`, its third-order part derived from u and
+/// Pi^neq. Rest population first, then each opposite pair (i, i + 1) from its even and odd parts.
+#[inline(always)]
+fn regularize(g: &mut [f32; Q], omega: f32, drho: f32, rho: f32, u: [f32; 3]) {
+    let [ux, uy, uz] = u;
+    let p = pi_neq(g, drho, rho, u);
+    let [pxx, pyy, pzz, pxy, pxz, pyz] = p;
+    let usq = ux * ux + uy * uy + uz * uz;
+    let keep = 1.0 - omega;
+    let trace = (pxx + pyy + pzz) / 3.0;
+    // Third-order coefficients a_abc = rho u_a u_b u_c + (1 - omega) (u_a P_bc + u_b P_ac + u_c P_ab).
+    let xyy = rho * ux * uy * uy + keep * (2.0 * uy * pxy + ux * pyy);
+    let xzz = rho * ux * uz * uz + keep * (2.0 * uz * pxz + ux * pzz);
+    let yzz = rho * uy * uz * uz + keep * (2.0 * uz * pyz + uy * pzz);
+    let xxy = rho * ux * ux * uy + keep * (2.0 * ux * pxy + uy * pxx);
+    let xxz = rho * ux * ux * uz + keep * (2.0 * ux * pxz + uz * pxx);
+    let yyz = rho * uy * uy * uz + keep * (2.0 * uy * pyz + uz * pyy);
+    let third = [xyy + xzz, xyy - xzz, yzz + xxy, yzz - xxy, xxz + yyz, xxz - yyz];
+    g[0] = W[0] * (drho - 1.5 * rho * usq - keep * 4.5 * trace);
+    for i in (1..Q).step_by(2) {
+        let cu = VELOCITY_TERMS[i].sum(&[ux, uy, uz]);
+        let cpc = STRESS_PROJECTION[i].sum(&p);
+        let even = W[i] * (drho + rho * (4.5 * cu * cu - 1.5 * usq) + keep * 4.5 * (cpc - trace));
+        let odd = W[i] * (rho * 3.0 * cu + THIRD_ORDER[i].sum(&third));
+        g[i] = even + odd;
+        g[i + 1] = even - odd;
     }
 }
 
@@ -652,11 +721,11 @@ fn collide_block(p: &StepParams, sources: Lanes, collided: &mut [[f32; LANES]; Q
         }
         let (mut tau, mut clipped) = ([0.0f32; LANES], [false; LANES]);
         local_taus(p, &pi_norm, &m[1], &mut tau, &mut clipped);
-        collide_lanes(sources, collided, |l, _| {
+        collide_lanes(sources, p.collision, collided, |l, _| {
             ((m[0][l], m[1][l], [m[2][l], m[3][l], m[4][l]]), local_omegas(p, tau[l]))
         });
     } else {
-        collide_lanes(sources, collided, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
+        collide_lanes(sources, p.collision, collided, |_, g| (moments_of(g), (p.omega_plus, p.omega_minus)));
     }
 }
 
@@ -668,11 +737,12 @@ fn collide_block(p: &StepParams, sources: Lanes, collided: &mut [[f32; LANES]; Q
 #[inline(always)]
 fn collide_lanes(
     sources: Lanes,
+    kind: u32,
     collided: &mut [[f32; LANES]; Q],
     at: impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
 ) {
     for l in 0..LANES {
-        collide_lane(sources.lane(l), l, collided, &at);
+        collide_lane(sources.lane(l), kind, l, collided, &at);
     }
 }
 
@@ -689,12 +759,13 @@ fn moments_and_stress(g: &[f32; Q], l: usize, m: &mut [[f32; LANES]; 5], pi_norm
 #[inline(always)]
 fn collide_lane(
     mut g: [f32; Q],
+    kind: u32,
     l: usize,
     collided: &mut [[f32; LANES]; Q],
     at: &impl Fn(usize, &[f32; Q]) -> ((f32, f32, [f32; 3]), (f32, f32)),
 ) {
     let ((drho, rho, u), (omega_plus, omega_minus)) = at(l, &g);
-    relax(&mut g, omega_plus, omega_minus, drho, rho, u);
+    relax(&mut g, kind, omega_plus, omega_minus, drho, rho, u);
     for (row, v) in collided.iter_mut().zip(g) {
         row[l] = v;
     }

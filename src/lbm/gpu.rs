@@ -50,7 +50,8 @@ struct FluxState {
 /// constants and shaders/lbm_common.wgsl prepended.
 fn shader_sources() -> [(&'static str, String); 4] {
     let prelude = format!(
-        "{}{}{}\n{}",
+        "const COLLISION_REGULARIZED: u32 = {}u;\n{}{}{}\n{}",
+        super::COLLISION_REGULARIZED,
         d3q19::wgsl_constants(),
         crate::lattice::wgsl_constants(),
         super::viscosity::wgsl_constants(),
