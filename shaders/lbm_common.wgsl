@@ -87,7 +87,13 @@ fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
     let d = OPP[j];
     let g_out = g_src[d * n + cell];
     if link.kind == LINK_PRESSURE {
-        let u = stored_moments(cell, n).yzw;
+        var u = stored_moments(cell, n).yzw;
+        // Backflow stabilisation: flow entering through an outlet keeps only its component along
+        // the outward normal (link.ux, uy, uz).
+        let un = link.ux * u.x + link.uy * u.y + link.uz * u.z;
+        if un < 0.0 {
+            u = vec3<f32>(link.ux * un, link.uy * un, link.uz * un);
+        }
         let cu = CX[j] * u.x + CY[j] * u.y + CZ[j] * u.z;
         let usq = u.x * u.x + u.y * u.y + u.z * u.z;
         let rho_out = params.port_rho[link.port / 4u][link.port % 4u];

@@ -91,7 +91,9 @@ pub struct GeometrySpec {
     /// Direction of a generated vessel's axis (default +z): the vessel is rotated about the origin so
     /// that its +z axis points along it (e.g. [1, 2, 3] for a vessel along no lattice direction).
     pub axis: Option<[f64; 3]>,
-    /// Straight flow extensions added at every open end of a surface file, in diameters of that end.
+    /// Straight flow extensions added at every open end of a surface file given without ports, in
+    /// diameters of that end (default [`DEFAULT_FLOW_EXTENSIONS`]; 0 turns them off). They are wall
+    /// for the flow and left out of the wall indices (`flow_extension` = 1 in wall.vtp).
     pub flow_extensions: Option<f64>,
     /// The ports of a surface file (generated vessels bring their own). Leave empty for a surface
     /// with open ends: each end is capped flat and becomes a port, the largest the inlet.
@@ -198,6 +200,11 @@ pub enum PortRoleSpec {
     /// Zero pressure outflow.
     Outlet,
 }
+
+/// Length of the flow extensions of a surface file's open ends when the case gives none, in
+/// diameters of each end: the prescribed inlet profile meets a straight circular pipe, and flow
+/// leaving an outlet is carried clear of the vessel before the outlet condition.
+pub const DEFAULT_FLOW_EXTENSIONS: f64 = 2.0;
 
 /// Newtonian blood.
 #[derive(Debug, Clone, Deserialize)]
@@ -554,7 +561,12 @@ impl Case {
             positive("run.max_memory_gib", m)?;
         }
         if let Some(d) = self.geometry.flow_extensions {
-            positive("geometry.flow_extensions", d)?;
+            if !(d.is_finite() && d >= 0.0) {
+                return Err(Error::parameter(
+                    "geometry.flow_extensions",
+                    format!("must be a number of diameters >= 0 (0 turns them off), got {d}"),
+                ));
+            }
             if self.geometry.generate.is_some() || !self.geometry.ports.is_empty() {
                 return Err(Error::parameter(
                     "geometry.flow_extensions",

@@ -22,7 +22,7 @@ use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
 use crate::lbm::{BackendChoice, FluxEntry, Solver};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
-use crate::units::{LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
+use crate::units::{AUTO_MACH, LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -40,10 +40,23 @@ pub struct Vessel {
     pub roles: Vec<PortRole>,
     /// Tag of each triangle: 0 wall, k + 1 the cap of port k.
     pub tags: Vec<u16>,
+    /// The triangles of the flow extensions, a range of `surface.triangles`: wall for the flow,
+    /// left out of the wall indices.
+    pub extension: std::ops::Range<usize>,
     /// Mesh report (area, volume, bounding box).
     pub report: SurfaceReport,
     /// What loading did to the surface (units guessed, ends capped, triangles flipped).
     pub notes: Vec<String>,
+}
+
+impl Vessel {
+    /// The tags with the flow extensions' triangles marked as neither wall nor port (`u16::MAX`):
+    /// what the wall indices sample.
+    pub fn wall_tags(&self) -> Vec<u16> {
+        let mut tags = self.tags.clone();
+        tags[self.extension.clone()].fill(u16::MAX);
+        tags
+    }
 }
 
 /// Facets around the circumference of generated vessels at `cells` lattice cells across: the chord
@@ -142,6 +155,7 @@ fn inlet_first_roles(ports: &[Port]) -> Vec<PortRole> {
 /// ports has its open ends capped into ports (the largest is the inlet) and is oriented outward.
 pub fn load_vessel(case: &Case) -> Result<Vessel> {
     let mut notes = Vec::new();
+    let mut extension = 0..0;
     let cells = case.lattice.cells_across_inlet.unwrap_or(24.0);
     let (surface, ports, roles, units, origin, given_tags) = match (
         &case.geometry.generate,
@@ -178,7 +192,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
             };
             let s = units.scale();
             if let (true, Some(ids)) = (case.geometry.ports.is_empty(), &face_ids) {
-                if case.geometry.flow_extensions.is_some() {
+                if case.geometry.flow_extensions.is_some_and(|d| d > 0.0) {
                     return Err(Error::parameter(
                         "geometry.flow_extensions",
                         "the surface is closed (its caps carry face ids); flow extensions need open ends",
@@ -217,9 +231,15 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
                 if orient_open_surface(&mut surface, path)? {
                     notes.push("the triangles faced inward and were flipped".into());
                 }
-                if let Some(d) = case.geometry.flow_extensions {
+                let d = case.geometry.flow_extensions.unwrap_or(crate::case::DEFAULT_FLOW_EXTENSIONS);
+                if d > 0.0 {
+                    let before = surface.triangles.len();
                     extend_open_ends(&mut surface, d, path)?;
-                    notes.push(format!("flow extensions of {d} diameters added at every open end"));
+                    extension = before..surface.triangles.len();
+                    notes.push(format!(
+                        "flow extensions of {d} diameters added at every open end (geometry.flow_extensions = 0 \
+                         turns them off); they are left out of the wall indices"
+                    ));
                 }
                 let (ports, tags) = cap_open_ends(&mut surface, path)?;
                 if ports.len() < 2 {
@@ -283,7 +303,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
         Some(t) => t,
         None => tag_triangles(&surface, &ports)?,
     };
-    Ok(Vessel { surface, ports, roles, tags, report, notes })
+    Ok(Vessel { surface, ports, roles, tags, extension, report, notes })
 }
 
 /// Reads an `.stl` or `.vtp` surface (by extension) in `units`, with the `.vtp`'s face ids if any.
@@ -559,7 +579,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     let u_mean = units.velocity_to_lattice(mean_u);
     let inlet = |k: usize, x: Point3<f64>| match &inlets[k] {
         Some(map) => (-vessel.ports[k].normal * (u_mean * map.flow_correction), map.radial(x)),
-        None => (Vector3::zeros(), 0.0),
+        None => (vessel.ports[k].normal, 0.0),
     };
     let lattice =
         Lattice::build(&voxels, &vessel.roles, inlet, steady, case.lattice.wall == WallModel::Halfway);
@@ -745,7 +765,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     write_surfaces(&out_dir, &vessel, Vec::new())?;
     write_centerlines(&out_dir, &lines)?;
     drop(voxels);
-    let sampler = WallSampler::new(&vessel.surface, &vessel.tags, &lattice);
+    let sampler = WallSampler::new(&vessel.surface, &vessel.wall_tags(), &lattice);
     let mut along = CenterlinePressure::new(&lines, &lattice);
     let mut pd_pa = (None, None);
     let offset = section_offset(units.dx_m);
@@ -859,7 +879,8 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         ));
     }
     let ramp_steps = case.inflow.ramp.map(|r| units.steps(r)).unwrap_or(total / 10).max(1);
-    let check_every = (total / 200).clamp(50, 2000);
+    // The stability check follows every batch: a divergence stops the run within this many steps.
+    let check_every = (total / 200).clamp(DIVERGENCE_CHECK_STEPS / 2, DIVERGENCE_CHECK_STEPS);
     let frame_every = (total / case.run.frames.max(1) as u64).max(1);
     let bar = opts.verbose.then(|| progress_bar(total));
     let mut frames: Vec<PvdEntry> = Vec::new();
@@ -933,6 +954,13 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         }
         moments = solver.moments()?;
         let step = solver.steps_done();
+        let mach = check_stability(&lattice, &moments, &units, step).map_err(|d| {
+            // Keep what is sound: the port series up to the last good batch (frames and the
+            // checkpoint are written only from checked states).
+            let kept = write_ports_csv(&out_dir, &vessel.ports, &series);
+            d.into_error(case, &vessel, &units, frames.last(), kept.err())
+        })?;
+        max_mach = max_mach.max(mach);
         let duration = batch as f64 * units.dt_s;
         let shift = gauge - reference;
         series.push(PortSample {
@@ -989,8 +1017,6 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         if solver.template().local_viscosity() {
             clipped_max = clipped_max.max(clipped_cells(&mut solver, &moments)?);
         }
-        let mach = check_stability(&lattice, &moments, &units, step)?;
-        max_mach = max_mach.max(mach);
         if let Some(prev) = &previous {
             residual = relative_change(prev, &moments) * 1000.0 / batch as f64;
             // A pulsatile flow never settles: it runs its cycles.
@@ -1200,9 +1226,118 @@ pub fn relative_change(a: &[[f32; 4]], b: &[[f32; 4]]) -> f64 {
     (diff / norm.max(1e-300)).sqrt()
 }
 
-/// Highest Mach number of the field; a NaN or a Mach number above the limit is a divergence error
-/// naming the time, the place and the likely fix.
-fn check_stability(lattice: &Lattice, moments: &[[f32; 4]], units: &LatticeUnits, step: u64) -> Result<f64> {
+/// Most steps a run goes between two stability checks.
+pub const DIVERGENCE_CHECK_STEPS: u64 = 100;
+
+/// Where and when a run diverged.
+struct Divergence {
+    /// Time (s) and step of the check that found it.
+    time: f64,
+    step: u64,
+    /// Where (m), and the Mach number there (infinite when a value is not finite).
+    at: Point3<f64>,
+    mach: f64,
+}
+
+impl Divergence {
+    /// The error of this divergence for `case` on `vessel`: where, the nearest port, when, the last
+    /// frame written (if any), and advice that the set-up accepts when followed.
+    fn into_error(
+        self,
+        case: &Case,
+        vessel: &Vessel,
+        units: &LatticeUnits,
+        last_frame: Option<&PvdEntry>,
+        series_error: Option<Error>,
+    ) -> Error {
+        let Divergence { time, step, at, mach } = self;
+        let nearest = vessel
+            .ports
+            .iter()
+            .min_by(|a, b| (a.center - at).norm().total_cmp(&(b.center - at).norm()))
+            .map(|p| format!(", {:.1} mm from port `{}`", (p.center - at).norm() * 1e3, p.name))
+            .unwrap_or_default();
+        let what = if mach < 100.0 {
+            format!("the flow reached Mach {mach:.3} (limit {MACH_MAX})")
+        } else if mach.is_finite() {
+            format!("the flow reached Mach {mach:.2e} (limit {MACH_MAX})")
+        } else {
+            "a value became infinite or NaN".to_string()
+        };
+        let kept = match (last_frame, series_error) {
+            (_, Some(e)) => format!("ports.csv could not be kept ({e})"),
+            (Some(f), None) => format!(
+                "the frames up to {} (t = {:.4e} s), ports.csv and the last checkpoint are intact",
+                f.file, f.time
+            ),
+            (None, None) => "no frame had been written yet; ports.csv holds the steps before".to_string(),
+        };
+        Error::Diverged(format!(
+            "at t = {time:.4e} s (step {step}) {what} at ({:.2}, {:.2}, {:.2}) mm{nearest}; {kept}. {}",
+            at.x * 1e3,
+            at.y * 1e3,
+            at.z * 1e3,
+            divergence_advice(case, units, mach)
+        ))
+    }
+}
+
+/// Largest cell Reynolds number (peak velocity times dx over nu) at which the regularized
+/// collision without LES held in the stability map of docs/validation.md (tubes along and across
+/// the lattice axes, the Y bifurcation).
+pub const CELL_REYNOLDS_REGULARIZED: f64 = 25.0;
+
+/// What to change after a divergence of `case` run at `units`, chosen so that the set-up accepts it:
+/// the regularized collision for TRT; LES or enough cells to bring the cell Reynolds number to
+/// `CELL_REYNOLDS_REGULARIZED` when LES was off; else a smaller time step when the flow passed the
+/// Mach limit and tau stays at its limit, else 1.5x the cells across the inlet.
+fn divergence_advice(case: &Case, units: &LatticeUnits, mach: f64) -> String {
+    use crate::lbm::Collision;
+    let cells = |factor: f64| match case.lattice.cells_across_inlet {
+        Some(n) => format!("cells_across_inlet = {}", (factor * n).ceil()),
+        None => format!("lattice.dx = {:.3e} (m)", units.dx_m / factor),
+    };
+    if units.collision == Collision::Trt {
+        return format!(
+            "Use the regularized collision (lattice.collision = \"regularized\"), which holds where TRT \
+             diverges, or a finer lattice ({})",
+            cells(1.5)
+        );
+    }
+    if !units.les {
+        // The cell Reynolds number of the peak velocity, u dx / nu, does not depend on the time step.
+        let cell_reynolds =
+            units.mach_peak * crate::lbm::d3q19::CS2.sqrt() / (crate::lbm::d3q19::CS2 * (units.tau - 0.5));
+        return format!(
+            "The lattice resolves the flow too coarsely for its speed (cell Reynolds number {cell_reynolds:.0}; \
+             the regularized collision holds to about {CELL_REYNOLDS_REGULARIZED:.0} without LES). Use LES for \
+             the unresolved scales (fluid.les = true) or a finer lattice ({})",
+            cells((cell_reynolds / CELL_REYNOLDS_REGULARIZED).max(1.5))
+        );
+    }
+    // A smaller step: Mach 0.1 where it peaked (the same dx), accepted when tau stays at its limit.
+    let smaller = if mach.is_finite() { AUTO_MACH / mach } else { 0.5 };
+    let tau_then = 0.5 + (units.tau - 0.5) * smaller;
+    if smaller < 1.0 && tau_then >= crate::units::TAU_MIN_LES {
+        format!(
+            "Use a smaller time step (lattice.dt = {:.3e} s, or lattice.mach = {:.3e}) or a finer lattice ({})",
+            units.dt_s * smaller,
+            units.mach_inlet * smaller,
+            cells(1.5)
+        )
+    } else {
+        format!("Use a finer lattice ({}), keeping the time step automatic", cells(1.5))
+    }
+}
+
+/// Highest Mach number of the field, or the divergence: a value that is not finite, or a Mach
+/// number above the limit.
+fn check_stability(
+    lattice: &Lattice,
+    moments: &[[f32; 4]],
+    units: &LatticeUnits,
+    step: u64,
+) -> std::result::Result<f64, Divergence> {
     let mut worst = (0.0f64, 0usize);
     for (cell, m) in moments.iter().enumerate() {
         let u2 = (m[1] as f64).powi(2) + (m[2] as f64).powi(2) + (m[3] as f64).powi(2);
@@ -1216,16 +1351,7 @@ fn check_stability(lattice: &Lattice, moments: &[[f32; 4]], units: &LatticeUnits
     }
     let mach = units.mach(worst.0.sqrt());
     if mach > MACH_MAX || !mach.is_finite() {
-        let p = lattice.point(worst.1);
-        return Err(Error::Diverged(format!(
-            "at t = {:.4e} s (step {step}) the flow reached Mach {mach:.3} at ({:.2}, {:.2}, {:.2}) mm; the \
-             last written frame is intact. Likely fix: a smaller time step (lattice.mach = 0.05) or a finer \
-             lattice (more cells_across_inlet)",
-            step as f64 * units.dt_s,
-            p.x * 1e3,
-            p.y * 1e3,
-            p.z * 1e3
-        )));
+        return Err(Divergence { time: step as f64 * units.dt_s, step, at: lattice.point(worst.1), mach });
     }
     Ok(mach)
 }
@@ -1507,16 +1633,39 @@ fn wall_summary(sampler: &WallSampler, averages: &WallAverages) -> WallSummary {
         tawss_max_pa: tawss.iter().copied().fold(0.0, f64::max),
         tawss_mean_pa: sampler.areas.iter().zip(&tawss).map(|(a, t)| a * t).sum::<f64>()
             / area.max(f64::MIN_POSITIVE),
+        tawss_p5_pa: area_percentile(&tawss, &sampler.areas, 0.05),
+        tawss_p95_pa: area_percentile(&tawss, &sampler.areas, 0.95),
         osi_max: osi.iter().copied().fold(0.0, f64::max),
         low_tawss_threshold_pa: LOW_TAWSS_PA,
         low_tawss_area_fraction: low / area.max(f64::MIN_POSITIVE),
     }
 }
 
+/// The value below which a `fraction` of the area lies, for `values` on vertices of `areas`.
+fn area_percentile(values: &[f64], areas: &[f64], fraction: f64) -> f64 {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let goal = fraction * areas.iter().sum::<f64>();
+    let mut covered = 0.0;
+    for &k in &order {
+        covered += areas[k];
+        if covered >= goal {
+            return values[k];
+        }
+    }
+    order.last().map_or(0.0, |&k| values[k])
+}
+
 /// Writes wall.vtp (the surface with `port_id` per triangle and `point_fields`) and ports.vtp.
 fn write_surfaces(dir: &Path, vessel: &Vessel, point_fields: Vec<PointField<'_>>) -> Result<()> {
     let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
-    write_vtp(&dir.join("wall.vtp"), &vessel.surface, &[("port_id", &port_id)], point_fields)?;
+    let extension: Vec<i32> = (0..port_id.len()).map(|t| vessel.extension.contains(&t) as i32).collect();
+    write_vtp(
+        &dir.join("wall.vtp"),
+        &vessel.surface,
+        &[("port_id", &port_id), ("flow_extension", &extension)],
+        point_fields,
+    )?;
     let (caps, cap_ids): (Vec<[u32; 3]>, Vec<i32>) = vessel
         .surface
         .triangles

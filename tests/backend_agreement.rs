@@ -80,7 +80,7 @@ fn gpu_and_cpu_agree_with_a_womersley_inflow_outlet_pressure_and_stress() {
         generate = { shape = \"stenosis\", radius = 2.0, length = 12.0, area_reduction_percent = 50.0, stenosis_length = 4.0, center = 5.0 }\n\
         [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
         [inflow]\nwaveform = \"carotid\"\nflow_rate = 5e-8\nprofile = \"womersley\"\nramp = 0.0\n\
-        [lattice]\ncells_across_inlet = 12\ntau = 0.6\n[run]\nsteps = 1\nbackend = \"cpu\"\n";
+        [lattice]\ncells_across_inlet = 12\ntau = 0.56\n[run]\nsteps = 1\nbackend = \"cpu\"\n";
     let c = Case::from_toml(text, Path::new("pulsatile case")).unwrap();
     let setup = prepare(&c).unwrap();
     let Some(mut gpu) = gpu_solver(&setup) else { return };

@@ -140,7 +140,7 @@ fn rcr_with_a_proximal_resistance_above_the_characteristic_impedance_stays_stabl
     let text = format!(
         "[geometry]\nunits = \"mm\"\ngenerate = {{ shape = \"tube\", radius = {}, length = {} }}\n\
          [fluid]\ndensity = {RHO}\nviscosity = {MU}\n[inflow]\nflow_rate = 3e-7\nramp = 0.05\n\
-         [lattice]\ncells_across_inlet = 12\ntau = 0.515\n[run]\ntime = 0.6\nbackend = \"cpu\"\nframes = 1\n\
+         [lattice]\ncells_across_inlet = 12\ntau = 0.515\n[run]\ntime = 1.5\nbackend = \"cpu\"\nframes = 1\n\
          [[outlets]]\nport = \"outlet\"\nproximal = 2e8\ncompliance = 1e-11\ndistal = 1e8\n",
         R * 1e3,
         L * 1e3

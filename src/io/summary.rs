@@ -108,6 +108,10 @@ pub struct WallSummary {
     pub tawss_max_pa: f64,
     /// Area-weighted mean TAWSS (Pa).
     pub tawss_mean_pa: f64,
+    /// TAWSS below which 5% of the wall area lies (Pa).
+    pub tawss_p5_pa: f64,
+    /// TAWSS below which 95% of the wall area lies (Pa).
+    pub tawss_p95_pa: f64,
     /// Largest oscillatory shear index.
     pub osi_max: f64,
     /// Threshold of the low-shear area (Pa).

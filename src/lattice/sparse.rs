@@ -39,7 +39,8 @@ pub struct BoundaryLink {
     /// `LINK_WALL`, `LINK_VELOCITY` or `LINK_PRESSURE`.
     pub kind: u32,
     /// Inflow direction times the inlet's mean velocity at full inflow (velocity links), lattice
-    /// units; the profile table scales it by the local shape.
+    /// units, which the profile table scales by the local shape; the port's outward unit normal
+    /// (pressure links), for backflow stabilisation.
     pub u: [f32; 3],
     /// Radial coordinate ρ in [0, 1] of the link's wall crossing on its inlet (0 centre, 1 rim).
     pub radial: f32,
@@ -100,8 +101,8 @@ impl Lattice {
 
     /// Builds the lattice from voxels. `roles[k]` says what port `k` (tag `k + 1`) imposes;
     /// `inlet(k, x)` gives, at crossing point `x` (m) of velocity port `k`, the inflow direction
-    /// times the port's mean velocity (lattice units) and the radial coordinate ρ in [0, 1];
-    /// `profile(ρ)` is the steady velocity profile relative to the mean. With `halfway`, every
+    /// times the port's mean velocity (lattice units) and the radial coordinate ρ in [0, 1], and
+    /// for pressure port `k` its outward unit normal (the second value unused); `profile(ρ)` is the steady velocity profile relative to the mean. With `halfway`, every
     /// wall uses q = 1/2 (simple bounce-back).
     pub fn build(
         vox: &Voxels,
@@ -149,7 +150,9 @@ impl Lattice {
                     link.port = k as u32;
                 }
                 Some((k, PortRole::Pressure)) => {
+                    let (normal, _) = inlet(k, grid.point(grid.coords(l.node)));
                     link.kind = LINK_PRESSURE;
+                    link.u = [normal.x as f32, normal.y as f32, normal.z as f32];
                     link.port = k as u32;
                 }
                 None => {}

@@ -55,7 +55,13 @@ fn boundary_population(
     let d = opposite(j);
     let g_out = g_src[d * n + cell];
     if link.kind == LINK_PRESSURE {
-        let (_, _, u) = stored_moments(g_src, cell, n);
+        let (_, _, mut u) = stored_moments(g_src, cell, n);
+        // Backflow stabilisation: flow entering through an outlet keeps only its component along
+        // the outward normal `link.u`, so no tangential inflow builds up at the outlet.
+        let un = link.u[0] * u[0] + link.u[1] * u[1] + link.u[2] * u[2];
+        if un < 0.0 {
+            u = [link.u[0] * un, link.u[1] * un, link.u[2] * un];
+        }
         let cu = CX[j] * u[0] + CY[j] * u[1] + CZ[j] * u[2];
         let usq = u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
         let rho_out = p.port_rho[link.port as usize];

@@ -49,6 +49,12 @@ pub fn run_steady(case: &Case, ramp_steps: u64, min_steps: u64, max_steps: u64, 
         solver.advance(check, |s| ramp(s, ramp_steps));
         let m = solver.moments().unwrap();
         residual = relative_change(&prev, &m) / check as f64;
+        assert!(
+            residual.is_finite(),
+            "diverged by step {} ({})",
+            solver.steps_done(),
+            setup.units.describe()
+        );
         prev = m;
         if solver.steps_done() >= min_steps && residual < tol {
             break;
