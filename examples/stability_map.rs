@@ -4,7 +4,11 @@
 //! (TRT, regularized, regularized with LES). Prints a markdown table and writes an SVG plot.
 //!
 //! Run with `cargo run --release --example stability_map -- [OUT.svg] [CELLS...]`
-//! (default: docs/stability_map.svg, cells 8 12 16 24 32). The aorta needs ../shared.
+//! (default: docs/stability_map.svg, cells 8 12 16 24 32). The aorta needs ../shared. Each rung is
+//! printed on stderr as it ends; `--log FILE` makes the table and plot from such lines instead of
+//! running (e.g. a run stopped early). In the table a number is the largest stable Re; `(top)`: the
+//! ladder's top held; `(stopped)`: the run was stopped before the next rung; `r`: the next rung was
+//! refused at set-up; otherwise the next rung diverged.
 
 use hemotwin::Error;
 use hemotwin::case::Case;
@@ -123,29 +127,41 @@ fn try_run(geometry: &Geometry, scheme: &Scheme, cells: f64, re: f64, dir: &Path
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let svg = args.first().map_or_else(|| PathBuf::from("docs/stability_map.svg"), PathBuf::from);
-    let cells: Vec<f64> = if args.len() > 1 {
-        args[1..].iter().map(|a| a.parse()).collect::<Result<_, _>>()?
-    } else {
-        vec![8.0, 12.0, 16.0, 24.0, 32.0]
-    };
+/// One rung of the ladder: geometry, collision, cells across, Reynolds number and how it ended.
+type Rung = (String, String, f64, f64, Outcome);
+
+/// The rungs of an earlier run, from its progress lines (`--log FILE`).
+fn parse_log(text: &str) -> Vec<Rung> {
+    text.lines()
+        .filter_map(|line| {
+            let (head, outcome) = line.rsplit_once(": ")?;
+            let parts: Vec<&str> = head.split(" / ").collect();
+            let [g, s, n, re] = parts.as_slice() else { return None };
+            let cells = n.strip_suffix(" cells")?.parse().ok()?;
+            let re = re.strip_prefix("Re ")?.parse().ok()?;
+            let outcome = match outcome.split(' ').next()? {
+                "stable" => Outcome::Stable,
+                "diverged" => Outcome::Diverged,
+                "refused" => Outcome::Refused,
+                _ => return None,
+            };
+            Some((g.to_string(), s.to_string(), cells, re, outcome))
+        })
+        .collect()
+}
+
+/// Climbs the ladder for every geometry, collision and cell count, printing each rung.
+fn climb(cells: &[f64]) -> Vec<Rung> {
     let schemes = [
         Scheme { label: "TRT", collision: "trt", les: false },
         Scheme { label: "regularized", collision: "regularized", les: false },
         Scheme { label: "regularized + LES", collision: "regularized", les: true },
     ];
     let dir = std::env::temp_dir().join(format!("hemotwin-stability-{}", std::process::id()));
-    let geometries = geometries(Path::new("../shared"));
-    // (geometry, scheme) -> largest stable Re per cell count (0: none on the ladder), and how the
-    // next rung failed.
-    let mut rows = Vec::new();
-    for g in &geometries {
+    let mut rungs = Vec::new();
+    for g in &geometries(Path::new("../shared")) {
         for s in &schemes {
-            let mut row = Vec::new();
-            for &n in &cells {
-                let mut best = (0.0, Outcome::Stable);
+            for &n in cells {
                 for &re in &LADDER {
                     let t = std::time::Instant::now();
                     let outcome = try_run(g, s, n, re, &dir);
@@ -159,33 +175,75 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             Outcome::Refused => "refused".into(),
                         }
                     );
+                    rungs.push((g.name.to_string(), s.label.to_string(), n, re, outcome));
                     if outcome != Outcome::Stable {
-                        best.1 = outcome;
                         break;
                     }
-                    best.0 = re;
                 }
-                row.push(best);
             }
-            rows.push((g.name, s.label, row));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    rungs
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let log = match args.iter().position(|a| a == "--log") {
+        Some(i) if i + 1 < args.len() => {
+            let file = args.remove(i + 1);
+            args.remove(i);
+            Some(std::fs::read_to_string(file)?)
+        }
+        _ => None,
+    };
+    let svg = args.first().map_or_else(|| PathBuf::from("docs/stability_map.svg"), PathBuf::from);
+    let cells: Vec<f64> = if args.len() > 1 {
+        args[1..].iter().map(|a| a.parse()).collect::<Result<_, _>>()?
+    } else {
+        vec![8.0, 12.0, 16.0, 24.0, 32.0]
+    };
+    let rungs = match &log {
+        Some(text) => parse_log(text),
+        None => climb(&cells),
+    };
+    // (geometry, collision) -> per cell count the largest stable Re (0: none) and how the next
+    // rung ended (Stable: the ladder's top held; absent: not run).
+    let mut rows: Vec<Row> = Vec::new();
+    for (g, s, _, _, _) in &rungs {
+        if rows.iter().any(|(rg, rs, _)| rg == g && rs == s) {
+            continue;
+        }
+        let row = cells
+            .iter()
+            .map(|&n| {
+                let mine: Vec<&Rung> = rungs.iter().filter(|r| &r.0 == g && &r.1 == s && r.2 == n).collect();
+                let best = mine.iter().filter(|r| r.4 == Outcome::Stable).map(|r| r.3).fold(0.0, f64::max);
+                let end = mine.iter().find(|r| r.4 != Outcome::Stable).map_or(Outcome::Stable, |r| r.4);
+                (!mine.is_empty()).then_some((best, end))
+            })
+            .collect();
+        rows.push((g.clone(), s.clone(), row));
+    }
     println!(
         "| geometry | collision | {} |",
         cells.iter().map(|n| format!("{n} cells")).collect::<Vec<_>>().join(" | ")
     );
-    println!("|---|---|{}", "---|".repeat(cells.len()));
+    println!("|---|---|{}", "---:|".repeat(cells.len()));
     for (g, s, row) in &rows {
         let entries: Vec<String> = row
             .iter()
-            .map(|&(re, why)| {
-                let mark = match why {
-                    Outcome::Stable => "",
-                    Outcome::Diverged => " d",
-                    Outcome::Refused => " r",
-                };
-                if re == 0.0 { format!("< {}{mark}", LADDER[0]) } else { format!("{re}{mark}") }
+            .map(|entry| match entry {
+                None => "not run".to_string(),
+                Some((re, why)) => {
+                    let mark = match why {
+                        Outcome::Stable if *re == LADDER[LADDER.len() - 1] => " (top)",
+                        Outcome::Stable => " (stopped)",
+                        Outcome::Diverged => "",
+                        Outcome::Refused => " r",
+                    };
+                    if *re == 0.0 { format!("< {}{mark}", LADDER[0]) } else { format!("{re}{mark}") }
+                }
             })
             .collect();
         println!("| {g} | {s} | {} |", entries.join(" | "));
@@ -195,7 +253,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-type Row = (&'static str, &'static str, Vec<(f64, Outcome)>);
+/// A row of the map: geometry, collision, and per cell count (largest stable Re, how the next rung
+/// ended), None where not run.
+type Row = (String, String, Vec<Option<(f64, Outcome)>>);
 
 /// The map as an SVG: largest stable Re (log) against cells across, one line per row.
 fn plot(path: &Path, cells: &[f64], rows: &[Row]) -> Result<(), Box<dyn std::error::Error>> {
@@ -211,8 +271,11 @@ fn plot(path: &Path, cells: &[f64], rows: &[Row]) -> Result<(), Box<dyn std::err
     chart.configure_mesh().x_desc("cells across the inlet").y_desc("Re (inlet)").draw()?;
     for (i, (g, s, row)) in rows.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let points: Vec<(f64, f64)> =
-            cells.iter().zip(row).map(|(&n, &(re, _))| (n, if re == 0.0 { 25.0 } else { re })).collect();
+        let points: Vec<(f64, f64)> = cells
+            .iter()
+            .zip(row)
+            .filter_map(|(&n, entry)| entry.map(|(re, _)| (n, if re == 0.0 { 25.0 } else { re })))
+            .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(format!("{g}, {s}"))

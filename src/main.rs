@@ -170,11 +170,17 @@ enum MeshCommand {
     },
 }
 
+/// Exit status of a run that diverged (README: exit codes).
+const EXIT_DIVERGED: i32 = 3;
+/// Exit status of a run stopped by Ctrl-C after writing its partial results.
+const EXIT_INTERRUPTED: i32 = 4;
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = dispatch(cli) {
         eprintln!("error: {e:#}");
-        std::process::exit(1);
+        let diverged = matches!(e.downcast_ref::<hemotwin::Error>(), Some(hemotwin::Error::Diverged(_)));
+        std::process::exit(if diverged { EXIT_DIVERGED } else { 1 });
     }
 }
 
@@ -269,6 +275,9 @@ fn run_case(
             backend.unwrap_or(case.run.backend),
         )?;
         print_wall(&wall);
+    }
+    if s.interrupted {
+        std::process::exit(EXIT_INTERRUPTED);
     }
     Ok(())
 }

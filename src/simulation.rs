@@ -22,7 +22,7 @@ use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
 use crate::lbm::{BackendChoice, FluxEntry, Solver};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
-use crate::units::{AUTO_MACH, LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
+use crate::units::{AUTO_MACH, CELL_REYNOLDS_REGULARIZED, LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -561,11 +561,16 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     };
     let (units, unit_warnings) = LatticeUnits::new(&scales, step)?;
     if units.les && case.fluid.les.is_none() {
+        let cell_reynolds = vessel_peak_u * dx / units.nu_m2_s;
         warnings.push(format!(
-            "tau = {:.5} is below {}: the lattice does not resolve the smallest eddies, so Smagorinsky LES \
-             carries them (fluid.les = false refuses such a run instead)",
+            "the lattice is too coarse for the flow (tau {:.5}, cell Reynolds number {cell_reynolds:.0} at the peak \
+             velocity; the regularized collision holds without LES to tau {} and about {}): Smagorinsky LES \
+             carries the unresolved scales, at the cost of extra viscosity in laminar regions. {} cells across \
+             the inlet would resolve it (fluid.les = false turns LES off)",
             units.tau,
-            crate::units::TAU_MIN
+            crate::units::TAU_MIN,
+            CELL_REYNOLDS_REGULARIZED,
+            (2.0 * r_in / dx * cell_reynolds / CELL_REYNOLDS_REGULARIZED).ceil()
         ));
     }
     warnings.extend(unit_warnings);
@@ -1281,11 +1286,6 @@ impl Divergence {
         ))
     }
 }
-
-/// Largest cell Reynolds number (peak velocity times dx over nu) at which the regularized
-/// collision without LES held in the stability map of docs/validation.md (tubes along and across
-/// the lattice axes, the Y bifurcation).
-pub const CELL_REYNOLDS_REGULARIZED: f64 = 25.0;
 
 /// What to change after a divergence of `case` run at `units`, chosen so that the set-up accepts it:
 /// the regularized collision for TRT; LES or enough cells to bring the cell Reynolds number to

@@ -12,6 +12,11 @@ pub const TAU_MIN: f64 = 0.5 + 1e-3;
 /// Lowest relaxation time a run accepts when Smagorinsky LES carries the unresolved scales with the
 /// regularized collision: tau - 1/2 (the molecular viscosity) then still holds about 1% in FP32.
 pub const TAU_MIN_LES: f64 = 0.5 + 1e-5;
+/// Largest cell Reynolds number (the vessel's peak velocity times dx over the kinematic viscosity)
+/// at which the regularized collision holds without LES: it held to 31 and diverged from 33 in the
+/// stability map of docs/validation.md (straight tubes along and across the lattice axes). Above it
+/// LES switches on unless the case turns it off.
+pub const CELL_REYNOLDS_REGULARIZED: f64 = 30.0;
 /// Highest Mach number accepted: above it compressibility errors dominate and runs diverge.
 pub const MACH_MAX: f64 = 0.3;
 /// Mach number above which a run warns that compressibility errors grow.
@@ -63,7 +68,8 @@ pub struct PhysicalScales {
     /// The collision (`lattice.collision`).
     pub collision: Collision,
     /// Smagorinsky LES (`fluid.les`): on, off, or None for on exactly when the regularized
-    /// collision would otherwise be refused for a tau below [`TAU_MIN`].
+    /// collision would otherwise be refused (tau below [`TAU_MIN`]) or diverge (a cell Reynolds
+    /// number above [`CELL_REYNOLDS_REGULARIZED`]).
     pub les: Option<bool>,
 }
 
@@ -186,6 +192,7 @@ impl LatticeUnits {
         let tau = 0.5 + nu * dt / (CS2 * dx * dx);
         let mach = peak_velocity * dt / dx / cs;
         let mach_peak = mach * speed_up;
+        let cell_reynolds = vessel_peak_velocity * dx / nu;
         let units = LatticeUnits {
             dx_m: dx,
             dt_s: dt,
@@ -196,7 +203,7 @@ impl LatticeUnits {
             mach_inlet: mach,
             mach_peak,
             collision,
-            les: les.unwrap_or(tau < TAU_MIN),
+            les: les.unwrap_or(regularized && (tau < TAU_MIN || cell_reynolds > CELL_REYNOLDS_REGULARIZED)),
         };
         if tau < tau_min {
             // tau - 1/2 = nu dt / (cs^2 dx^2) with dt = Ma cs dx / U: grows as dx shrinks or Ma grows.

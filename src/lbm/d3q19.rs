@@ -136,7 +136,7 @@ mod tests {
             let c = |k: usize| C[i][k] as f64;
             let (ca, cb, cc) = (c(a), c((a + 1) % 3), c((a + 2) % 3));
             let (h_abb, h_acc) = (ca * (cb * cb - cs2), ca * (cc * cc - cs2));
-            if m % 2 == 0 { h_abb + h_acc } else { h_abb - h_acc }
+            if m.is_multiple_of(2) { h_abb + h_acc } else { h_abb - h_acc }
         };
         for m in 0..6 {
             for n in 0..6 {
