@@ -93,12 +93,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum MeshCommand {
-    /// Report a surface's size, topology and defects; exits with status 2 when it is not closed and
-    /// outward (the flow solver's requirement).
+    /// Report a surface's size, topology and defects and the ports a run without [[geometry.ports]]
+    /// would use; exits with status 2 when `run` would refuse the surface.
     Check {
-        /// The STL file.
+        /// The surface: .stl or .vtp.
         file: PathBuf,
-        /// Length unit of the file: mm, cm or m.
+        /// Length unit of the file: mm, cm, m, or auto (guessed from its size, as in a case file).
         #[arg(long, default_value = "mm")]
         units: String,
         /// Print the report as JSON.
@@ -297,7 +297,7 @@ fn print_wall(run: &hemotwin::fem::WallRun) {
 fn mesh(action: MeshCommand) -> Result<()> {
     match action {
         MeshCommand::Check { file, units, json, repair, output, keep_metadata } => {
-            mesh_check(&file, units.parse()?, json, output.filter(|_| repair).as_deref(), keep_metadata)
+            mesh_check(&file, &units, json, output.filter(|_| repair).as_deref(), keep_metadata)
         }
         MeshCommand::Generate {
             shape,
@@ -370,9 +370,12 @@ fn mesh(action: MeshCommand) -> Result<()> {
     }
 }
 
+/// A port as `mesh check` reports it: name, role, centre and radius (file units), normal, planarity.
+type PortRow = (String, &'static str, [f64; 3], [f64; 3], f64, f64);
+
 fn mesh_check(
     file: &Path,
-    units: Units,
+    units_text: &str,
     json: bool,
     repair_to: Option<&Path>,
     keep_metadata: bool,
@@ -380,7 +383,24 @@ fn mesh_check(
     use hemotwin::geometry::repair::{
         duplicate_tolerance, duplicate_vertices, inconsistent_edges, repair, self_intersections,
     };
-    let mut surface = hemotwin::geometry::io_stl::read_stl(file, units)?;
+    // The vessel exactly as `run` prepares it from this file without [[geometry.ports]].
+    let spec = hemotwin::case::GeometrySpec {
+        surface: Some(file.to_path_buf()),
+        units: units_text.to_string(),
+        generate: None,
+        flow_extensions: None,
+        ports: Vec::new(),
+    };
+    let prepared = hemotwin::geometry::vessel::prepare_vessel(&spec, 24.0);
+    let units = match (&prepared, units_text.trim()) {
+        (Ok(v), _) => v.units,
+        (Err(_), "auto") => {
+            let (raw, _) = hemotwin::geometry::vessel::read_surface(file, Units::Metre)?;
+            hemotwin::simulation::guess_units(&raw)
+        }
+        (Err(_), u) => u.parse()?,
+    };
+    let (mut surface, _) = hemotwin::geometry::vessel::read_surface(file, units)?;
     let tol = duplicate_tolerance(&surface);
     let repaired = repair_to.map(|_| repair(&mut surface, tol));
     let r = hemotwin::geometry::check::inspect(&surface);
@@ -389,6 +409,27 @@ fn mesh_check(
     let (crossings, where_) = self_intersections(&surface, 5);
     let closed =
         r.boundary_edges == 0 && r.nonmanifold_edges == 0 && r.volume > 0.0 && flipped == 0 && crossings == 0;
+    let port_rows: Vec<PortRow> = match &prepared {
+        Ok(v) => v
+            .ports
+            .iter()
+            .zip(&v.roles)
+            .zip(&v.planarity)
+            .map(|((p, r), f)| {
+                let role = if *r == hemotwin::lattice::PortRole::Velocity { "inlet" } else { "outlet" };
+                let c = p.center / units.scale();
+                (
+                    p.name.clone(),
+                    role,
+                    [c.x, c.y, c.z],
+                    [p.normal.x, p.normal.y, p.normal.z],
+                    p.radius / units.scale(),
+                    *f,
+                )
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let s = units.scale();
     let to_units = |p: &nalgebra::Point3<f64>| [p.x / s, p.y / s, p.z / s];
     let guess = hemotwin::simulation::guess_units(&hemotwin::geometry::Surface {
@@ -425,6 +466,12 @@ fn mesh_check(
                 "flipped_triangles": l.flipped_triangles,
             })),
             "closed_and_outward": closed,
+            "ports": port_rows.iter().map(|(name, role, c, n, radius, f)| serde_json::json!({
+                "name": name, "role": role, "center": c, "normal": n, "radius": radius, "planarity": f,
+            })).collect::<Vec<_>>(),
+            "run_notes": prepared.as_ref().map(|v| v.notes.clone()).unwrap_or_default(),
+            "ready_to_run": prepared.is_ok(),
+            "run_error": prepared.as_ref().err().map(ToString::to_string),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -466,18 +513,33 @@ fn mesh_check(
                 l.merged_vertices, l.dropped_triangles, l.flipped_triangles
             );
         }
-        let verdict = if closed {
-            "closed and outward: ready for the flow solver"
-        } else if r.boundary_edges > 0 {
-            "open: close each hole (flat caps at the vessel ends) or fix the segmentation"
-        } else if r.nonmanifold_edges > 0 || crossings > 0 {
-            "non-manifold or self-intersecting: fix the segmentation"
-        } else if flipped > 0 {
-            "triangles oriented inconsistently: run with --repair"
-        } else {
-            "closed but oriented inward (negative volume): run with --repair, or flip every triangle"
-        };
-        println!("  {verdict}");
+        if !port_rows.is_empty() {
+            println!(
+                "  ports a run without [[geometry.ports]] uses (planarity: largest distance from the plane / radius):"
+            );
+        }
+        for (name, role, c, n, radius, f) in &port_rows {
+            println!(
+                "    {name} ({role}): centre ({:.3}, {:.3}, {:.3}) {u}, normal ({:.3}, {:.3}, {:.3}), radius {radius:.3} {u}, \
+                 planarity {:.2}%",
+                c[0],
+                c[1],
+                c[2],
+                n[0] + 0.0,
+                n[1] + 0.0,
+                n[2] + 0.0,
+                100.0 * f
+            );
+        }
+        match &prepared {
+            Ok(v) => {
+                for note in &v.notes {
+                    println!("  run: {note}");
+                }
+                println!("  ready for the flow solver (`run` prepares it as above)");
+            }
+            Err(e) => println!("  not ready: `run` refuses it: {e}"),
+        }
     }
     if let (Some(out), Some(_)) = (repair_to, &repaired) {
         let header = if keep_metadata { stl_header(file)? } else { neutral_header() };
@@ -491,7 +553,7 @@ fn mesh_check(
             );
         }
     }
-    if !closed {
+    if prepared.is_err() {
         std::process::exit(2);
     }
     Ok(())

@@ -60,7 +60,8 @@ fn closed_vessel_with_caps_one_percent_out_of_plane_runs_without_ports() {
         assert!((p.radius / r - 1.0).abs() < 0.01 && *f > 0.005 && *f <= 0.02);
     }
     assert!(vessel.ports[0].normal.z < -0.999, "the inlet faces out of the parent's end");
-    let summary = run(&case, &RunOptions { out_dir: Some(dir.path().join("out")), ..Default::default() }).unwrap();
+    let summary =
+        run(&case, &RunOptions { out_dir: Some(dir.path().join("out")), ..Default::default() }).unwrap();
     let outlets: Vec<f64> = summary.ports[1..].iter().map(|p| p.measure.flow_m3_s).collect();
     println!(
         "after {} steps: inflow {:.3e} m^3/s (imposed 2e-7), outlet flows {outlets:?}",
@@ -70,4 +71,57 @@ fn closed_vessel_with_caps_one_percent_out_of_plane_runs_without_ports() {
     // flow enters, not of accuracy).
     assert!((summary.inflow_m3_s / 2e-7 - 1.0).abs() < 0.25);
     assert!(outlets.iter().all(|&q| q > 0.1 * 2e-7));
+}
+
+/// Runs `hemotwin mesh check` with `args`; returns the exit code and stdout.
+fn mesh_check(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .arg("mesh")
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn mesh_check_reports_the_ports_run_uses_with_auto_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = perturbed_bifurcation(dir.path(), 0.01);
+    let vessel = load_vessel(&case_for(&stl, "auto", "", 1)).unwrap();
+    let (code, text) = mesh_check(&[stl.to_str().unwrap(), "--units", "auto", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    println!("exit {code}, ports {}", json["ports"]);
+    assert_eq!((code, json["ready_to_run"].as_bool(), json["units"].as_str()), (0, Some(true), Some("mm")));
+    let ports = json["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), vessel.ports.len());
+    for (j, p) in ports.iter().zip(&vessel.ports) {
+        let c: Vec<f64> = j["center"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(j["name"].as_str(), Some(p.name.as_str()));
+        assert!((nalgebra::Point3::new(c[0], c[1], c[2]) * 1e-3 - p.center).norm() < 1e-9);
+        assert!(j["planarity"].as_f64().unwrap() > 0.005 && j["radius"].as_f64().unwrap() > 1.0);
+    }
+    assert_eq!(ports[0]["role"].as_str(), Some("inlet"));
+    // The same vessel with open ends: `run` caps them itself, so the check does not ask to.
+    let mut open = hemotwin::geometry::io_stl::read_stl(&stl, Units::Millimetre).unwrap();
+    let caps = hemotwin::geometry::caps::find_flat_caps(&open);
+    let drop: std::collections::HashSet<u32> =
+        caps.iter().flat_map(|c| c.triangles.iter().copied()).collect();
+    open.triangles = open
+        .triangles
+        .iter()
+        .enumerate()
+        .filter(|(t, _)| !drop.contains(&(*t as u32)))
+        .map(|(_, t)| *t)
+        .collect();
+    let open_stl = dir.path().join("open.stl");
+    write_stl(&open_stl, &open, Units::Millimetre).unwrap();
+    let (code, text) = mesh_check(&[open_stl.to_str().unwrap(), "--units", "auto"]);
+    println!("{text}");
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("3 open ends capped flat")
+            && text.contains("outlet2 (outlet)")
+            && !text.contains("close each hole")
+    );
 }

@@ -146,7 +146,7 @@ fn as_cap(
     let area_vector: Vector3<f64> = members.iter().map(|&t| frames[t as usize].1).sum();
     let area: f64 = members.iter().map(|&t| frames[t as usize].1.norm()).sum();
     let projected = area_vector.norm();
-    if !(projected > 0.0) {
+    if projected.is_nan() || projected <= 0.0 {
         return None;
     }
     let normal = area_vector / projected;
@@ -293,7 +293,12 @@ mod tests {
         let s = perturbed_tube(0.01);
         let caps = find_flat_caps(&s);
         for c in &caps {
-            println!("cap {}, planarity {:.4}, {} triangles", describe(&c.port, 1.0, "u"), c.planarity, c.triangles.len());
+            println!(
+                "cap {}, planarity {:.4}, {} triangles",
+                describe(&c.port, 1.0, "u"),
+                c.planarity,
+                c.triangles.len()
+            );
         }
         assert_eq!(caps.len(), 2);
         for c in &caps {
@@ -320,7 +325,8 @@ mod tests {
             normal: Vector3::new(0.0, 0.1, nz).normalize(),
             radius: r,
         };
-        let m = match_ports(&[port("a", 0.0, -1.0, 1.1), port("b", 6.0, 1.0, 0.9)], &caps, 1.0, "mm").unwrap();
+        let m =
+            match_ports(&[port("a", 0.0, -1.0, 1.1), port("b", 6.0, 1.0, 0.9)], &caps, 1.0, "mm").unwrap();
         assert_eq!((caps[m[0]].center.z < 3.0, caps[m[1]].center.z > 3.0), (true, true));
         for (bad, needle) in [
             (port("big", 6.0, 1.0, 3.0), "3.00 times"),

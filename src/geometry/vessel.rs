@@ -3,7 +3,9 @@
 
 use crate::case::{GenerateSpec, GeometrySpec, PortRoleSpec};
 use crate::error::{Error, Result};
-use crate::geometry::caps::{CAP_PLANARITY, CREASE_DEGREES, PORT_CENTRE_TOLERANCE, find_flat_caps, match_ports};
+use crate::geometry::caps::{
+    CAP_PLANARITY, CREASE_DEGREES, PORT_CENTRE_TOLERANCE, find_flat_caps, match_ports,
+};
 use crate::geometry::check::{SurfaceReport, require_closed, require_usable};
 use crate::geometry::domes::{clip_ends, find_domed_ends};
 use crate::geometry::io_stl::{Units, read_stl};
@@ -124,7 +126,9 @@ fn cap_summary(ports: &[Port], planarity: &[f64]) -> String {
     ports
         .iter()
         .zip(planarity)
-        .map(|(p, f)| format!("{} (radius {:.2} mm, planar within {:.2}%)", p.name, p.radius * 1e3, 100.0 * f))
+        .map(|(p, f)| {
+            format!("{} (radius {:.2} mm, planar within {:.2}%)", p.name, p.radius * 1e3, 100.0 * f)
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -137,7 +141,8 @@ fn planarity(surface: &Surface, ports: &[Port], tags: &[u16]) -> Vec<f64> {
         if let Some(k) = (tag as usize).checked_sub(1).filter(|&k| k < ports.len()) {
             let p = &ports[k];
             for &v in t {
-                worst[k] = worst[k].max((surface.vertices[v as usize] - p.center).dot(&p.normal).abs() / p.radius);
+                worst[k] =
+                    worst[k].max((surface.vertices[v as usize] - p.center).dot(&p.normal).abs() / p.radius);
             }
         }
     }
@@ -217,7 +222,11 @@ fn surface_caps(
 fn refuse_unported_holes(caps: &[Port], given: &[Port], path: &Path) -> Result<()> {
     let unported: Vec<&Port> = caps
         .iter()
-        .filter(|c| !given.iter().any(|p| (p.center - c.center).norm() <= PORT_CENTRE_TOLERANCE * c.radius.max(p.radius)))
+        .filter(|c| {
+            !given
+                .iter()
+                .any(|p| (p.center - c.center).norm() <= PORT_CENTRE_TOLERANCE * c.radius.max(p.radius))
+        })
         .collect();
     if let Some(largest) = unported.first() {
         let c = largest.center * 1e3;
@@ -291,7 +300,8 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
                 }
             };
             require_usable(&surface, path)?;
-            let (mut caps, cap_tags) = surface_caps(geometry, &mut surface, face_ids.as_deref(), path, &mut notes)?;
+            let (mut caps, cap_tags) =
+                surface_caps(geometry, &mut surface, face_ids.as_deref(), path, &mut notes)?;
             let s = units.scale();
             if geometry.ports.is_empty() {
                 name_caps(&mut caps, path)?;
@@ -331,11 +341,18 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
                     .zip(&chosen)
                     .map(|(p, &k)| Port { name: p.name.clone(), ..caps[k].clone() })
                     .collect();
-                let roles = geometry
-                    .ports
-                    .iter()
-                    .map(|p| if p.role == PortRoleSpec::Inlet { PortRole::Velocity } else { PortRole::Pressure })
-                    .collect();
+                let roles =
+                    geometry
+                        .ports
+                        .iter()
+                        .map(|p| {
+                            if p.role == PortRoleSpec::Inlet {
+                                PortRole::Velocity
+                            } else {
+                                PortRole::Pressure
+                            }
+                        })
+                        .collect();
                 (surface, ports, roles, tags, units, path.clone())
             }
         }
@@ -398,4 +415,3 @@ fn check_plausible_size(report: &SurfaceReport, units: Units, origin: &Path) -> 
     }
     Ok(())
 }
-
