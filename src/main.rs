@@ -104,6 +104,10 @@ enum MeshCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The inlet's centre x,y,z in --units (the case file's `geometry.inlet`): chooses the inlet
+        /// among caps of equal radius.
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        inlet: Option<Vec<f64>>,
         /// Make the safe repairs (merge duplicate vertices, drop degenerate triangles, orient
         /// consistently outward), report them, and write the result to --output.
         #[arg(long, requires = "output")]
@@ -296,8 +300,13 @@ fn print_wall(run: &hemotwin::fem::WallRun) {
 
 fn mesh(action: MeshCommand) -> Result<()> {
     match action {
-        MeshCommand::Check { file, units, json, repair, output, keep_metadata } => {
-            mesh_check(&file, &units, json, output.filter(|_| repair).as_deref(), keep_metadata)
+        MeshCommand::Check { file, units, json, inlet, repair, output, keep_metadata } => {
+            let inlet = match inlet.as_deref() {
+                None => None,
+                Some(&[x, y, z]) => Some([x, y, z]),
+                Some(other) => bail!("--inlet takes x,y,z (3 numbers), got {} numbers", other.len()),
+            };
+            mesh_check(&file, &units, inlet, json, output.filter(|_| repair).as_deref(), keep_metadata)
         }
         MeshCommand::Generate {
             shape,
@@ -376,6 +385,7 @@ type PortRow = (String, &'static str, [f64; 3], [f64; 3], f64, f64);
 fn mesh_check(
     file: &Path,
     units_text: &str,
+    inlet: Option<[f64; 3]>,
     json: bool,
     repair_to: Option<&Path>,
     keep_metadata: bool,
@@ -390,17 +400,18 @@ fn mesh_check(
         generate: None,
         flow_extensions: None,
         ports: Vec::new(),
+        inlet,
     };
     let prepared = hemotwin::geometry::vessel::prepare_vessel(&spec, 24.0);
     let units = match (&prepared, units_text.trim()) {
         (Ok(v), _) => v.units,
         (Err(_), "auto") => {
-            let (raw, _) = hemotwin::geometry::vessel::read_surface(file, Units::Metre)?;
+            let raw = hemotwin::geometry::vessel::read_surface(file, Units::Metre)?.surface;
             hemotwin::simulation::guess_units(&raw)
         }
         (Err(_), u) => u.parse()?,
     };
-    let (mut surface, _) = hemotwin::geometry::vessel::read_surface(file, units)?;
+    let mut surface = hemotwin::geometry::vessel::read_surface(file, units)?.surface;
     let tol = duplicate_tolerance(&surface);
     let repaired = repair_to.map(|_| repair(&mut surface, tol));
     let r = hemotwin::geometry::check::inspect(&surface);

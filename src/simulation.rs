@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure_cells, section_cells};
 use crate::io::summary::{LOW_TAWSS_PA, PdPa, PortSummary, Summary, WallSummary};
-use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
+use crate::io::vtk::{
+    ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines, write_vtp_with_ports,
+};
 use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
 use crate::lbm::{BackendChoice, FluxEntry, Solver};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
@@ -1137,7 +1139,19 @@ fn wall_summary(sampler: &WallSampler, averages: &WallAverages) -> WallSummary {
 /// Writes wall.vtp (the surface with `port_id` per triangle and `point_fields`) and ports.vtp.
 fn write_surfaces(dir: &Path, vessel: &Vessel, point_fields: Vec<PointField<'_>>) -> Result<()> {
     let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
-    write_vtp(&dir.join("wall.vtp"), &vessel.surface, &[("port_id", &port_id)], point_fields)?;
+    let names_roles: Vec<(&str, &str)> = vessel
+        .ports
+        .iter()
+        .zip(&vessel.roles)
+        .map(|(p, r)| (p.name.as_str(), if *r == PortRole::Velocity { "inlet" } else { "outlet" }))
+        .collect();
+    write_vtp_with_ports(
+        &dir.join("wall.vtp"),
+        &vessel.surface,
+        &[("port_id", &port_id)],
+        point_fields,
+        &names_roles,
+    )?;
     let (caps, cap_ids): (Vec<[u32; 3]>, Vec<i32>) = vessel
         .surface
         .triangles

@@ -125,3 +125,76 @@ fn mesh_check_reports_the_ports_run_uses_with_auto_units() {
             && !text.contains("close each hole")
     );
 }
+
+/// The message of `Case::from_toml(text)` or of loading its vessel, whichever fails first.
+fn refusal(text: &str) -> String {
+    let e = match Case::from_toml(text, Path::new("case.toml")) {
+        Err(e) => e.to_string(),
+        Ok(case) => load_vessel(&case).err().expect("expected a refusal").to_string(),
+    };
+    println!("{e}");
+    e
+}
+
+/// A closed tube of radius 2 mm and length 16 mm (equal caps) in `dir`, as STL in mm.
+fn tube_stl(dir: &Path) -> std::path::PathBuf {
+    let (surface, _) = hemotwin::geometry::synth::tube(
+        &hemotwin::geometry::synth::TubeSpec { radius: 2e-3, length: 16e-3 },
+        64,
+    )
+    .unwrap();
+    let path = dir.join("tube.stl");
+    write_stl(&path, &surface, Units::Millimetre).unwrap();
+    path
+}
+
+#[test]
+fn equal_caps_need_an_inlet_choice_and_geometry_inlet_makes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = tube_stl(dir.path());
+    let text = |extra: &str| {
+        format!(
+            "[geometry]\nsurface = \"{}\"\nunits = \"mm\"\n{extra}\n[fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
+             [inflow]\nflow_rate = 1e-7\n[lattice]\ncells_across_inlet = 8\n[run]\nsteps = 1\nbackend = \"cpu\"\n",
+            stl.display()
+        )
+    };
+    let e = refusal(&text(""));
+    assert!(
+        e.contains("cannot be told by size") && e.contains("inlet = [x, y, z]") && e.contains("(0, 0, 16)"),
+        "{e}"
+    );
+    let case = Case::from_toml(&text("inlet = [0, 0, 16]"), Path::new("case.toml")).unwrap();
+    let vessel = load_vessel(&case).unwrap();
+    let at: Vec<(&str, f64, f64)> =
+        vessel.ports.iter().map(|p| (p.name.as_str(), p.center.z, p.normal.z)).collect();
+    println!("{at:?}");
+    assert!(at[0].0 == "inlet" && (at[0].1 - 16e-3).abs() < 1e-9 && at[0].2 > 0.99 && at[1].1.abs() < 1e-9);
+    // The inlet's cap carries tag 1: its triangles lie at z = 16 mm.
+    let on_inlet = vessel.surface.triangles.iter().zip(&vessel.tags).filter(|(_, t)| **t == 1);
+    assert!(
+        on_inlet.clone().count() == 64
+            && on_inlet.into_iter().all(|(t, _)| vessel.surface.vertices[t[0] as usize].z > 15.9e-3)
+    );
+    assert!(refusal(&text("inlet = [0, 0, 8]")).contains("geometry.inlet"));
+}
+
+#[test]
+fn duplicate_port_names_and_outlet_models_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = tube_stl(dir.path());
+    let text = |ports: &str, outlets: &str| {
+        format!(
+            "[geometry]\nsurface = \"{}\"\nunits = \"mm\"\nports = [ {{ name = \"in\", role = \"inlet\", center = [0, 0, 0], \
+             normal = [0, 0, -1], radius = 2 }}, {{ name = \"{ports}\", role = \"outlet\", center = [0, 0, 16], normal = [0, 0, 1], \
+             radius = 2 }} ]\n[fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n[inflow]\nflow_rate = 1e-7\n\
+             [lattice]\ncells_across_inlet = 8\n[run]\nsteps = 1\nbackend = \"cpu\"\n{outlets}",
+            stl.display()
+        )
+    };
+    let e = refusal(&text("in", ""));
+    assert!(e.contains("geometry.ports.in") && e.contains("two ports"), "{e}");
+    let two = "[[outlets]]\nport = \"out\"\npressure = 0.0\n[[outlets]]\nport = \"out\"\nresistance = 1e8\n";
+    let e = refusal(&text("out", two));
+    assert!(e.contains("outlets[1].port") && e.contains("outlets[0]"), "{e}");
+}

@@ -4,12 +4,12 @@
 use crate::case::{GenerateSpec, GeometrySpec, PortRoleSpec};
 use crate::error::{Error, Result};
 use crate::geometry::caps::{
-    CAP_PLANARITY, CREASE_DEGREES, PORT_CENTRE_TOLERANCE, find_flat_caps, match_ports,
+    CAP_PLANARITY, CREASE_DEGREES, PORT_CENTRE_TOLERANCE, describe, find_flat_caps, match_ports,
 };
 use crate::geometry::check::{SurfaceReport, require_closed, require_usable};
 use crate::geometry::domes::{clip_ends, find_domed_ends};
 use crate::geometry::io_stl::{Units, read_stl};
-use crate::geometry::io_vtp::read_vtp;
+use crate::geometry::io_vtp::{VtpSurface, read_vtp};
 use crate::geometry::ports::{
     WALL_TAG, boundary_loops, cap_open_ends, extend_open_ends, orient_open_surface, orient_outward,
     ports_from_face_ids, tag_triangles,
@@ -149,8 +149,11 @@ fn planarity(surface: &Surface, ports: &[Port], tags: &[u16]) -> Vec<f64> {
     worst
 }
 
-/// The caps of a surface file (outward, largest first, unnamed) and the triangle tags (k + 1 on
-/// cap k): from face ids when the file has them, else the open ends capped flat (after flow
+/// Caps (ports, unnamed), triangle tags (k + 1 on cap k) and the face id of each cap when known.
+type SurfaceCaps = (Vec<Port>, Vec<u16>, Option<Vec<i32>>);
+
+/// The caps of a surface file (outward, largest first, unnamed), the triangle tags (k + 1 on
+/// cap k) and, for caps from face ids, the face id of each: from face ids when the file has them, else the open ends capped flat (after flow
 /// extensions), else the flat caps of a closed surface, else its domed ends clipped and capped.
 fn surface_caps(
     geometry: &GeometrySpec,
@@ -158,7 +161,7 @@ fn surface_caps(
     face_ids: Option<&[i32]>,
     path: &Path,
     notes: &mut Vec<String>,
-) -> Result<(Vec<Port>, Vec<u16>)> {
+) -> Result<SurfaceCaps> {
     let flipped = "the triangles faced inward and were flipped";
     if let Some(ids) = face_ids {
         if geometry.flow_extensions.is_some() {
@@ -175,7 +178,7 @@ fn surface_caps(
             "caps from the surface's face ids: faces {}",
             faces.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
         ));
-        return Ok((ports, tags));
+        return Ok((ports, tags, Some(faces)));
     }
     if boundary_loops(surface, path)?.is_empty() {
         if orient_outward(surface, &mut []) {
@@ -195,7 +198,7 @@ fn surface_caps(
                 100.0 * CAP_PLANARITY,
                 CREASE_DEGREES
             ));
-            return Ok((caps.into_iter().map(|c| c.port).collect(), tags));
+            return Ok((caps.into_iter().map(|c| c.port).collect(), tags, None));
         }
         // A closed surface without flat caps: its ends are domed caps to clip.
         let planes = find_domed_ends(surface, path)?;
@@ -214,7 +217,7 @@ fn surface_caps(
     }
     let (ports, tags) = cap_open_ends(surface, path)?;
     notes.push(format!("{} open ends capped flat", ports.len()));
-    Ok((ports, tags))
+    Ok((ports, tags, None))
 }
 
 /// Refuses open ends (capped into `caps`) that no port of the case file lies on: holes in the
@@ -246,9 +249,68 @@ fn refuse_unported_holes(caps: &[Port], given: &[Port], path: &Path) -> Result<(
     Ok(())
 }
 
-/// Names caps found without [[geometry.ports]] (largest first): the largest is the `inlet`,
-/// the others `outlet1`, `outlet2`, ...
-fn name_caps(ports: &mut [Port], path: &Path) -> Result<()> {
+/// The ports of a hemotwin `wall.vtp` read back: cap k (face id `faces[k]`) is port `faces[k]`, named
+/// `names[faces[k]]` with role `roles[faces[k]]`. Returns the ports in port order, their roles and
+/// the new tag of each old tag (0: wall).
+fn own_ports(
+    caps: &[Port],
+    faces: &[i32],
+    names: &[String],
+    roles: &[String],
+    path: &Path,
+) -> Result<(Vec<Port>, Vec<PortRole>, Vec<u16>)> {
+    let n = names.len();
+    let mut at = vec![None; n];
+    for (k, &f) in faces.iter().enumerate() {
+        match usize::try_from(f).ok().filter(|&f| f < n) {
+            Some(f) if at[f].is_none() => at[f] = Some(k),
+            _ => {
+                return Err(Error::input(
+                    path,
+                    format!("face id {f} names no port of the file's {n} port_names (or repeats one)"),
+                ));
+            }
+        }
+    }
+    if roles.len() != n || at.iter().any(Option::is_none) {
+        return Err(Error::input(
+            path,
+            format!(
+                "port_names lists {n} ports, port_roles {} and the face ids {} caps",
+                roles.len(),
+                faces.len()
+            ),
+        ));
+    }
+    let mut new_tag = vec![WALL_TAG; caps.len() + 1];
+    let mut ports = Vec::with_capacity(n);
+    let mut port_roles = Vec::with_capacity(n);
+    for (f, k) in at.into_iter().flatten().enumerate() {
+        new_tag[k + 1] = (f + 1) as u16;
+        ports.push(Port { name: names[f].clone(), ..caps[k].clone() });
+        port_roles.push(match roles[f].as_str() {
+            "inlet" => PortRole::Velocity,
+            "outlet" => PortRole::Pressure,
+            other => {
+                return Err(Error::input(
+                    path,
+                    format!("port {:?} has the role {other:?}, not inlet or outlet", names[f]),
+                ));
+            }
+        });
+    }
+    Ok((ports, port_roles, new_tag))
+}
+
+/// How much larger (a factor on the radius) the largest cap must be than the next to be taken as
+/// the inlet without `geometry.inlet`.
+pub const INLET_RADIUS_MARGIN: f64 = 1.05;
+
+/// Names caps found without [[geometry.ports]] (largest first): the inlet is the cap nearest
+/// `inlet` (surface units, `scale` metres per unit) when given, else the largest, which must be
+/// [`INLET_RADIUS_MARGIN`] times larger than the next; the others are `outlet1`, `outlet2`, ... in
+/// decreasing size. The inlet is moved first; returns the new tag of each old tag (0: wall).
+fn name_caps(ports: &mut Vec<Port>, inlet: Option<[f64; 3]>, units: Units, path: &Path) -> Result<Vec<u16>> {
     if ports.len() < 2 {
         return Err(Error::input(
             path,
@@ -260,10 +322,60 @@ fn name_caps(ports: &mut [Port], path: &Path) -> Result<()> {
             ),
         ));
     }
+    let (s, unit) = (units.scale(), units.symbol());
+    let first = match inlet {
+        Some(at) => {
+            let at = Point3::from(at) * s;
+            let (k, nearest) = ports
+                .iter()
+                .enumerate()
+                .min_by(|a, b| (a.1.center - at).norm().total_cmp(&(b.1.center - at).norm()))
+                .ok_or_else(|| Error::parameter("geometry.inlet", "the surface has no ports"))?;
+            if (nearest.center - at).norm() > nearest.radius {
+                return Err(Error::parameter(
+                    "geometry.inlet",
+                    format!(
+                        "no cap's centre lies within its radius of the point; the nearest cap: {}",
+                        describe(nearest, s, unit)
+                    ),
+                ));
+            }
+            k
+        }
+        None => {
+            if ports[0].radius < INLET_RADIUS_MARGIN * ports[1].radius {
+                let tied: Vec<String> = ports
+                    .iter()
+                    .filter(|p| p.radius * INLET_RADIUS_MARGIN >= ports[0].radius)
+                    .map(|p| format!("[{}]", describe(p, s, unit)))
+                    .collect();
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "the inlet cannot be told by size: {} caps have radii within {:.0}% of the largest: {}. Choose \
+                         the inlet: add `inlet = [x, y, z]` (its centre, in {unit}) under [geometry], or give \
+                         [[geometry.ports]] with their roles",
+                        tied.len(),
+                        100.0 * (INLET_RADIUS_MARGIN - 1.0),
+                        tied.join("; ")
+                    ),
+                ));
+            }
+            0
+        }
+    };
+    let inlet = ports.remove(first);
+    ports.insert(0, inlet);
     for (k, p) in ports.iter_mut().enumerate() {
         p.name = if k == 0 { "inlet".to_string() } else { format!("outlet{k}") };
     }
-    Ok(())
+    // Old cap k moves to 0 when it is the inlet, k + 1 when it was before the inlet, k after it.
+    let moved = |k: usize| match k.cmp(&first) {
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Less => k + 1,
+        std::cmp::Ordering::Greater => k,
+    };
+    Ok(std::iter::once(WALL_TAG).chain((0..ports.len()).map(|k| (moved(k) + 1) as u16)).collect())
 }
 
 /// Loads or generates a vessel and checks that it is closed (`cells` across the inlet sets the
@@ -281,30 +393,36 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
             (surface, ports, roles, tags, units, PathBuf::from("<generated>"))
         }
         (None, Some(path)) => {
-            let (mut surface, face_ids, units) = match parse_units(&geometry.units)? {
-                Some(u) => {
-                    let (surface, ids) = read_surface(path, u)?;
-                    (surface, ids, u)
-                }
+            let (mut read, units) = match parse_units(&geometry.units)? {
+                Some(u) => (read_surface(path, u)?, u),
                 None => {
-                    let (mut surface, ids) = read_surface(path, Units::Metre)?;
-                    let guess = guess_units(&surface);
+                    let mut read = read_surface(path, Units::Metre)?;
+                    let guess = guess_units(&read.surface);
                     notes.push(format!(
                         "units guessed as {} from the surface's size (set geometry.units to override)",
                         guess.symbol()
                     ));
-                    for v in &mut surface.vertices {
+                    for v in &mut read.surface.vertices {
                         *v *= guess.scale();
                     }
-                    (surface, ids, guess)
+                    (read, guess)
                 }
             };
+            let mut surface = std::mem::take(&mut read.surface);
             require_usable(&surface, path)?;
-            let (mut caps, cap_tags) =
-                surface_caps(geometry, &mut surface, face_ids.as_deref(), path, &mut notes)?;
+            let (mut caps, cap_tags, faces) =
+                surface_caps(geometry, &mut surface, read.face_ids.as_deref(), path, &mut notes)?;
             let s = units.scale();
-            if geometry.ports.is_empty() {
-                name_caps(&mut caps, path)?;
+            if let (true, Some(faces), Some(names), Some(roles)) =
+                (geometry.ports.is_empty(), &faces, &read.port_names, &read.port_roles)
+            {
+                let (ports, roles, order) = own_ports(&caps, faces, names, roles, path)?;
+                notes.push("port names and roles from the file's field data (a hemotwin wall.vtp)".into());
+                let cap_tags = cap_tags.iter().map(|&t| order[t as usize]).collect();
+                (surface, ports, roles, cap_tags, units, path.clone())
+            } else if geometry.ports.is_empty() {
+                let order = name_caps(&mut caps, geometry.inlet, units, path)?;
+                let cap_tags = cap_tags.iter().map(|&t| order[t as usize]).collect();
                 let roles = inlet_first_roles(&caps);
                 (surface, caps, roles, cap_tags, units, path.clone())
             } else {
@@ -367,11 +485,11 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
     Ok(Vessel { surface, ports, roles, tags, report, notes, planarity, units })
 }
 
-/// Reads an `.stl` or `.vtp` surface (by extension) in `units`, with the `.vtp`'s face ids if any.
-pub fn read_surface(path: &Path, units: Units) -> Result<(Surface, Option<Vec<i32>>)> {
+/// Reads an `.stl` or `.vtp` surface (by extension) in `units`, with what a `.vtp` says of its ports.
+pub fn read_surface(path: &Path, units: Units) -> Result<VtpSurface> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("vtp") => read_vtp(path, units),
-        _ => Ok((read_stl(path, units)?, None)),
+        _ => Ok(VtpSurface { surface: read_stl(path, units)?, ..Default::default() }),
     }
 }
 
