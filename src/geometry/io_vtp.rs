@@ -278,12 +278,16 @@ fn layout(bytes: &[u8]) -> std::result::Result<Layout, String> {
     };
     let (mut kind, mut section, mut in_field) = (None, Section::Other, false);
     let mut open: Option<ArrayDecl> = None;
+    // Elements inside an open DataArray (VTK's <InformationKey>): their text is not the array's.
+    let mut nested = 0usize;
     let mut buf = Vec::new();
     loop {
         let event = reader.read_event_into(&mut buf).map_err(|e| format!("not readable XML ({e})"))?;
         let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Eof => break,
+            Event::Start(_) if open.is_some() => nested += 1,
+            Event::End(_) if nested > 0 => nested -= 1,
             Event::Start(e) | Event::Empty(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 match name.as_str() {
@@ -349,7 +353,8 @@ fn layout(bytes: &[u8]) -> std::result::Result<Layout, String> {
                 }
             }
             Event::Text(t) => {
-                if let Some(ArrayDecl { source: Source::Inline { text, .. }, .. }) = &mut open {
+                if let (0, Some(ArrayDecl { source: Source::Inline { text, .. }, .. })) = (nested, &mut open)
+                {
                     text.push_str(&t.unescape().map_err(|e| format!("malformed XML text ({e})"))?);
                 }
             }
