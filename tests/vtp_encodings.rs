@@ -59,3 +59,23 @@ fn an_unsupported_compressor_is_refused_by_name() {
     println!("{e}");
     assert!(e.contains("vtkLZ4DataCompressor") && e.contains("zlib"), "{e}");
 }
+
+#[test]
+fn the_corruptions_that_crashed_vtkio_are_refused_with_an_error() {
+    let wall = std::fs::read(fixture("hemotwin_wall")).unwrap();
+    let text = String::from_utf8(wall).unwrap();
+    // Drop the 8 base64 characters before the end of the points array (which the reader reads).
+    let piece = text.find("<Points>").unwrap();
+    let end = piece + text[piece..].find("</DataArray>").unwrap();
+    let cut = format!("{}{}", &text[..end - 8], &text[end..]);
+    // Declare UInt32 headers without re-encoding the UInt64 ones.
+    let relabelled = text.replacen("header_type=\"UInt64\"", "header_type=\"UInt32\"", 1);
+    for (what, bytes) in [("cut base64", cut), ("UInt32 label", relabelled)] {
+        let outcome = std::panic::catch_unwind(|| {
+            hemotwin::geometry::io_vtp::parse_vtp(bytes.as_bytes(), Units::Metre)
+        });
+        let message = outcome.expect("the reader panicked").err();
+        println!("{what}: {message:?}");
+        assert!(message.is_some(), "{what}: a corrupt file was accepted");
+    }
+}
