@@ -92,3 +92,22 @@ fn vtp_that_is_not_a_surface_is_refused() {
     println!("{err}");
     assert!(err.contains("bad.vtp"));
 }
+
+#[test]
+fn mesh_check_reads_a_vtp_and_reports_its_named_ports() {
+    let wall = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtp/hemotwin_wall.vtp");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .args(["mesh", "check", wall.to_str().unwrap(), "--units", "auto", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("exit {:?}, ports {}", out.status.code(), json["ports"]);
+    assert_eq!((out.status.code(), json["ready_to_run"].as_bool()), (Some(0), Some(true)));
+    let roles: Vec<(&str, &str)> = json["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("inlet", "inlet"), ("outlet", "outlet")]);
+}
