@@ -19,11 +19,12 @@ fn main() {
     for target in Target::ALL.into_iter().filter(|t| which == "all" || which == t.name()) {
         let report = fuzz(target, executions, seed, 20);
         println!(
-            "{}: {} executions in {:.1} s ({:.0}/s), {} panics",
+            "{}: {} executions in {:.1} s ({:.0}/s), {} accepted, {} panics",
             target.name(),
             report.executions,
             report.seconds,
             report.executions as f64 / report.seconds,
+            report.accepted,
             report.panicked
         );
         for (k, (input, message)) in report.panics.iter().enumerate() {

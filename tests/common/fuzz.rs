@@ -121,27 +121,29 @@ impl Target {
         }
     }
 
-    /// Reads `input` once; `scratch` is a file path the file-based readers may use.
-    fn read(self, input: &[u8], scratch: &Path) {
+    /// Reads `input` once; true when the reader accepted it. `scratch` is a file path the
+    /// file-based readers may use.
+    fn read(self, input: &[u8], scratch: &Path) -> bool {
         match self {
             Target::Stl => {
                 std::fs::write(scratch, input).unwrap();
-                let _ = read_stl(scratch, Units::Millimetre);
+                read_stl(scratch, Units::Millimetre).is_ok()
             }
-            Target::Vtp => {
-                let _ = parse_vtp(input, Units::Millimetre);
-            }
+            Target::Vtp => parse_vtp(input, Units::Millimetre).is_ok(),
             Target::Case => {
-                let _ =
-                    hemotwin::case::Case::from_toml(&String::from_utf8_lossy(input), Path::new("fuzz.toml"));
+                hemotwin::case::Case::from_toml(&String::from_utf8_lossy(input), Path::new("fuzz.toml"))
+                    .is_ok()
             }
             Target::Waveform => {
                 std::fs::write(scratch, input).unwrap();
+                let mut accepted = false;
                 for period in [None, Some(0.8)] {
                     if let Ok(w) = hemotwin::physiology::Waveform::from_csv(scratch, period) {
                         let _ = (w.mean(), w.peak(), w.fourier(8), w.at(0.3));
+                        accepted = true;
                     }
                 }
+                accepted
             }
         }
     }
@@ -230,6 +232,8 @@ pub fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8], dictionary: &[&str]) -> 
 pub struct Report {
     /// Inputs read.
     pub executions: u64,
+    /// Inputs the reader accepted (the rest were refused with an error, or panicked).
+    pub accepted: u64,
     /// Inputs that panicked.
     pub panicked: u64,
     /// The first panicking inputs, with the panic message.
@@ -238,9 +242,9 @@ pub struct Report {
     pub seconds: f64,
 }
 
-/// Reads `input` under `catch_unwind`; the panic message when it panicked.
-pub fn read_catching(target: Target, input: &[u8], scratch: &Path) -> Option<String> {
-    catch_unwind(AssertUnwindSafe(|| target.read(input, scratch))).err().map(|e| {
+/// Reads `input` under `catch_unwind`: whether the reader accepted it, or the panic message.
+pub fn read_catching(target: Target, input: &[u8], scratch: &Path) -> Result<bool, String> {
+    catch_unwind(AssertUnwindSafe(|| target.read(input, scratch))).map_err(|e| {
         e.downcast_ref::<String>()
             .cloned()
             .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -265,10 +269,13 @@ pub fn fuzz(target: Target, executions: u64, seed: u64, keep: usize) -> Report {
         let s = &seeds[rng.below(seeds.len())];
         let o = &seeds[rng.below(seeds.len())];
         let input = mutate(&mut rng, s, o, target.dictionary());
-        if let Some(message) = read_catching(target, &input, &scratch) {
-            report.panicked += 1;
-            if report.panics.len() < keep {
-                report.panics.push((input, message));
+        match read_catching(target, &input, &scratch) {
+            Ok(accepted) => report.accepted += u64::from(accepted),
+            Err(message) => {
+                report.panicked += 1;
+                if report.panics.len() < keep {
+                    report.panics.push((input, message));
+                }
             }
         }
         report.executions += 1;
