@@ -1,5 +1,5 @@
 //! The .vtp reader on files written by VTK itself (tests/data/vtp, made by make_fixtures.py with
-//! VTK 9.7.2) in every encoding: ascii, inline binary, appended raw and base64, zlib or none,
+//! VTK 9.7.2) in every encoding: ascii, inline binary, appended raw and base64, zlib, LZ4, LZMA or none,
 //! UInt32 and UInt64 headers, big-endian; all read to the same surface and face ids.
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
@@ -37,6 +37,10 @@ fn every_vtk_encoding_reads_to_the_same_surface() {
         "appended_raw_zlib_u32",
         "appended_base64_zlib_u64",
         "appended_base64_none_u32",
+        "appended_raw_lz4_u64",
+        "binary_lz4_u32",
+        "binary_lzma_u64",
+        "appended_raw_lzma_u32",
     ] {
         let got = read_vtp(&fixture(name), Units::Millimetre).unwrap();
         let worst = got
@@ -54,10 +58,12 @@ fn every_vtk_encoding_reads_to_the_same_surface() {
 }
 
 #[test]
-fn an_unsupported_compressor_is_refused_by_name() {
-    let e = read_vtp(&fixture("appended_raw_lz4_u64"), Units::Millimetre).unwrap_err().to_string();
+fn an_unknown_compressor_is_refused_by_name() {
+    let text = std::fs::read_to_string(fixture("binary_zlib_u64")).unwrap();
+    let bytes = text.replace("vtkZLibDataCompressor", "vtkBrotliDataCompressor");
+    let e = hemotwin::geometry::io_vtp::parse_vtp(bytes.as_bytes(), Units::Millimetre).unwrap_err();
     println!("{e}");
-    assert!(e.contains("vtkLZ4DataCompressor") && e.contains("zlib"), "{e}");
+    assert!(e.contains("vtkBrotliDataCompressor") && e.contains("zlib, LZ4, LZMA"), "{e}");
 }
 
 #[test]

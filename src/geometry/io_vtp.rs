@@ -1,8 +1,8 @@
 //! VTK XML PolyData (`.vtp`) surfaces: polygons (fan-triangulated), when present an integer
 //! face-id cell array (SimVascular's `ModelFaceID`, `CapID`, `face_id`, or hemotwin's own
 //! `port_id`), and hemotwin's port names and roles from the field data. Every encoding VTK and
-//! ParaView write is read: ascii, inline binary (base64), appended raw or base64, zlib-compressed or
-//! not, UInt32 or UInt64 headers, either byte order. Every size and index is checked before use, so a
+//! ParaView write is read: ascii, inline binary (base64), appended raw or base64, zlib-, LZ4- or
+//! LZMA-compressed or not, UInt32 or UInt64 headers, either byte order. Every size and index is checked before use, so a
 //! corrupt file is refused with an error, never a panic. Other arrays and metadata are ignored.
 
 use super::io_stl::Units;
@@ -114,11 +114,23 @@ struct PieceDecl {
     arrays: Vec<(Section, ArrayDecl)>,
 }
 
+/// How a file's binary arrays are compressed (VTK's compressors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Compressor {
+    None,
+    Zlib,
+    Lz4,
+    Lzma,
+}
+
+/// Largest expansion of an LZ4 block (the format's limit is about 255).
+const LZ4_MAX_RATIO: u64 = 256;
+
 /// The file's layout: header settings, pieces, field data and the appended section.
 struct Layout {
     big_endian: bool,
     header64: bool,
-    zlib: bool,
+    compressor: Compressor,
     pieces: Vec<PieceDecl>,
     field: Vec<ArrayDecl>,
     /// The appended section after its `_` marker, and whether it is base64.
@@ -271,7 +283,7 @@ fn layout(bytes: &[u8]) -> std::result::Result<Layout, String> {
     let mut layout = Layout {
         big_endian: false,
         header64: false,
-        zlib: false,
+        compressor: Compressor::None,
         pieces: Vec::new(),
         field: Vec::new(),
         appended,
@@ -301,13 +313,15 @@ fn layout(bytes: &[u8]) -> std::result::Result<Layout, String> {
                                 return Err(format!("header_type \"{other}\" is not UInt32 or UInt64"));
                             }
                         };
-                        layout.zlib = match attr(&e, "compressor")?.as_deref() {
-                            None | Some("") => false,
-                            Some("vtkZLibDataCompressor") => true,
+                        layout.compressor = match attr(&e, "compressor")?.as_deref() {
+                            None | Some("") => Compressor::None,
+                            Some("vtkZLibDataCompressor") => Compressor::Zlib,
+                            Some("vtkLZ4DataCompressor") => Compressor::Lz4,
+                            Some("vtkLZMADataCompressor") => Compressor::Lzma,
                             Some(other) => {
                                 return Err(format!(
-                                    "compressor \"{other}\" is not supported (zlib or none are); save it again with \
-                                     zlib or no compression"
+                                    "compressor \"{other}\" is not supported (zlib, LZ4, LZMA or none are); save it \
+                                     again with one of those"
                                 ));
                             }
                         };
@@ -433,7 +447,7 @@ fn header_word(layout: &Layout, bytes: &[u8], at: usize) -> std::result::Result<
 /// The raw bytes of a binary array (inline or appended): its header read, blocks inflated.
 fn binary_payload(layout: &Layout, bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
     let h = if layout.header64 { 8 } else { 4 };
-    if !layout.zlib {
+    if layout.compressor == Compressor::None {
         let n = header_word(layout, bytes, 0)?;
         let n = usize::try_from(n)
             .ok()
@@ -470,10 +484,27 @@ fn binary_payload(layout: &Layout, bytes: &[u8]) -> std::result::Result<Vec<u8>,
             .ok_or("a compressed block is cut short")?;
         let want = if k + 1 == blocks as usize && last != 0 { last } else { block_size };
         let before = out.len();
-        flate2::read::ZlibDecoder::new(block)
-            .take(want + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("a compressed block does not inflate ({e})"))?;
+        let inflate = |e: std::io::Error| format!("a compressed block does not inflate ({e})");
+        match layout.compressor {
+            Compressor::Lz4 => {
+                // LZ4 blocks carry no size: bound it by the format's largest ratio before allocating.
+                if want > LZ4_MAX_RATIO * (size as u64 + 16) {
+                    return Err(format!("an LZ4 block of {size} bytes cannot inflate to {want}"));
+                }
+                let inflated = lz4_flex::block::decompress(block, want as usize)
+                    .map_err(|e| format!("a compressed block does not inflate ({e})"))?;
+                out.extend_from_slice(&inflated);
+            }
+            Compressor::Lzma => {
+                xz2::read::XzDecoder::new(block).take(want + 1).read_to_end(&mut out).map_err(inflate)?;
+            }
+            _ => {
+                flate2::read::ZlibDecoder::new(block)
+                    .take(want + 1)
+                    .read_to_end(&mut out)
+                    .map_err(inflate)?;
+            }
+        }
         if (out.len() - before) as u64 != want {
             return Err(format!("a compressed block inflates to {} bytes, not {want}", out.len() - before));
         }

@@ -61,6 +61,8 @@ impl Target {
                 "appended_raw_zlib_u64",
                 "appended_base64_zlib_u64",
                 "appended_base64_none_u32",
+                "appended_raw_lz4_u64",
+                "binary_lzma_u64",
                 "hemotwin_wall",
             ]
             .iter()

@@ -35,6 +35,9 @@ cases = {
     "appended_base64_zlib_u64": dict(mode="appended", raw=False, compress="zlib", header="UInt64"),
     "appended_base64_none_u32": dict(mode="appended", raw=False, compress=None, header="UInt32"),
     "appended_raw_lz4_u64": dict(mode="appended", raw=True, compress="lz4", header="UInt64"),
+    "binary_lz4_u32": dict(mode="binary", compress="lz4", header="UInt32"),
+    "binary_lzma_u64": dict(mode="binary", compress="lzma", header="UInt64"),
+    "appended_raw_lzma_u32": dict(mode="appended", raw=True, compress="lzma", header="UInt32"),
 }
 for name, c in cases.items():
     w = vtkXMLPolyDataWriter()
@@ -58,8 +61,10 @@ for name, c in cases.items():
         w.SetCompressorTypeToNone()
     elif compress == "zlib":
         w.SetCompressorTypeToZLib()
-    else:
+    elif compress == "lz4":
         w.SetCompressorTypeToLZ4()
+    else:
+        w.SetCompressorTypeToLZMA()
     # Small blocks, so compressed arrays span several blocks.
     w.SetBlockSize(256)
     w.Write()
