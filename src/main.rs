@@ -93,10 +93,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum MeshCommand {
-    /// Report a surface's size, topology and defects and the ports a run without [[geometry.ports]]
-    /// would use; exits with status 2 when `run` would refuse the surface.
+    /// Report a surface's size, topology and defects and the ports a run uses (a surface file:
+    /// without [[geometry.ports]]; a case file: its own); exits with status 2 when `run` would refuse it.
     Check {
-        /// The surface: .stl or .vtp.
+        /// The surface (.stl or .vtp), or a case file (.toml): its surface with its ports, units and
+        /// flow extensions, as `run` prepares them.
         file: PathBuf,
         /// Length unit of the file: mm, cm, m, or auto (guessed from its size, as in a case file).
         #[arg(long, default_value = "mm")]
@@ -393,14 +394,31 @@ fn mesh_check(
     use hemotwin::geometry::repair::{
         duplicate_tolerance, duplicate_vertices, inconsistent_edges, repair, self_intersections,
     };
-    // The vessel exactly as `run` prepares it from this file without [[geometry.ports]].
-    let spec = hemotwin::case::GeometrySpec {
-        surface: Some(file.to_path_buf()),
-        units: units_text.to_string(),
-        generate: None,
-        flow_extensions: None,
-        ports: Vec::new(),
-        inlet,
+    // The vessel exactly as `run` prepares it: from a case file's [geometry], or from this surface
+    // file without [[geometry.ports]].
+    let is_case = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let spec = if is_case {
+        let case = Case::load(file)?;
+        if case.geometry.surface.is_none() {
+            bail!(
+                "{}: the case generates its vessel; mesh check takes a surface file or a case that reads one",
+                file.display()
+            );
+        }
+        case.geometry
+    } else {
+        hemotwin::case::GeometrySpec {
+            surface: Some(file.to_path_buf()),
+            units: units_text.to_string(),
+            generate: None,
+            flow_extensions: None,
+            ports: Vec::new(),
+            inlet,
+        }
+    };
+    let (file, units_text) = match &spec.surface {
+        Some(surface) => (surface.as_path(), spec.units.as_str()),
+        None => (file, units_text),
     };
     let prepared = hemotwin::geometry::vessel::prepare_vessel(&spec, 24.0);
     let units = match (&prepared, units_text.trim()) {
@@ -525,9 +543,7 @@ fn mesh_check(
             );
         }
         if !port_rows.is_empty() {
-            println!(
-                "  ports a run without [[geometry.ports]] uses (planarity: largest distance from the plane / radius):"
-            );
+            println!("  ports the run uses (planarity: largest distance from the plane / radius):");
         }
         for (name, role, c, n, radius, f) in &port_rows {
             println!(

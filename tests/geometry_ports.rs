@@ -198,3 +198,24 @@ fn duplicate_port_names_and_outlet_models_are_refused() {
     let e = refusal(&text("out", two));
     assert!(e.contains("outlets[1].port") && e.contains("outlets[0]"), "{e}");
 }
+
+#[test]
+fn mesh_check_of_a_case_file_reports_the_case_ports() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("meshes/stenosis75_stl.toml");
+    let (code, text) = mesh_check(&[case.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ports: Vec<(&str, &str, f64)> = json["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["role"].as_str().unwrap(), p["center"][2].as_f64().unwrap()))
+        .collect();
+    println!("exit {code}, file {}, ports {ports:?}", json["file"]);
+    assert_eq!(code, 0);
+    assert!(json["file"].as_str().unwrap().ends_with("stenosis75_r2_l32.stl"));
+    assert_eq!(
+        ports.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+        [("inlet", "inlet"), ("outlet", "outlet")]
+    );
+    assert!(ports[0].2.abs() < 1e-6 && (ports[1].2 - 32.0).abs() < 1e-6);
+}

@@ -149,12 +149,23 @@ fn planarity(surface: &Surface, ports: &[Port], tags: &[u16]) -> Vec<f64> {
     worst
 }
 
-/// Caps (ports, unnamed), triangle tags (k + 1 on cap k) and the face id of each cap when known.
-type SurfaceCaps = (Vec<Port>, Vec<u16>, Option<Vec<i32>>);
+/// Where the caps of a surface file came from.
+enum CapSource {
+    /// Faces of a .vtp: the face id of each cap.
+    FaceIds(Vec<i32>),
+    /// Flat caps of a closed surface.
+    FlatCaps,
+    /// Open ends (or clipped domed ends) capped flat.
+    OpenEnds,
+}
 
-/// The caps of a surface file (outward, largest first, unnamed), the triangle tags (k + 1 on
-/// cap k) and, for caps from face ids, the face id of each: from face ids when the file has them, else the open ends capped flat (after flow
-/// extensions), else the flat caps of a closed surface, else its domed ends clipped and capped.
+/// The caps of a surface file: ports (outward, largest first, unnamed), triangle tags (k + 1 on
+/// cap k) and where they came from.
+type SurfaceCaps = (Vec<Port>, Vec<u16>, CapSource);
+
+/// The caps of a surface file: from face ids when the file has them, else the open ends capped
+/// flat (after flow extensions), else the flat caps of a closed surface, else its domed ends
+/// clipped and capped.
 fn surface_caps(
     geometry: &GeometrySpec,
     surface: &mut Surface,
@@ -178,7 +189,7 @@ fn surface_caps(
             "caps from the surface's face ids: faces {}",
             faces.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
         ));
-        return Ok((ports, tags, Some(faces)));
+        return Ok((ports, tags, CapSource::FaceIds(faces)));
     }
     if boundary_loops(surface, path)?.is_empty() {
         if orient_outward(surface, &mut []) {
@@ -198,7 +209,7 @@ fn surface_caps(
                 100.0 * CAP_PLANARITY,
                 CREASE_DEGREES
             ));
-            return Ok((caps.into_iter().map(|c| c.port).collect(), tags, None));
+            return Ok((caps.into_iter().map(|c| c.port).collect(), tags, CapSource::FlatCaps));
         }
         // A closed surface without flat caps: its ends are domed caps to clip.
         let planes = find_domed_ends(surface, path)?;
@@ -217,7 +228,7 @@ fn surface_caps(
     }
     let (ports, tags) = cap_open_ends(surface, path)?;
     notes.push(format!("{} open ends capped flat", ports.len()));
-    Ok((ports, tags, None))
+    Ok((ports, tags, CapSource::OpenEnds))
 }
 
 /// Refuses open ends (capped into `caps`) that no port of the case file lies on: holes in the
@@ -410,11 +421,11 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
             };
             let mut surface = std::mem::take(&mut read.surface);
             require_usable(&surface, path)?;
-            let (mut caps, cap_tags, faces) =
+            let (mut caps, cap_tags, source) =
                 surface_caps(geometry, &mut surface, read.face_ids.as_deref(), path, &mut notes)?;
             let s = units.scale();
-            if let (true, Some(faces), Some(names), Some(roles)) =
-                (geometry.ports.is_empty(), &faces, &read.port_names, &read.port_roles)
+            if let (true, CapSource::FaceIds(faces), Some(names), Some(roles)) =
+                (geometry.ports.is_empty(), &source, &read.port_names, &read.port_roles)
             {
                 let (ports, roles, order) = own_ports(&caps, faces, names, roles, path)?;
                 notes.push("port names and roles from the file's field data (a hemotwin wall.vtp)".into());
@@ -439,7 +450,7 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
                         }
                     })
                     .collect();
-                if notes.iter().any(|n| n.ends_with("open ends capped flat")) {
+                if matches!(source, CapSource::OpenEnds) {
                     refuse_unported_holes(&caps, &given, path)?;
                 }
                 let chosen = match_ports(&given, &caps, s, units.symbol())?;
