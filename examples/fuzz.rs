@@ -19,13 +19,14 @@ fn main() {
     for target in Target::ALL.into_iter().filter(|t| which == "all" || which == t.name()) {
         let report = fuzz(target, executions, seed, 20);
         println!(
-            "{}: {} executions in {:.1} s ({:.0}/s), {} accepted, {} panics",
+            "{}: {} executions in {:.1} s ({:.0}/s), {} accepted, {} panics, slowest read {:.1} ms",
             target.name(),
             report.executions,
             report.seconds,
             report.executions as f64 / report.seconds,
             report.accepted,
-            report.panicked
+            report.panicked,
+            report.slowest * 1e3
         );
         for (k, (input, message)) in report.panics.iter().enumerate() {
             std::fs::create_dir_all(&out).unwrap();

@@ -16,12 +16,13 @@ fn mutated_inputs_never_panic_any_reader() {
     for target in Target::ALL {
         let report = fuzz(target, SMOKE_EXECUTIONS, 0x5EED, 3);
         println!(
-            "{}: {} executions in {:.2} s, {} accepted, {} panics",
+            "{}: {} executions in {:.2} s, {} accepted, {} panics, slowest read {:.1} ms",
             target.name(),
             report.executions,
             report.seconds,
             report.accepted,
-            report.panicked
+            report.panicked,
+            report.slowest * 1e3
         );
         for (input, message) in &report.panics {
             println!("  panic {message:?} on {:?}", String::from_utf8_lossy(&input[..input.len().min(200)]));

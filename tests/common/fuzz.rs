@@ -242,6 +242,8 @@ pub struct Report {
     pub panics: Vec<(Vec<u8>, String)>,
     /// Wall time (s).
     pub seconds: f64,
+    /// The longest single read (s): a hang or a blow-up shows here.
+    pub slowest: f64,
 }
 
 /// Reads `input` under `catch_unwind`: whether the reader accepted it, or the panic message.
@@ -271,7 +273,10 @@ pub fn fuzz(target: Target, executions: u64, seed: u64, keep: usize) -> Report {
         let s = &seeds[rng.below(seeds.len())];
         let o = &seeds[rng.below(seeds.len())];
         let input = mutate(&mut rng, s, o, target.dictionary());
-        match read_catching(target, &input, &scratch) {
+        let started = Instant::now();
+        let outcome = read_catching(target, &input, &scratch);
+        report.slowest = report.slowest.max(started.elapsed().as_secs_f64());
+        match outcome {
             Ok(accepted) => report.accepted += u64::from(accepted),
             Err(message) => {
                 report.panicked += 1;
