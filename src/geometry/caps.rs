@@ -4,7 +4,6 @@
 use super::mesh::{Port, Surface};
 use crate::error::{Error, Result};
 use nalgebra::{Point3, Vector3};
-use rustc_hash::FxHashMap;
 
 /// Largest distance of a cap's vertices from its plane, as a fraction of its radius: 3%, so that
 /// caps exported 20-60 um out of plane on a 3 mm radius (up to 2%) count as flat, while a dome
@@ -43,29 +42,34 @@ fn normal_and_area(surface: &Surface, t: [u32; 3]) -> (Vector3<f64>, Vector3<f64
     (if n > 0.0 { area / n } else { Vector3::zeros() }, area)
 }
 
-/// The triangles across each edge of each triangle (None across an open or non-manifold edge).
+/// The triangles across each edge of each triangle (None across an open or non-manifold edge):
+/// edges sorted by their vertex pair, so that the two uses of a manifold edge lie side by side.
 fn neighbours(surface: &Surface) -> Vec<[Option<u32>; 3]> {
-    let mut by_edge: FxHashMap<(u32, u32), Vec<u32>> = FxHashMap::default();
-    for (t, tri) in surface.triangles.iter().enumerate() {
-        for k in 0..3 {
-            let (a, b) = (tri[k], tri[(k + 1) % 3]);
-            by_edge.entry((a.min(b), a.max(b))).or_default().push(t as u32);
-        }
-    }
-    surface
+    use rayon::prelude::*;
+    let mut edges: Vec<(u64, u64)> = surface
         .triangles
         .iter()
         .enumerate()
-        .map(|(t, tri)| {
-            std::array::from_fn(|k| {
+        .flat_map(|(t, tri)| {
+            (0..3).map(move |k| {
                 let (a, b) = (tri[k], tri[(k + 1) % 3]);
-                match by_edge[&(a.min(b), a.max(b))].as_slice() {
-                    &[x, y] => Some(if x == t as u32 { y } else { x }),
-                    _ => None,
-                }
+                ((u64::from(a.min(b)) << 32) | u64::from(a.max(b)), (3 * t + k) as u64)
             })
         })
-        .collect()
+        .collect();
+    edges.par_sort_unstable();
+    let mut across = vec![[None; 3]; surface.triangles.len()];
+    let mut i = 0;
+    while i < edges.len() {
+        let j = i + edges[i..].iter().take_while(|e| e.0 == edges[i].0).count();
+        if j - i == 2 {
+            let (x, y) = (edges[i].1 as usize, edges[i + 1].1 as usize);
+            across[x / 3][x % 3] = Some((y / 3) as u32);
+            across[y / 3][y % 3] = Some((x / 3) as u32);
+        }
+        i = j;
+    }
+    across
 }
 
 /// The flat caps of an outward-oriented closed surface, largest first: regions grown across
