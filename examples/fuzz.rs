@@ -28,6 +28,11 @@ fn main() {
             report.panicked,
             report.slowest * 1e3
         );
+        println!(
+            "  slowest input ({} bytes) read again: {:.2} ms (shortest of 5)",
+            report.slowest_input.len(),
+            1e3 * fuzz::time_read(target, &report.slowest_input, 5)
+        );
         for (k, (input, message)) in report.panics.iter().enumerate() {
             std::fs::create_dir_all(&out).unwrap();
             let path = out.join(format!("{}-{k}", target.name()));

@@ -242,8 +242,10 @@ pub struct Report {
     pub panics: Vec<(Vec<u8>, String)>,
     /// Wall time (s).
     pub seconds: f64,
-    /// The longest single read (s): a hang or a blow-up shows here.
+    /// The longest single read (s): a hang or a blow-up shows here (or a stall of a loaded machine).
     pub slowest: f64,
+    /// The input of the longest read.
+    pub slowest_input: Vec<u8>,
 }
 
 /// Reads `input` under `catch_unwind`: whether the reader accepted it, or the panic message.
@@ -254,6 +256,19 @@ pub fn read_catching(target: Target, input: &[u8], scratch: &Path) -> Result<boo
             .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "panic".into())
     })
+}
+
+/// The shortest of `repeats` reads of `input` (s): the cost of an input without machine stalls.
+pub fn time_read(target: Target, input: &[u8], repeats: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join(format!("input.{}", target.name()));
+    (0..repeats)
+        .map(|_| {
+            let started = Instant::now();
+            let _ = read_catching(target, input, &scratch);
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Runs `executions` mutants of `target`'s seeds from generator seed `seed`, keeping at most
@@ -275,7 +290,11 @@ pub fn fuzz(target: Target, executions: u64, seed: u64, keep: usize) -> Report {
         let input = mutate(&mut rng, s, o, target.dictionary());
         let started = Instant::now();
         let outcome = read_catching(target, &input, &scratch);
-        report.slowest = report.slowest.max(started.elapsed().as_secs_f64());
+        let took = started.elapsed().as_secs_f64();
+        if took > report.slowest {
+            report.slowest = took;
+            report.slowest_input = input.clone();
+        }
         match outcome {
             Ok(accepted) => report.accepted += u64::from(accepted),
             Err(message) => {
