@@ -99,6 +99,9 @@ pub struct GeometrySpec {
     /// with open ends: each end is capped flat and becomes a port, the largest the inlet.
     #[serde(default)]
     pub ports: Vec<PortSpec>,
+    /// A point (in the surface's units) nearest the centre of the cap to use as the inlet, when the
+    /// ports are found automatically: needed when the largest caps have equal radii.
+    pub inlet: Option<[f64; 3]>,
 }
 
 fn default_units() -> String {
@@ -583,6 +586,34 @@ impl Case {
                     "orients a generated vessel (`generate`) and must be a finite, non-zero direction",
                 ));
             }
+        }
+        for (k, o) in self.outlets.iter().enumerate() {
+            if let Some(j) = self.outlets[..k].iter().position(|e| e.port == o.port) {
+                return Err(Error::parameter(
+                    format!("outlets[{k}].port"),
+                    format!(
+                        "{:?} already has a model (outlets[{j}]); give each outlet port one [[outlets]] entry",
+                        o.port
+                    ),
+                ));
+            }
+        }
+        for (k, p) in self.geometry.ports.iter().enumerate() {
+            if self.geometry.ports[..k].iter().any(|e| e.name == p.name) {
+                return Err(Error::parameter(
+                    format!("geometry.ports.{}", p.name),
+                    "the name is given to two ports; give each port its own name",
+                ));
+            }
+        }
+        if self.geometry.inlet.is_some()
+            && (!self.geometry.ports.is_empty() || self.geometry.generate.is_some())
+        {
+            return Err(Error::parameter(
+                "geometry.inlet",
+                "chooses the inlet among the caps found on a surface file without ports; with [[geometry.ports]] \
+                 (or a generated vessel) the roles are given there",
+            ));
         }
         match (&self.geometry.surface, &self.geometry.generate) {
             (Some(_), None) => {

@@ -93,17 +93,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum MeshCommand {
-    /// Report a surface's size, topology and defects; exits with status 2 when it is not closed and
-    /// outward (the flow solver's requirement).
+    /// Report a surface's size, topology and defects and the ports a run uses (a surface file:
+    /// without [[geometry.ports]]; a case file: its own); exits with status 2 when `run` would refuse it.
     Check {
-        /// The STL file.
+        /// The surface (.stl or .vtp), or a case file (.toml): its surface with its ports, units and
+        /// flow extensions, as `run` prepares them.
         file: PathBuf,
-        /// Length unit of the file: mm, cm or m.
+        /// Length unit of the file: mm, cm, m, or auto (guessed from its size, as in a case file).
         #[arg(long, default_value = "mm")]
         units: String,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The inlet's centre x,y,z in --units (the case file's `geometry.inlet`): chooses the inlet
+        /// among caps of equal radius.
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        inlet: Option<Vec<f64>>,
         /// Make the safe repairs (merge duplicate vertices, drop degenerate triangles, orient
         /// consistently outward), report them, and write the result to --output.
         #[arg(long, requires = "output")]
@@ -305,8 +310,13 @@ fn print_wall(run: &hemotwin::fem::WallRun) {
 
 fn mesh(action: MeshCommand) -> Result<()> {
     match action {
-        MeshCommand::Check { file, units, json, repair, output, keep_metadata } => {
-            mesh_check(&file, units.parse()?, json, output.filter(|_| repair).as_deref(), keep_metadata)
+        MeshCommand::Check { file, units, json, inlet, repair, output, keep_metadata } => {
+            let inlet = match inlet.as_deref() {
+                None => None,
+                Some(&[x, y, z]) => Some([x, y, z]),
+                Some(other) => bail!("--inlet takes x,y,z (3 numbers), got {} numbers", other.len()),
+            };
+            mesh_check(&file, &units, inlet, json, output.filter(|_| repair).as_deref(), keep_metadata)
         }
         MeshCommand::Generate {
             shape,
@@ -379,9 +389,13 @@ fn mesh(action: MeshCommand) -> Result<()> {
     }
 }
 
+/// A port as `mesh check` reports it: name, role, centre and radius (file units), normal, planarity.
+type PortRow = (String, &'static str, [f64; 3], [f64; 3], f64, f64);
+
 fn mesh_check(
     file: &Path,
-    units: Units,
+    units_text: &str,
+    inlet: Option<[f64; 3]>,
     json: bool,
     repair_to: Option<&Path>,
     keep_metadata: bool,
@@ -389,7 +403,43 @@ fn mesh_check(
     use hemotwin::geometry::repair::{
         duplicate_tolerance, duplicate_vertices, inconsistent_edges, repair, self_intersections,
     };
-    let mut surface = hemotwin::geometry::io_stl::read_stl(file, units)?;
+    // The vessel exactly as `run` prepares it: from a case file's [geometry], or from this surface
+    // file without [[geometry.ports]].
+    let is_case = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let spec = if is_case {
+        let case = Case::load(file)?;
+        if case.geometry.surface.is_none() {
+            bail!(
+                "{}: the case generates its vessel; mesh check takes a surface file or a case that reads one",
+                file.display()
+            );
+        }
+        case.geometry
+    } else {
+        hemotwin::case::GeometrySpec {
+            surface: Some(file.to_path_buf()),
+            units: units_text.to_string(),
+            generate: None,
+            axis: None,
+            flow_extensions: None,
+            ports: Vec::new(),
+            inlet,
+        }
+    };
+    let (file, units_text) = match &spec.surface {
+        Some(surface) => (surface.as_path(), spec.units.as_str()),
+        None => (file, units_text),
+    };
+    let prepared = hemotwin::geometry::vessel::prepare_vessel(&spec, 24.0);
+    let units = match (&prepared, units_text.trim()) {
+        (Ok(v), _) => v.units,
+        (Err(_), "auto") => {
+            let raw = hemotwin::geometry::vessel::read_surface(file, Units::Metre)?.surface;
+            hemotwin::simulation::guess_units(&raw)
+        }
+        (Err(_), u) => u.parse()?,
+    };
+    let mut surface = hemotwin::geometry::vessel::read_surface(file, units)?.surface;
     let tol = duplicate_tolerance(&surface);
     let repaired = repair_to.map(|_| repair(&mut surface, tol));
     let r = hemotwin::geometry::check::inspect(&surface);
@@ -398,6 +448,27 @@ fn mesh_check(
     let (crossings, where_) = self_intersections(&surface, 5);
     let closed =
         r.boundary_edges == 0 && r.nonmanifold_edges == 0 && r.volume > 0.0 && flipped == 0 && crossings == 0;
+    let port_rows: Vec<PortRow> = match &prepared {
+        Ok(v) => v
+            .ports
+            .iter()
+            .zip(&v.roles)
+            .zip(&v.planarity)
+            .map(|((p, r), f)| {
+                let role = if *r == hemotwin::lattice::PortRole::Velocity { "inlet" } else { "outlet" };
+                let c = p.center / units.scale();
+                (
+                    p.name.clone(),
+                    role,
+                    [c.x, c.y, c.z],
+                    [p.normal.x, p.normal.y, p.normal.z],
+                    p.radius / units.scale(),
+                    *f,
+                )
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let s = units.scale();
     let to_units = |p: &nalgebra::Point3<f64>| [p.x / s, p.y / s, p.z / s];
     let guess = hemotwin::simulation::guess_units(&hemotwin::geometry::Surface {
@@ -434,6 +505,12 @@ fn mesh_check(
                 "flipped_triangles": l.flipped_triangles,
             })),
             "closed_and_outward": closed,
+            "ports": port_rows.iter().map(|(name, role, c, n, radius, f)| serde_json::json!({
+                "name": name, "role": role, "center": c, "normal": n, "radius": radius, "planarity": f,
+            })).collect::<Vec<_>>(),
+            "run_notes": prepared.as_ref().map(|v| v.notes.clone()).unwrap_or_default(),
+            "ready_to_run": prepared.is_ok(),
+            "run_error": prepared.as_ref().err().map(ToString::to_string),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -475,18 +552,31 @@ fn mesh_check(
                 l.merged_vertices, l.dropped_triangles, l.flipped_triangles
             );
         }
-        let verdict = if closed {
-            "closed and outward: ready for the flow solver"
-        } else if r.boundary_edges > 0 {
-            "open: close each hole (flat caps at the vessel ends) or fix the segmentation"
-        } else if r.nonmanifold_edges > 0 || crossings > 0 {
-            "non-manifold or self-intersecting: fix the segmentation"
-        } else if flipped > 0 {
-            "triangles oriented inconsistently: run with --repair"
-        } else {
-            "closed but oriented inward (negative volume): run with --repair, or flip every triangle"
-        };
-        println!("  {verdict}");
+        if !port_rows.is_empty() {
+            println!("  ports the run uses (planarity: largest distance from the plane / radius):");
+        }
+        for (name, role, c, n, radius, f) in &port_rows {
+            println!(
+                "    {name} ({role}): centre ({:.3}, {:.3}, {:.3}) {u}, normal ({:.3}, {:.3}, {:.3}), radius {radius:.3} {u}, \
+                 planarity {:.2}%",
+                c[0],
+                c[1],
+                c[2],
+                n[0] + 0.0,
+                n[1] + 0.0,
+                n[2] + 0.0,
+                100.0 * f
+            );
+        }
+        match &prepared {
+            Ok(v) => {
+                for note in &v.notes {
+                    println!("  run: {note}");
+                }
+                println!("  ready for the flow solver (`run` prepares it as above)");
+            }
+            Err(e) => println!("  not ready: `run` refuses it: {e}"),
+        }
     }
     if let (Some(out), Some(_)) = (repair_to, &repaired) {
         let header = if keep_metadata { stl_header(file)? } else { neutral_header() };
@@ -500,7 +590,7 @@ fn mesh_check(
             );
         }
     }
-    if !closed {
+    if prepared.is_err() {
         std::process::exit(2);
     }
     Ok(())

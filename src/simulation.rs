@@ -1,358 +1,31 @@
 //! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
 
-use crate::case::{Case, FluidSpec, GenerateSpec, PortRoleSpec, Rheology, WallModel};
+use crate::case::{Case, FluidSpec, Rheology, WallModel};
 use crate::error::{Error, Result};
-use crate::geometry::check::{SurfaceReport, require_closed};
-use crate::geometry::domes::{clip_ends, find_domed_ends};
-use crate::geometry::io_stl::{Units, read_stl};
-use crate::geometry::io_vtp::read_vtp;
-use crate::geometry::ports::{
-    boundary_loops, cap_open_ends, extend_open_ends, orient_open_surface, orient_outward,
-    ports_from_face_ids, tag_triangles,
-};
-use crate::geometry::synth::{
-    AneurysmSpec, BifurcationSpec, FdaNozzleSpec, StenosisSpec, TubeSpec, aneurysm, bifurcation, fda_nozzle,
-    stenosis, tube,
-};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure_cells, section_cells};
 use crate::io::summary::{LOW_TAWSS_PA, PdPa, PortSummary, Summary, WallSummary};
-use crate::io::vtk::{ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines};
+use crate::io::vtk::{
+    ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines, write_vtp_with_ports,
+};
 use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
 use crate::lbm::{BackendChoice, FluxEntry, Solver};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
 use crate::units::{AUTO_MACH, CELL_REYNOLDS_REGULARIZED, LatticeUnits, MACH_MAX, PhysicalScales, TimeStep};
-use nalgebra::{Point3, Vector3};
+use nalgebra::Point3;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// The vessel as the solver sees it: a closed surface in metres and its ports.
-pub struct Vessel {
-    /// Closed, outward-oriented surface (m).
-    pub surface: Surface,
-    /// Ports (m), in the order of `roles`.
-    pub ports: Vec<Port>,
-    /// What each port imposes.
-    pub roles: Vec<PortRole>,
-    /// Tag of each triangle: 0 wall, k + 1 the cap of port k.
-    pub tags: Vec<u16>,
-    /// The triangles of the flow extensions, a range of `surface.triangles`: wall for the flow,
-    /// left out of the wall indices.
-    pub extension: std::ops::Range<usize>,
-    /// Mesh report (area, volume, bounding box).
-    pub report: SurfaceReport,
-    /// What loading did to the surface (units guessed, ends capped, triangles flipped).
-    pub notes: Vec<String>,
-}
+pub use crate::geometry::vessel::{Vessel, generate, guess_units};
 
-impl Vessel {
-    /// The tags with the flow extensions' triangles marked as neither wall nor port (`u16::MAX`):
-    /// what the wall indices sample.
-    pub fn wall_tags(&self) -> Vec<u16> {
-        let mut tags = self.tags.clone();
-        tags[self.extension.clone()].fill(u16::MAX);
-        tags
-    }
-}
-
-/// Facets around the circumference of generated vessels at `cells` lattice cells across: the chord
-/// error stays below 1% of a lattice spacing.
-fn generator_segments(cells: f64) -> usize {
-    ((4.0 * cells / 8.0).ceil() as usize * 8).max(64)
-}
-
-/// The synthetic vessel `spec` (lengths times `scale` give metres) with `segments` facets around,
-/// and its ports.
-pub fn generate(spec: &GenerateSpec, scale: f64, segments: usize) -> Result<(Surface, Vec<Port>)> {
-    let s = scale;
-    match *spec {
-        GenerateSpec::Tube { radius, length } => {
-            tube(&TubeSpec { radius: radius * s, length: length * s }, segments)
-        }
-        GenerateSpec::Stenosis {
-            radius,
-            length,
-            area_reduction_percent,
-            stenosis_length,
-            center,
-            eccentricity,
-        } => stenosis(
-            &StenosisSpec {
-                radius: radius * s,
-                length: length * s,
-                area_reduction: area_reduction_percent / 100.0,
-                stenosis_length: stenosis_length * s,
-                center: center * s,
-                eccentricity,
-            },
-            segments,
-        ),
-        GenerateSpec::FdaNozzle { inlet_length, outlet_length } => fda_nozzle(
-            &FdaNozzleSpec { inlet_length: inlet_length * s, outlet_length: outlet_length * s },
-            segments,
-        ),
-        GenerateSpec::Bifurcation { radius, length, ref daughter_radii, angle_degrees, daughter_length } => {
-            let r0 = radius * s;
-            let daughter_radii = match daughter_radii.as_slice() {
-                [] => [r0 / 2f64.cbrt(); 2],
-                &[r1] => [r1 * s, BifurcationSpec::murray(r0, r1 * s)],
-                &[r1, r2] => [r1 * s, r2 * s],
-                more => {
-                    return Err(Error::parameter(
-                        "geometry.generate.daughter_radii",
-                        format!("give none (Murray's law), one or two radii, not {}", more.len()),
-                    ));
-                }
-            };
-            bifurcation(
-                &BifurcationSpec {
-                    radius: r0,
-                    length: length * s,
-                    daughter_radii,
-                    angle: angle_degrees.to_radians(),
-                    daughter_length: daughter_length * s,
-                },
-                segments,
-            )
-        }
-        GenerateSpec::Aneurysm { radius, length, sphere_radius, neck, center } => aneurysm(
-            &AneurysmSpec {
-                radius: radius * s,
-                length: length * s,
-                sphere_radius: sphere_radius * s,
-                neck: neck * s,
-                center: center * s,
-            },
-            segments,
-        ),
-    }
-}
-
-/// Rotates `surface` and `ports` about the origin so that +z points along `axis` (non-zero).
-fn rotate_z_to(surface: &mut Surface, ports: &mut [Port], axis: Vector3<f64>) {
-    let z = Vector3::z();
-    let rotation = nalgebra::Rotation3::rotation_between(&z, &axis)
-        .unwrap_or_else(|| nalgebra::Rotation3::from_axis_angle(&Vector3::x_axis(), std::f64::consts::PI));
-    for v in &mut surface.vertices {
-        *v = rotation * *v;
-    }
-    for p in ports {
-        p.center = rotation * p.center;
-        p.normal = rotation * p.normal;
-    }
-}
-
-/// The roles of generated or detected ports: velocity at the port named `inlet`, pressure elsewhere.
-fn inlet_first_roles(ports: &[Port]) -> Vec<PortRole> {
-    ports.iter().map(|p| if p.name == "inlet" { PortRole::Velocity } else { PortRole::Pressure }).collect()
-}
-
-/// Loads or generates the case's vessel and checks that it is closed. A surface file given without
-/// ports has its open ends capped into ports (the largest is the inlet) and is oriented outward.
+/// Loads or generates the case's vessel: [`prepare_vessel`](crate::geometry::vessel::prepare_vessel)
+/// of its geometry at its cells across the inlet.
 pub fn load_vessel(case: &Case) -> Result<Vessel> {
-    let mut notes = Vec::new();
-    let mut extension = 0..0;
-    let cells = case.lattice.cells_across_inlet.unwrap_or(24.0);
-    let (surface, ports, roles, units, origin, given_tags) = match (
-        &case.geometry.generate,
-        &case.geometry.surface,
-    ) {
-        (Some(spec), _) => {
-            let units = parse_units(&case.geometry.units)?.unwrap_or(Units::Millimetre);
-            let s = units.scale();
-            let (mut surface, mut ports) = generate(spec, s, generator_segments(cells))?;
-            if let Some(axis) = case.geometry.axis {
-                rotate_z_to(&mut surface, &mut ports, Vector3::from(axis));
-            }
-            let roles = inlet_first_roles(&ports);
-            (surface, ports, roles, units, PathBuf::from("<generated>"), None)
-        }
-        (None, Some(path)) => {
-            let (surface, face_ids, units) = match parse_units(&case.geometry.units)? {
-                Some(u) => {
-                    let (surface, ids) = read_surface(path, u)?;
-                    (surface, ids, u)
-                }
-                None => {
-                    let (mut surface, ids) = read_surface(path, Units::Metre)?;
-                    let guess = guess_units(&surface);
-                    notes.push(format!(
-                        "units guessed as {} from the surface's size (set geometry.units to override)",
-                        guess.symbol()
-                    ));
-                    for v in &mut surface.vertices {
-                        *v *= guess.scale();
-                    }
-                    (surface, ids, guess)
-                }
-            };
-            let s = units.scale();
-            if let (true, Some(ids)) = (case.geometry.ports.is_empty(), &face_ids) {
-                if case.geometry.flow_extensions.is_some_and(|d| d > 0.0) {
-                    return Err(Error::parameter(
-                        "geometry.flow_extensions",
-                        "the surface is closed (its caps carry face ids); flow extensions need open ends",
-                    ));
-                }
-                let mut surface = surface;
-                if orient_outward(&mut surface, &mut []) {
-                    notes.push("the triangles faced inward and were flipped".into());
-                }
-                let (ports, tags, faces) = ports_from_face_ids(&surface, ids, path)?;
-                notes.push(format!(
-                    "ports from the surface's face ids: {}",
-                    ports
-                        .iter()
-                        .zip(&faces)
-                        .map(|(p, f)| format!("{} = face {f}", p.name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                let roles = inlet_first_roles(&ports);
-                (surface, ports, roles, units, path.clone(), Some(tags))
-            } else if case.geometry.ports.is_empty() {
-                let mut surface = surface;
-                if boundary_loops(&surface, path)?.is_empty() {
-                    // A closed surface without ports: its ends are domed caps to clip.
-                    if orient_outward(&mut surface, &mut []) {
-                        notes.push("the triangles faced inward and were flipped".into());
-                    }
-                    let planes = find_domed_ends(&surface, path)?;
-                    clip_ends(&mut surface, &planes, path)?;
-                    notes.push(format!(
-                        "{} rounded ends found and clipped square to the vessel axis one radius behind the dome",
-                        planes.len()
-                    ));
-                }
-                if orient_open_surface(&mut surface, path)? {
-                    notes.push("the triangles faced inward and were flipped".into());
-                }
-                let d = case.geometry.flow_extensions.unwrap_or(crate::case::DEFAULT_FLOW_EXTENSIONS);
-                if d > 0.0 {
-                    let before = surface.triangles.len();
-                    extend_open_ends(&mut surface, d, path)?;
-                    extension = before..surface.triangles.len();
-                    notes.push(format!(
-                        "flow extensions of {d} diameters added at every open end (geometry.flow_extensions = 0 \
-                         turns them off); they are left out of the wall indices"
-                    ));
-                }
-                let (ports, tags) = cap_open_ends(&mut surface, path)?;
-                if ports.len() < 2 {
-                    return Err(Error::input(
-                        path,
-                        format!(
-                            "the surface has {} open end(s), and no [[geometry.ports]] are given: the flow needs an inlet and \
-                             at least one outlet. Give the ports of a capped surface (centre, outward normal and \
-                             radius of each flat cap), or use the surface with its ends open, trimmed square to \
-                             the vessel axis",
-                            ports.len()
-                        ),
-                    ));
-                }
-                notes.push(format!(
-                    "{} open ends capped into ports: {}",
-                    ports.len(),
-                    ports
-                        .iter()
-                        .map(|p| format!("{} (radius {:.2} mm)", p.name, p.radius * 1e3))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                let roles = inlet_first_roles(&ports);
-                (surface, ports, roles, units, path.clone(), Some(tags))
-            } else {
-                let ports = case
-                    .geometry
-                    .ports
-                    .iter()
-                    .map(|p| {
-                        let n = Vector3::from(p.normal);
-                        Port {
-                            name: p.name.clone(),
-                            center: Point3::from(p.center) * s,
-                            normal: n / n.norm(),
-                            radius: p.radius * s,
-                        }
-                    })
-                    .collect();
-                let roles =
-                    case.geometry
-                        .ports
-                        .iter()
-                        .map(|p| {
-                            if p.role == PortRoleSpec::Inlet {
-                                PortRole::Velocity
-                            } else {
-                                PortRole::Pressure
-                            }
-                        })
-                        .collect();
-                (surface, ports, roles, units, path.clone(), None)
-            }
-        }
-        (None, None) => return Err(Error::parameter("geometry", "give `surface` or `generate`")),
-    };
-    let report = require_closed(&surface, &origin)?;
-    check_plausible_size(&report, units, &origin)?;
-    let tags = match given_tags {
-        Some(t) => t,
-        None => tag_triangles(&surface, &ports)?,
-    };
-    Ok(Vessel { surface, ports, roles, tags, extension, report, notes })
-}
-
-/// Reads an `.stl` or `.vtp` surface (by extension) in `units`, with the `.vtp`'s face ids if any.
-fn read_surface(path: &Path, units: Units) -> Result<(Surface, Option<Vec<i32>>)> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("vtp") => read_vtp(path, units),
-        _ => Ok((read_stl(path, units)?, None)),
-    }
-}
-
-/// `Some(units)` for "mm", "cm" or "m"; None for "auto".
-fn parse_units(text: &str) -> Result<Option<Units>> {
-    if text.trim() == "auto" {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|e: Error| match e {
-        Error::Parameter { message, .. } => Error::parameter("geometry.units", format!("{message}, or auto")),
-        other => other,
-    })
-}
-
-/// Guesses the length unit of a surface read as metres from its size: vessel models span a few
-/// millimetres to half a metre, so an extent above 5 means mm, above 0.5 cm, and below that m.
-pub fn guess_units(raw: &Surface) -> Units {
-    let report = crate::geometry::check::inspect(raw);
-    let extent = (report.bbox_max - report.bbox_min).norm();
-    if extent > 5.0 {
-        Units::Millimetre
-    } else if extent > 0.5 {
-        Units::Centimetre
-    } else {
-        Units::Metre
-    }
-}
-
-/// Catches surfaces whose size is implausible for a blood vessel in the declared units.
-fn check_plausible_size(report: &SurfaceReport, units: Units, origin: &Path) -> Result<()> {
-    let extent = (report.bbox_max - report.bbox_min).norm();
-    if !(1e-4..=2.0).contains(&extent) {
-        return Err(Error::input(
-            origin,
-            format!(
-                "the surface spans {extent:.3e} m with units = \"{}\"; vessels span 0.1 mm to 2 m. Are the \
-                 units right (mm, cm or m)?",
-                units.symbol()
-            ),
-        ));
-    }
-    Ok(())
+    crate::geometry::vessel::prepare_vessel(&case.geometry, case.lattice.cells_across_inlet.unwrap_or(24.0))
 }
 
 /// A vessel turned into a lattice, with its lattice parameters.
@@ -1660,11 +1333,18 @@ fn area_percentile(values: &[f64], areas: &[f64], fraction: f64) -> f64 {
 fn write_surfaces(dir: &Path, vessel: &Vessel, point_fields: Vec<PointField<'_>>) -> Result<()> {
     let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
     let extension: Vec<i32> = (0..port_id.len()).map(|t| vessel.extension.contains(&t) as i32).collect();
-    write_vtp(
+    let names_roles: Vec<(&str, &str)> = vessel
+        .ports
+        .iter()
+        .zip(&vessel.roles)
+        .map(|(p, r)| (p.name.as_str(), if *r == PortRole::Velocity { "inlet" } else { "outlet" }))
+        .collect();
+    write_vtp_with_ports(
         &dir.join("wall.vtp"),
         &vessel.surface,
         &[("port_id", &port_id), ("flow_extension", &extension)],
         point_fields,
+        &names_roles,
     )?;
     let (caps, cap_ids): (Vec<[u32; 3]>, Vec<i32>) = vessel
         .surface

@@ -131,3 +131,32 @@ fn surfaces_in_the_wrong_units_are_caught() {
     let text = case_text(&stl, "3.5e-3", "1e-7", "8").replace("units = \"mm\"", "units = \"m\"");
     assert_refused(dir.path(), &text, &["units"]);
 }
+
+#[test]
+fn ports_that_do_not_match_the_surface_are_refused_naming_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    let text = case_text(&stl, "3.5e-3", "1e-7", "8");
+    let out_port = "center = [0, 0, 16], normal = [0, 0, 1], radius = 2";
+    assert!(text.contains(out_port));
+    for (port, needles) in [
+        // A radius three times the opening's.
+        ("center = [0, 0, 16], normal = [0, 0, 1], radius = 6", &["geometry.ports.out", "3.00 times"][..]),
+        // A plane that cuts nothing: 10 mm beyond the tube's end.
+        ("center = [0, 0, 26], normal = [0, 0, 1], radius = 2", &["geometry.ports.out", "cap radii"][..]),
+        // A plane across the tube's middle, where no cap lies.
+        ("center = [0, 0, 8], normal = [0, 0, 1], radius = 2", &["geometry.ports.out", "flat caps"][..]),
+        // The right cap with a normal pointing into the vessel.
+        (
+            "center = [0, 0, 16], normal = [0, 0, -1], radius = 2",
+            &["geometry.ports.out", "points into the vessel"][..],
+        ),
+        // Both ports on one cap.
+        (
+            "center = [0, 0, 0], normal = [0, 0, -1], radius = 2",
+            &["geometry.ports.out", "same cap", "\"in\""][..],
+        ),
+    ] {
+        assert_refused(dir.path(), &text.replace(out_port, port), needles);
+    }
+}

@@ -41,6 +41,47 @@ fn wall_vtp_with_face_ids_round_trips_into_the_same_ports() {
 }
 
 #[test]
+fn wall_vtp_keeps_port_names_roles_and_direction_when_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (surface, _) = hemotwin::geometry::synth::tube(
+        &hemotwin::geometry::synth::TubeSpec { radius: 2e-3, length: 8e-3 },
+        64,
+    )
+    .unwrap();
+    let stl = dir.path().join("tube.stl");
+    hemotwin::geometry::io_stl::write_stl(&stl, &surface, hemotwin::geometry::io_stl::Units::Millimetre)
+        .unwrap();
+    let text = |surface: &Path, units: &str, ports: &str| {
+        format!(
+            "[geometry]\nsurface = \"{}\"\nunits = \"{units}\"\n{ports}\n[fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
+             [inflow]\nflow_rate = 2e-8\n[lattice]\ncells_across_inlet = 8\ntau = 0.8\n[run]\nsteps = 20\nbackend = \"cpu\"\n",
+            surface.display()
+        )
+    };
+    // The inlet listed second, at the far end (z = 8 mm), flowing towards z = 0.
+    let ports = "ports = [ { name = \"distal\", role = \"outlet\", center = [0, 0, 0], normal = [0, 0, -1], radius = 2 },\n\
+                 { name = \"proximal\", role = \"inlet\", center = [0, 0, 8], normal = [0, 0, 1], radius = 2 } ]";
+    let first = Case::from_toml(&text(&stl, "mm", ports), Path::new("stl case")).unwrap();
+    run(&first, &RunOptions { out_dir: Some(dir.path().join("a")), ..Default::default() }).unwrap();
+    let second =
+        Case::from_toml(&text(&dir.path().join("a/wall.vtp"), "m", ""), Path::new("vtp case")).unwrap();
+    let (a, b) = (load_vessel(&first).unwrap(), load_vessel(&second).unwrap());
+    println!("{:?}", b.notes);
+    for k in 0..2 {
+        println!(
+            "{} {:?} {:?} / {} {:?} {:?}",
+            a.ports[k].name, a.roles[k], a.ports[k].normal, b.ports[k].name, b.roles[k], b.ports[k].normal
+        );
+        assert_eq!((&a.ports[k].name, a.roles[k]), (&b.ports[k].name, b.roles[k]));
+        assert!(
+            (a.ports[k].normal - b.ports[k].normal).norm() < 1e-9
+                && (a.ports[k].center - b.ports[k].center).norm() < 1e-9
+        );
+    }
+    assert_eq!(a.tags, b.tags);
+}
+
+#[test]
 fn vtp_that_is_not_a_surface_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.vtp");
@@ -50,4 +91,23 @@ fn vtp_that_is_not_a_surface_is_refused() {
         .to_string();
     println!("{err}");
     assert!(err.contains("bad.vtp"));
+}
+
+#[test]
+fn mesh_check_reads_a_vtp_and_reports_its_named_ports() {
+    let wall = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtp/hemotwin_wall.vtp");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .args(["mesh", "check", wall.to_str().unwrap(), "--units", "auto", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("exit {:?}, ports {}", out.status.code(), json["ports"]);
+    assert_eq!((out.status.code(), json["ready_to_run"].as_bool()), (Some(0), Some(true)));
+    let roles: Vec<(&str, &str)> = json["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("inlet", "inlet"), ("outlet", "outlet")]);
 }

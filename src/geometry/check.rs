@@ -140,7 +140,7 @@ fn mm(p: &Point3<f64>) -> String {
 }
 
 /// Checks that `surface` (read from `path`) has triangles and only finite coordinates.
-pub(crate) fn require_usable(surface: &Surface, path: &Path) -> Result<()> {
+pub fn require_usable(surface: &Surface, path: &Path) -> Result<()> {
     if surface.triangles.is_empty() {
         return Err(Error::input(
             path,

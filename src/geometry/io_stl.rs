@@ -110,20 +110,15 @@ pub fn read_stl(path: &Path, units: Units) -> Result<Surface> {
     let hint = "is this a binary STL cut short or a different format? Export the surface again as STL";
     let stripped = bytes.trim_ascii_start();
     let mesh = match declared {
-        _ if stripped.starts_with(b"solid") => {
-            // stl_io wants "solid " exactly at the start: normalise leading blanks and a nameless "solid".
-            let mut text = b"solid ".to_vec();
-            text.extend_from_slice(&stripped[5..]);
-            stl_io::read_stl(&mut Cursor::new(text)).map_err(|e| {
-                let binary = declared.map_or(String::new(), |(n, expected)| {
-                    format!(
-                        " (read as binary, its header declares {n} triangles, expected {expected} bytes, \
-                         but the file has {size} bytes)"
-                    )
-                });
-                Error::input(path, format!("cannot parse as ASCII STL: {e}{binary}; {hint}"))
-            })?
-        }
+        _ if stripped.starts_with(b"solid") => read_ascii_solids(stripped).map_err(|e| {
+            let binary = declared.map_or(String::new(), |(n, expected)| {
+                format!(
+                    " (read as binary, its header declares {n} triangles, expected {expected} bytes, \
+                     but the file has {size} bytes)"
+                )
+            });
+            Error::input(path, format!("cannot parse as ASCII STL: {e}{binary}; {hint}"))
+        })?,
         Some((n, expected)) if size < expected => {
             return Err(Error::input(
                 path,
@@ -172,6 +167,62 @@ pub fn read_stl(path: &Path, units: Units) -> Result<Surface> {
     let surface = Surface { vertices, triangles };
     require_usable(&surface, path)?;
     Ok(surface)
+}
+
+/// Reads every `solid ... endsolid` block of an ASCII STL (`text` starts with "solid") into one
+/// mesh, merging bit-identical vertices across blocks (a wall and its caps exported as separate
+/// solids form one closed surface). Errors on text after the last block that is not another solid.
+fn read_ascii_solids(text: &[u8]) -> std::result::Result<stl_io::IndexedMesh, String> {
+    let mut mesh = stl_io::IndexedMesh { vertices: Vec::new(), faces: Vec::new() };
+    let mut index: std::collections::HashMap<[u32; 3], usize> = std::collections::HashMap::new();
+    let mut rest = text;
+    let mut solid = 0usize;
+    while !rest.trim_ascii().is_empty() {
+        let body = rest.trim_ascii_start();
+        if !body.starts_with(b"solid") {
+            let at = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+            return Err(format!("text after solid {solid}'s endsolid is not another solid: {at:?}"));
+        }
+        // The block runs to the end of its `endsolid` line (or of the file).
+        let end = find_endsolid(body).map_or(body.len(), |at| {
+            at + body[at..].iter().position(|&c| c == b'\n').map_or(body.len() - at, |n| n + 1)
+        });
+        // stl_io wants "solid " exactly at the start: normalise a nameless "solid".
+        let mut block = b"solid ".to_vec();
+        block.extend_from_slice(&body[5..end]);
+        let part = stl_io::read_stl(&mut Cursor::new(block)).map_err(|e| {
+            if solid == 0 { e.to_string() } else { format!("solid {} (counting from 1): {e}", solid + 1) }
+        })?;
+        let map: Vec<usize> = part
+            .vertices
+            .iter()
+            .map(|v| {
+                *index.entry(v.0.map(f32::to_bits)).or_insert_with(|| {
+                    mesh.vertices.push(*v);
+                    mesh.vertices.len() - 1
+                })
+            })
+            .collect();
+        for f in part.faces {
+            mesh.faces
+                .push(stl_io::IndexedTriangle { normal: f.normal, vertices: f.vertices.map(|v| map[v]) });
+        }
+        rest = &body[end..];
+        solid += 1;
+    }
+    Ok(mesh)
+}
+
+/// Position of the first line of `text` that starts (after blanks) with "endsolid".
+fn find_endsolid(text: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split(|&c| c == b'\n') {
+        if line.trim_ascii_start().starts_with(b"endsolid") {
+            return Some(at);
+        }
+        at += line.len() + 1;
+    }
+    None
 }
 
 /// Triangles read per chunk of a binary STL.
@@ -413,6 +464,48 @@ endsolid\r\n";
         assert_eq!((report.triangles, report.vertices), (12, 8));
         assert!((report.volume - 1e-6).abs() < 1e-15);
         assert!((report.area - 6e-4).abs() < 1e-15);
+    }
+
+    #[test]
+    fn multi_solid_ascii_stl_is_read_whole_and_trailing_junk_refused() {
+        // The unit cube as three solids (bottom and top caps, then the four sides), as vessel
+        // modelling tools export a wall and its caps.
+        let facet = |n: &str, a: &str, b: &str, c: &str| {
+            format!("facet normal {n}\nouter loop\nvertex {a}\nvertex {b}\nvertex {c}\nendloop\nendfacet\n")
+        };
+        let caps = [
+            facet("0 0 -1", "0 0 0", "0 1 0", "1 1 0") + &facet("0 0 -1", "0 0 0", "1 1 0", "1 0 0"),
+            facet("0 0 1", "0 0 1", "1 0 1", "1 1 1") + &facet("0 0 1", "0 0 1", "1 1 1", "0 1 1"),
+        ];
+        let sides = [
+            facet("0 -1 0", "0 0 0", "1 0 0", "1 0 1"),
+            facet("0 -1 0", "0 0 0", "1 0 1", "0 0 1"),
+            facet("0 1 0", "0 1 0", "0 1 1", "1 1 1"),
+            facet("0 1 0", "0 1 0", "1 1 1", "1 1 0"),
+            facet("-1 0 0", "0 0 0", "0 0 1", "0 1 1"),
+            facet("-1 0 0", "0 0 0", "0 1 1", "0 1 0"),
+            facet("1 0 0", "1 0 0", "1 1 0", "1 1 1"),
+            facet("1 0 0", "1 0 0", "1 1 1", "1 0 1"),
+        ]
+        .concat();
+        let text = format!(
+            "solid bottom\n{}endsolid bottom\nsolid top\n{}endsolid top\n  solid wall\n{sides}endsolid wall\n",
+            caps[0], caps[1]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("parts.stl");
+        std::fs::write(&path, &text).unwrap();
+        let surface = read_stl(&path, Units::Centimetre).unwrap();
+        let report = require_closed(&surface, &path).unwrap();
+        println!(
+            "3 solids: {} triangles, {} vertices, volume {:.6e} m^3",
+            report.triangles, report.vertices, report.volume
+        );
+        assert_eq!((report.triangles, report.vertices), (12, 8));
+        assert!((report.volume - 1e-6).abs() < 1e-15);
+        std::fs::write(&path, text + "garbage after the last solid\n").unwrap();
+        let e = error_text(read_stl(&path, Units::Centimetre));
+        assert!(e.contains("not another solid"), "{e}");
     }
 
     #[test]

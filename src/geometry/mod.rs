@@ -1,5 +1,6 @@
 //! Vessel surfaces: triangle meshes, STL input and output, checks, ports and synthetic vessels.
 
+pub mod caps;
 pub mod check;
 pub mod domes;
 pub mod implicit;
@@ -9,5 +10,6 @@ pub mod mesh;
 pub mod ports;
 pub mod repair;
 pub mod synth;
+pub mod vessel;
 
 pub use mesh::{Port, Surface};

@@ -204,6 +204,18 @@ pub fn write_vtp(
     cell_fields: &[(&str, &[i32])],
     point_fields: Vec<PointField<'_>>,
 ) -> Result<()> {
+    write_vtp_with_ports(path, surface, cell_fields, point_fields, &[])
+}
+
+/// [`write_vtp`] with the name and role (`inlet` or `outlet`) of port k as the field-data string
+/// arrays `port_names` and `port_roles`, so that a `port_id` surface read back keeps its ports.
+pub fn write_vtp_with_ports(
+    path: &Path,
+    surface: &Surface,
+    cell_fields: &[(&str, &[i32])],
+    point_fields: Vec<PointField<'_>>,
+    ports: &[(&str, &str)],
+) -> Result<()> {
     for f in &point_fields {
         if f.len() != surface.vertices.len() {
             return Err(Error::parameter(
@@ -234,33 +246,57 @@ pub fn write_vtp(
             })
         })
         .collect();
-    write_surface_vtp(
+    let string_array = |name: &str, values: Vec<&str>| {
+        let chars: Vec<String> =
+            values.iter().flat_map(|v| v.bytes().chain([0])).map(|c| c.to_string()).collect();
+        format!(
+            "<DataArray type=\"String\" Name=\"{name}\" NumberOfTuples=\"{}\" format=\"ascii\">{}</DataArray>",
+            values.len(),
+            chars.join(" ")
+        )
+    };
+    let field = if ports.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<FieldData>{}{}</FieldData>",
+            string_array(crate::geometry::io_vtp::PORT_NAMES_ARRAY, ports.iter().map(|p| p.0).collect()),
+            string_array(crate::geometry::io_vtp::PORT_ROLES_ARRAY, ports.iter().map(|p| p.1).collect())
+        )
+    };
+    write_polydata(
         path,
-        surface,
-        Attributes { point: point_fields.into_iter().map(PointField::to_attribute).collect(), cell },
+        surface_piece(
+            surface,
+            Attributes { point: point_fields.into_iter().map(PointField::to_attribute).collect(), cell },
+        ),
+        &field,
     )
 }
 
 /// Writes `surface` (m) with the arrays `data` as VTK XML PolyData (`.vtp`), atomically.
 pub(crate) fn write_surface_vtp(path: &Path, surface: &Surface, data: Attributes) -> Result<()> {
-    write_polydata(
-        path,
-        PolyDataPiece {
-            points: IOBuffer::F64(surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect()),
-            verts: None,
-            lines: None,
-            polys: Some(VertexNumbers::XML {
-                connectivity: surface.triangles.iter().flatten().map(|&v| v as u64).collect(),
-                offsets: (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect(),
-            }),
-            strips: None,
-            data,
-        },
-    )
+    write_polydata(path, surface_piece(surface, data), "")
 }
 
-/// Writes one PolyData piece as a compressed `.vtp`, atomically.
-fn write_polydata(path: &Path, piece: PolyDataPiece) -> Result<()> {
+/// `surface` (m) with the arrays `data` as one PolyData piece.
+fn surface_piece(surface: &Surface, data: Attributes) -> PolyDataPiece {
+    PolyDataPiece {
+        points: IOBuffer::F64(surface.vertices.iter().flat_map(|p| [p.x, p.y, p.z]).collect()),
+        verts: None,
+        lines: None,
+        polys: Some(VertexNumbers::XML {
+            connectivity: surface.triangles.iter().flatten().map(|&v| v as u64).collect(),
+            offsets: (1..=surface.triangles.len() as u64).map(|k| 3 * k).collect(),
+        }),
+        strips: None,
+        data,
+    }
+}
+
+/// Writes one PolyData piece as a compressed `.vtp`, atomically, with `field` (a `<FieldData>`
+/// element, or empty) before the piece.
+fn write_polydata(path: &Path, piece: PolyDataPiece, field: &str) -> Result<()> {
     let vtk = Vtk {
         version: Version::new_xml(1, 0),
         byte_order: ByteOrder::LittleEndian,
@@ -270,7 +306,13 @@ fn write_polydata(path: &Path, piece: PolyDataPiece) -> Result<()> {
     };
     let file =
         vtk.try_into_xml_format(Compressor::ZLib, ZLIB_LEVEL).map_err(|e| Error::io(path, xml_to_io(e)))?;
-    write_atomic(path, |w: &mut dyn Write| file.write(w).map_err(xml_to_io))
+    let mut bytes = Vec::new();
+    file.write(&mut bytes).map_err(|e| Error::io(path, xml_to_io(e)))?;
+    let tag = b"<PolyData>";
+    if let (false, Some(at)) = (field.is_empty(), bytes.windows(tag.len()).position(|w| w == tag)) {
+        bytes.splice(at + tag.len()..at + tag.len(), field.bytes());
+    }
+    write_atomic(path, |w: &mut dyn Write| w.write_all(&bytes))
 }
 
 /// Writes polylines (m) as VTK XML PolyData (`.vtp`), atomically, with float point arrays (one value
@@ -320,6 +362,7 @@ pub fn write_vtp_lines(
                 cell: cell_fields.iter().map(|(n, v)| array(n, IOBuffer::I32(v.clone()))).collect(),
             },
         },
+        "",
     )
 }
 
