@@ -332,8 +332,10 @@ pub enum Profile {
 pub struct LatticeSpec {
     /// Lattice spacing (m).
     pub dx: Option<f64>,
-    /// Lattice cells across the inlet diameter.
-    pub cells_across_inlet: Option<f64>,
+    /// Lattice cells across the inlet diameter, or "auto": enough to resolve the flow without LES
+    /// (a cell Reynolds number of at most 30 at the peak velocity) within the memory budget
+    /// (`run.max_memory_gib`) and the time budget (`run.max_wall_time_s`), else the most that fit.
+    pub cells_across_inlet: Option<CellsAcross>,
     /// Relaxation time (lattice units).
     pub tau: Option<f64>,
     /// Time step (s).
@@ -347,6 +349,24 @@ pub struct LatticeSpec {
     /// Collision: "regularized" (default, stable as tau -> 1/2) or "trt".
     #[serde(default)]
     pub collision: crate::lbm::Collision,
+}
+
+/// Cells across the inlet: a number, or chosen by the set-up.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum CellsAcross {
+    /// This many cells across the inlet diameter.
+    Count(f64),
+    /// Chosen by the set-up (`"auto"`).
+    Auto(Auto),
+}
+
+/// The keyword `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auto {
+    /// `"auto"`.
+    Auto,
 }
 
 /// Wall boundary scheme.
@@ -388,6 +408,14 @@ pub struct RunSpec {
     pub backend: BackendChoice,
     /// Memory the lattice may use (GiB); default: 80% of the available memory.
     pub max_memory_gib: Option<f64>,
+    /// Wall-clock time (s) `cells_across_inlet = "auto"` plans the time loop to fit in (default
+    /// one hour), at the throughput measured on this machine before the run.
+    #[serde(default = "default_max_wall_time")]
+    pub max_wall_time_s: f64,
+}
+
+fn default_max_wall_time() -> f64 {
+    3600.0
 }
 
 fn default_steady_tolerance() -> f64 {
@@ -415,6 +443,7 @@ impl Default for RunSpec {
             frames: default_frames(),
             backend: default_backend(),
             max_memory_gib: None,
+            max_wall_time_s: default_max_wall_time(),
         }
     }
 }
@@ -526,7 +555,8 @@ impl Case {
         }
         match (self.lattice.dx, self.lattice.cells_across_inlet) {
             (Some(dx), None) => positive("lattice.dx", dx)?,
-            (None, Some(n)) => {
+            (None, Some(CellsAcross::Auto(_))) => {}
+            (None, Some(CellsAcross::Count(n))) => {
                 if !(n.is_finite() && n >= 4.0) {
                     return Err(Error::parameter(
                         "lattice.cells_across_inlet",
@@ -560,6 +590,7 @@ impl Case {
         if !(self.run.steady_tolerance.is_finite() && self.run.steady_tolerance >= 0.0) {
             return Err(Error::parameter("run.steady_tolerance", "must be >= 0 (0 runs to the end)"));
         }
+        positive("run.max_wall_time_s", self.run.max_wall_time_s)?;
         if let Some(m) = self.run.max_memory_gib {
             positive("run.max_memory_gib", m)?;
         }

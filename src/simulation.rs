@@ -1,6 +1,6 @@
 //! A whole run: case -> geometry -> lattice -> LBM time loop -> VTK frames and summary.json.
 
-use crate::case::{Case, FluidSpec, Rheology, WallModel};
+use crate::case::{Case, CellsAcross, FluidSpec, Rheology, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::{Port, Surface};
 use crate::hemo::{Section, SectionMeasure, WallAverages, WallSampler, measure_cells, section_cells};
@@ -8,7 +8,7 @@ use crate::io::summary::{LOW_TAWSS_PA, PdPa, PortSummary, Summary, WallSummary};
 use crate::io::vtk::{
     ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines, write_vtp_with_ports,
 };
-use crate::lattice::{Grid, Lattice, MAX_PORTS, PortRole, voxelize};
+use crate::lattice::{Centerline, Grid, Lattice, MAX_PORTS, PortRole, voxelize};
 use crate::lbm::{BackendChoice, FluxEntry, Solver};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, OutletModel, Waveform, steady_shape, windkessels_from_targets};
@@ -25,7 +25,11 @@ pub use crate::geometry::vessel::{Vessel, generate, guess_units};
 /// Loads or generates the case's vessel: [`prepare_vessel`](crate::geometry::vessel::prepare_vessel)
 /// of its geometry at its cells across the inlet.
 pub fn load_vessel(case: &Case) -> Result<Vessel> {
-    crate::geometry::vessel::prepare_vessel(&case.geometry, case.lattice.cells_across_inlet.unwrap_or(24.0))
+    let cells = match case.lattice.cells_across_inlet {
+        Some(CellsAcross::Count(n)) => n,
+        _ => 24.0,
+    };
+    crate::geometry::vessel::prepare_vessel(&case.geometry, cells)
 }
 
 /// A vessel turned into a lattice, with its lattice parameters.
@@ -140,11 +144,6 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         .position(|r| *r == PortRole::Velocity)
         .ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
     let r_in = vessel.ports[inlet].radius;
-    let dx = match (case.lattice.dx, case.lattice.cells_across_inlet) {
-        (Some(dx), _) => dx,
-        (None, Some(n)) => 2.0 * r_in / n,
-        (None, None) => return Err(Error::parameter("lattice", "give `dx` or `cells_across_inlet`")),
-    };
     let inflow = inflow_of(case, r_in)?;
     let mean_u = inflow.mean_flow / (std::f64::consts::PI * r_in * r_in);
     let peak_u = mean_u * inflow.peak_factor();
@@ -154,14 +153,41 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         (_, _, Some(m)) => TimeStep::Mach(m),
         (None, None, None) => TimeStep::Auto,
     };
-    let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
-    let fluid_estimate = vessel.report.volume / dx.powi(3);
-    let links_estimate = 5.0 * vessel.report.area / (dx * dx);
-    let need = memory_needed(&grid, fluid_estimate, links_estimate);
+    let outlets = outlet_models(case, &vessel, inflow.mean_flow)?;
+    // Poiseuille drop over the vessel's largest extent at the inlet radius: the pressure scale that
+    // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
+    let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
+    let poiseuille =
+        8.0 * case.fluid.viscosity * extent * inflow.mean_flow / (std::f64::consts::PI * r_in.powi(4));
+    let pressure_scale = poiseuille.max(outlet_pressure_swing(&outlets, &inflow));
+    let scales_at = |dx: f64, vessel_peak_velocity: f64| PhysicalScales {
+        density: case.fluid.density,
+        viscosity: case.fluid.viscosity,
+        dx,
+        peak_velocity: peak_u,
+        vessel_peak_velocity,
+        inlet_diameter: 2.0 * r_in,
+        pressure_scale,
+        pulsation: inflow.period().map(|period| (period, extent)),
+        collision: case.lattice.collision,
+        les: case.fluid.les,
+    };
     let budget = match case.run.max_memory_gib {
         Some(g) => g * 1024f64.powi(3),
         None => 0.8 * available_memory().unwrap_or(8.0 * 1024f64.powi(3)),
     };
+    let mut warnings = Vec::new();
+    let peak = PeakEstimate { case, vessel: &vessel, inflow: &inflow, outlets: &outlets, inlet, peak_u };
+    let dx = match (case.lattice.dx, case.lattice.cells_across_inlet) {
+        (Some(dx), _) => dx,
+        (None, Some(CellsAcross::Count(n))) => 2.0 * r_in / n,
+        (None, Some(CellsAcross::Auto(_))) => auto_dx(&peak, r_in, step, &scales_at, budget, &mut warnings)?,
+        (None, None) => return Err(Error::parameter("lattice", "give `dx` or `cells_across_inlet`")),
+    };
+    let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
+    let fluid_estimate = vessel.report.volume / dx.powi(3);
+    let links_estimate = 5.0 * vessel.report.area / (dx * dx);
+    let need = memory_needed(&grid, fluid_estimate, links_estimate);
     if need > budget {
         let across = 2.0 * r_in / dx;
         let fits = (across * (budget / need).cbrt()).floor();
@@ -176,62 +202,14 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         )));
     }
     let voxels = voxelize(&vessel.surface, &vessel.tags, &grid);
-    let mut warnings = Vec::new();
     if voxels.unresolved_links > 0 {
         warnings.push(format!(
             "{} wall links found no surface crossing and use q = 1/2 (a surface defect near the wall?)",
             voxels.unresolved_links
         ));
     }
-    let lines =
-        match crate::lattice::centerlines(&vessel.surface, &vessel.tags, &voxels, &vessel.ports, inlet) {
-            Ok(l) => l,
-            Err(e) => {
-                warnings
-                    .push(format!("no centerline ({e}): the time step follows the inlet's velocity only"));
-                Vec::new()
-            }
-        };
-    let outlets = outlet_models(case, &vessel, inflow.mean_flow)?;
-    let shares: Vec<f64> = outlets.iter().map(|o| o.as_ref().map_or(0.0, |(_, share)| *share)).collect();
-    // The section-mean velocity peaks where the lumen is narrowest for the flow it carries; the
-    // profile there is at most parabolic (twice the mean: the inlet's peak factor over its centre
-    // value, times 2), at the waveform's peak.
-    let profile_peak = inflow.peak_factor() * (2.0 / steady_shape(case.inflow.profile, 0.0)).max(1.0);
-    let vessel_peak_u = match crate::lattice::peak_mean_velocity(&lines, &shares, inflow.mean_flow, dx) {
-        Some((u, at)) if u * profile_peak > 1.1 * peak_u => {
-            warnings.push(format!(
-                "the velocity peaks at about {:.3} m/s near ({:.2}, {:.2}, {:.2}) mm, {:.2}x the inlet's: the time \
-                 step and the Mach limits follow it",
-                u * profile_peak,
-                at.x * 1e3,
-                at.y * 1e3,
-                at.z * 1e3,
-                u * profile_peak / peak_u
-            ));
-            u * profile_peak
-        }
-        Some((u, _)) => (u * profile_peak).max(peak_u),
-        None => peak_u,
-    };
-    // Poiseuille drop over the vessel's largest extent at the inlet radius: the pressure scale that
-    // sets the lattice density variation (a stenosis adds to it; the run reports what it reached).
-    let extent = (vessel.report.bbox_max - vessel.report.bbox_min).amax();
-    let poiseuille =
-        8.0 * case.fluid.viscosity * extent * inflow.mean_flow / (std::f64::consts::PI * r_in.powi(4));
-    let pressure_scale = poiseuille.max(outlet_pressure_swing(&outlets, &inflow));
-    let scales = PhysicalScales {
-        density: case.fluid.density,
-        viscosity: case.fluid.viscosity,
-        dx,
-        peak_velocity: peak_u,
-        vessel_peak_velocity: vessel_peak_u,
-        inlet_diameter: 2.0 * r_in,
-        pressure_scale,
-        pulsation: inflow.period().map(|period| (period, extent)),
-        collision: case.lattice.collision,
-        les: case.fluid.les,
-    };
+    let (lines, vessel_peak_u) = peak.on(&voxels, dx, &mut warnings);
+    let scales = scales_at(dx, vessel_peak_u);
     let (units, unit_warnings) = LatticeUnits::new(&scales, step)?;
     if units.les && case.fluid.les.is_none() {
         let cell_reynolds = vessel_peak_u * dx / units.nu_m2_s;
@@ -269,6 +247,132 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     }
     let reynolds = mean_u * 2.0 * r_in / units.nu_m2_s;
     Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, voxels, inflow, lines })
+}
+
+/// What the peak velocity expected in a vessel depends on (`PeakEstimate::on`).
+struct PeakEstimate<'a> {
+    case: &'a Case,
+    vessel: &'a Vessel,
+    inflow: &'a Inflow,
+    outlets: &'a [Option<(Outlet, f64)>],
+    inlet: usize,
+    /// Peak inlet velocity (m/s).
+    peak_u: f64,
+}
+
+impl PeakEstimate<'_> {
+    /// The centerlines on `voxels` (spacing `dx`, m) and the peak velocity expected in the vessel
+    /// (m/s, at least the inlet's): the section-mean velocity peaks where the lumen is narrowest
+    /// for the flow it carries, and the profile there is at most parabolic (twice the mean: the
+    /// inlet's peak factor over its centre value, times 2) at the waveform's peak. Says in
+    /// `warnings` where it is when it passes the inlet's by 10%, and when no centerline is traced.
+    fn on(
+        &self,
+        voxels: &crate::lattice::Voxels,
+        dx: f64,
+        warnings: &mut Vec<String>,
+    ) -> (Vec<Centerline>, f64) {
+        let v = self.vessel;
+        let lines = match crate::lattice::centerlines(&v.surface, &v.tags, voxels, &v.ports, self.inlet) {
+            Ok(l) => l,
+            Err(e) => {
+                warnings
+                    .push(format!("no centerline ({e}): the time step follows the inlet's velocity only"));
+                Vec::new()
+            }
+        };
+        let shares: Vec<f64> =
+            self.outlets.iter().map(|o| o.as_ref().map_or(0.0, |(_, share)| *share)).collect();
+        let inflow = self.inflow;
+        let profile_peak =
+            inflow.peak_factor() * (2.0 / steady_shape(self.case.inflow.profile, 0.0)).max(1.0);
+        let peak = match crate::lattice::peak_mean_velocity(&lines, &shares, inflow.mean_flow, dx) {
+            Some((u, at)) if u * profile_peak > 1.1 * self.peak_u => {
+                warnings.push(format!(
+                    "the velocity peaks at about {:.3} m/s near ({:.2}, {:.2}, {:.2}) mm, {:.2}x the inlet's: the \
+                     time step and the Mach limits follow it",
+                    u * profile_peak,
+                    at.x * 1e3,
+                    at.y * 1e3,
+                    at.z * 1e3,
+                    u * profile_peak / self.peak_u
+                ));
+                u * profile_peak
+            }
+            Some((u, _)) => (u * profile_peak).max(self.peak_u),
+            None => self.peak_u,
+        };
+        (lines, peak)
+    }
+}
+
+/// Cells across the inlet that resolve the flow without LES.
+const AUTO_CELLS_MIN: f64 = 12.0;
+/// The fewest cells across the inlet `cells_across_inlet = "auto"` falls back to.
+const AUTO_CELLS_FLOOR: f64 = 8.0;
+
+/// The spacing (m) of `cells_across_inlet = "auto"` on an inlet of radius `r_in` (m): the cells that
+/// keep the cell Reynolds number of the peak velocity (estimated on a trial lattice of
+/// `AUTO_CELLS_MIN` cells) at `CELL_REYNOLDS_REGULARIZED`, at least `AUTO_CELLS_MIN`, when they fit
+/// the memory `budget` (bytes) and `run.max_wall_time_s` at this machine's measured CPU throughput;
+/// else the most that fit (from that count down by 5%, to `AUTO_CELLS_FLOOR`). Says which in
+/// `warnings`.
+fn auto_dx(
+    peak: &PeakEstimate<'_>,
+    r_in: f64,
+    step: TimeStep,
+    scales_at: &dyn Fn(f64, f64) -> PhysicalScales,
+    budget: f64,
+    warnings: &mut Vec<String>,
+) -> Result<f64> {
+    let (case, vessel) = (peak.case, peak.vessel);
+    let trial = 2.0 * r_in / AUTO_CELLS_MIN;
+    let voxels = voxelize(
+        &vessel.surface,
+        &vessel.tags,
+        &Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, trial, 2),
+    );
+    let (_, u_peak) = peak.on(&voxels, trial, &mut Vec::new());
+    let nu = case.fluid.viscosity / case.fluid.density;
+    let resolved = (u_peak * 2.0 * r_in / (CELL_REYNOLDS_REGULARIZED * nu)).ceil().max(AUTO_CELLS_MIN);
+    // This machine's CPU throughput (a 48^3 box, 10 steps); a GPU only runs faster.
+    let fluid = crate::bench::bench_fluid("newtonian", false)?;
+    let box48 = crate::bench::dense_box(48);
+    let (throughput, _) =
+        crate::bench::lbm_throughput(&box48, BackendChoice::Cpu, &fluid, case.lattice.collision, 10)?;
+    let mlups = throughput.mlups;
+    // Memory (bytes) and time-loop seconds at n cells across; None where the set-up would refuse.
+    let cost = |n: f64| -> Option<(f64, f64)> {
+        let dx = 2.0 * r_in / n;
+        let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
+        let cells = vessel.report.volume / dx.powi(3);
+        let memory = memory_needed(&grid, cells, 5.0 * vessel.report.area / (dx * dx));
+        let (units, _) = LatticeUnits::new(&scales_at(dx, u_peak), step).ok()?;
+        let steps = match (case.run.steps, case.run.time, case.run.cycles.zip(peak.inflow.period())) {
+            (Some(s), _, _) => s as f64,
+            (None, Some(t), _) => t / units.dt_s,
+            (None, None, Some((c, period))) => c * period / units.dt_s,
+            _ => 0.0,
+        };
+        Some((memory, cells * steps / (mlups * 1e6)))
+    };
+    let fits = |n: f64| cost(n).is_some_and(|(m, t)| m <= budget && t <= case.run.max_wall_time_s);
+    let mut n = resolved;
+    while n > AUTO_CELLS_FLOOR && !fits(n) {
+        n = (0.95 * n).floor().max(AUTO_CELLS_FLOOR);
+    }
+    let (memory, seconds) = cost(n).unwrap_or((f64::NAN, f64::NAN));
+    warnings.push(format!(
+        "cells_across_inlet = \"auto\": {n} cells across the inlet ({}; resolving the peak velocity {u_peak:.3} m/s at a \
+         cell Reynolds number of {CELL_REYNOLDS_REGULARIZED} takes {resolved}); about {:.2} GiB and {:.0} s of time loop \
+         at {mlups:.0} MLUPS (this machine's CPU), within {:.2} GiB and run.max_wall_time_s = {}",
+        if n == resolved { "resolved without LES" } else { "the most within the budgets; LES carries the rest" },
+        memory / 1024f64.powi(3),
+        seconds,
+        budget / 1024f64.powi(3),
+        case.run.max_wall_time_s
+    ));
+    Ok(2.0 * r_in / n)
 }
 
 /// The radial coordinate of an inlet of any shape: ρ = 1 − (distance to the cap's rim) / (its
@@ -967,8 +1071,8 @@ impl Divergence {
 fn divergence_advice(case: &Case, units: &LatticeUnits, mach: f64) -> String {
     use crate::lbm::Collision;
     let cells = |factor: f64| match case.lattice.cells_across_inlet {
-        Some(n) => format!("cells_across_inlet = {}", (factor * n).ceil()),
-        None => format!("lattice.dx = {:.3e} (m)", units.dx_m / factor),
+        Some(CellsAcross::Count(n)) => format!("cells_across_inlet = {}", (factor * n).ceil()),
+        _ => format!("lattice.dx = {:.3e} (m)", units.dx_m / factor),
     };
     if units.collision == Collision::Trt {
         return format!(

@@ -180,7 +180,7 @@ fn a_resumed_run_continues_exactly_where_its_checkpoint_left_off() {
     let straight_rows = std::fs::read_to_string(straight.path().join("ports.csv")).unwrap().lines().count();
     assert_eq!(rows, straight_rows, "ports.csv keeps the rows before the checkpoint");
     let mut case_changed = case(1200);
-    case_changed.lattice.cells_across_inlet = Some(12.0);
+    case_changed.lattice.cells_across_inlet = Some(hemotwin::case::CellsAcross::Count(12.0));
     let e = run(&case_changed, &opts(&split, true)).unwrap_err().to_string();
     println!("error: {e}");
     assert!(e.contains("checkpoint") && e.contains("without --resume"));
