@@ -190,3 +190,27 @@ fn shared_aorta_runs_two_cycles_at_abdominal_flow() {
     assert!(s.max_mach.is_finite() && s.max_mach < 0.3);
     assert!(s.wall.tawss_mean_pa.is_finite() && s.wall.tawss_mean_pa > 0.0);
 }
+
+/// `cells_across_inlet = "auto"`: the cells that resolve the flow (cell Reynolds number 30 at the
+/// peak) when they fit the budgets, else the most that fit, each choice stated.
+#[test]
+fn automatic_cells_resolve_the_flow_within_the_budgets() {
+    let tube = |re: f64, memory: &str| {
+        let q = re * MU / RHO / (2.0 * R) * PI * R * R;
+        let text = format!(
+            "[geometry]\nunits = \"mm\"\ngenerate = {{ shape = \"tube\", radius = 2.0, length = 24.0 }}\n\
+             [fluid]\ndensity = {RHO}\nviscosity = {MU}\n[inflow]\nflow_rate = {q:e}\n\
+             [lattice]\ncells_across_inlet = \"auto\"\n[run]\nsteps = 100\nbackend = \"cpu\"\n{memory}\n"
+        );
+        let case = Case::from_toml(&text, Path::new("auto cells")).unwrap();
+        let setup = hemotwin::simulation::prepare(&case).unwrap();
+        let note = setup.warnings.iter().find(|w| w.contains("cells_across_inlet = \"auto\"")).unwrap().clone();
+        println!("Re {re}: {note}");
+        (2.0 * R / setup.units.dx_m, note, setup.units)
+    };
+    let (cells, note, units) = tube(100.0, "");
+    assert!((cells - 12.0).abs() < 1e-9 && note.contains("resolved without LES") && !units.les, "{cells}");
+    // Re 2000 needs about 150 cells across (some 16 M cells, 4 GiB); half a GiB holds far fewer.
+    let (cells, note, units) = tube(2000.0, "max_memory_gib = 0.5");
+    assert!(cells < 150.0 && cells >= 8.0 && note.contains("the most within the budgets") && units.les, "{cells}");
+}
