@@ -4,9 +4,11 @@
 
 use super::axis::Axis;
 use super::material::{Material, MaterialMap, Region};
-use super::pcg::PcgSettings;
+use super::pcg::{PcgSettings, Preconditioner};
 use super::pressure_map::{map_to_surface, read_wall_pressure};
-use super::solver::{EndCondition, NewtonSettings, Pressure, WallProblem, WallSolver, WallSummary};
+use super::solver::{
+    EndCondition, NewtonSettings, Pressure, WallProblem, WallProgress, WallSolver, WallSummary,
+};
 use super::wall_mesh::{Thickness, WallSpec, extrude};
 use crate::case::Case;
 use crate::error::{Error, Result};
@@ -40,6 +42,18 @@ pub struct WallCase {
     /// Relative residual of the PCG solves.
     #[serde(default = "default_tolerance")]
     pub pcg_tolerance: f64,
+    /// The PCG preconditioner: "multigrid" (default) or "block-jacobi".
+    #[serde(default)]
+    pub preconditioner: Preconditioner,
+    /// PCG iterations allowed per linear solve before the run stops with an error.
+    #[serde(default = "default_max_iterations")]
+    pub pcg_max_iterations: usize,
+    /// Accept a wall thicker than the local lumen radius.
+    #[serde(default)]
+    pub allow_thick_wall: bool,
+    /// Accept negative lumen pressures.
+    #[serde(default)]
+    pub allow_negative_pressure: bool,
     /// Load steps of the large-deformation models.
     #[serde(default = "default_load_steps")]
     pub load_steps: usize,
@@ -56,6 +70,9 @@ fn default_tolerance() -> f64 {
 }
 fn default_load_steps() -> usize {
     10
+}
+fn default_max_iterations() -> usize {
+    5000
 }
 
 impl WallCase {
@@ -104,12 +121,14 @@ pub struct WallRun {
 }
 
 /// Runs the wall of `case`: pressure from `pressure_file` (a wall.vtp with a `pressure` array) or
-/// the case's uniform `wall.pressure`; results into `out`.
+/// the case's uniform `wall.pressure`; results into `out`. `progress` hears from solves that run
+/// longer than 2 s.
 pub fn run_wall(
     case: &Case,
     pressure_file: Option<&Path>,
     out: &Path,
     backend: BackendChoice,
+    progress: impl FnMut(&WallProgress),
 ) -> Result<WallRun> {
     let spec = case.wall.as_ref().ok_or_else(|| {
         Error::parameter(
@@ -122,7 +141,7 @@ pub fn run_wall(
         &vessel.surface,
         &vessel.ports,
         &axis,
-        &WallSpec { thickness: spec.thickness()?, layers: spec.layers },
+        &WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall },
     )?;
     let pressure = match (pressure_file, spec.pressure) {
         (Some(path), _) => {
@@ -141,26 +160,19 @@ pub fn run_wall(
         materials: MaterialMap { default: spec.material, regions: spec.regions.clone() },
         pressure,
         ends: spec.ends,
-        pcg: PcgSettings { tolerance: spec.pcg_tolerance, max_iterations: 100_000 },
+        pcg: PcgSettings {
+            tolerance: spec.pcg_tolerance,
+            max_iterations: spec.pcg_max_iterations,
+            preconditioner: spec.preconditioner,
+        },
         newton: NewtonSettings { load_steps: spec.load_steps, ..NewtonSettings::default() },
         backend,
+        allow_negative_pressure: spec.allow_negative_pressure,
     };
-    // The solve can take minutes (block-Jacobi PCG at 10^5-10^6 dof): say what is being solved and
-    // show that it is alive; the spinner is hidden when stderr is not a terminal.
-    let spinner = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
-        spinner.set_style(style);
-    }
-    spinner.set_message(format!(
-        "solving the wall: {} TET10 elements, {} dofs, block-Jacobi PCG on the {} backend",
-        mesh.elements.len(),
-        3 * mesh.nodes.len(),
-        format!("{backend:?}").to_lowercase()
-    ));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let solution = WallSolver::new(&mesh, &axis, problem).and_then(|mut solver| solver.solve());
-    spinner.finish_and_clear();
-    let solution = solution?;
+    let solution = WallSolver::new(&mesh, &axis, problem).and_then(|mut solver| {
+        solver.on_progress(progress);
+        solver.solve()
+    })?;
     let vtu = out.join("wall_fe.vtu");
     write_wall_vtu(&vtu, &mesh, Some(&solution.fields))?;
     let json = out.join("summary.json");

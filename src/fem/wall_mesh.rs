@@ -33,6 +33,8 @@ pub struct WallSpec {
     pub thickness: Thickness,
     /// Element layers through the thickness (at least 1).
     pub layers: usize,
+    /// Accept a wall thicker than the local lumen radius (refused otherwise: usually a unit slip).
+    pub beyond_radius: bool,
 }
 
 /// One triangle of the lumen surface as a 6-node face of the mesh, where the pressure acts.
@@ -104,11 +106,12 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
                 format!("must be a positive length in m, got {t}"),
             ));
         }
-        Thickness::RadiusFraction(f) if !(f.is_finite() && f > 0.0 && f <= 1.0) => {
+        Thickness::RadiusFraction(f) if !(f.is_finite() && f > 0.0 && (f <= 1.0 || spec.beyond_radius)) => {
             return Err(Error::parameter(
                 "wall.thickness",
                 format!(
-                    "must be a positive percentage of the local radius, at most 100 %, got {} %",
+                    "must be a positive percentage of the local radius, at most 100 % unless \
+                     wall.allow_thick_wall = true, got {} %",
                     f * 100.0
                 ),
             ));
@@ -177,10 +180,24 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
             ));
         }
         let n = n.normalize();
+        let radius = axis.frame(&p).radius;
         let t = match spec.thickness {
             Thickness::Absolute(t) => t,
-            Thickness::RadiusFraction(f) => f * axis.frame(&p).radius,
+            Thickness::RadiusFraction(f) => f * radius,
         };
+        // A thickness equal to the radius (up to round-off) is accepted.
+        if t > radius * (1.0 + 1e-9) && !spec.beyond_radius {
+            return Err(Error::parameter(
+                "wall.thickness",
+                format!(
+                    "{:.3} mm is more than the local lumen radius, {:.3} mm at vertex {v} ({:?} m): check \
+                     the unit, give a percentage of the radius (\"10%\"), or set wall.allow_thick_wall = true",
+                    t * 1e3,
+                    radius * 1e3,
+                    p.coords.as_slice()
+                ),
+            ));
+        }
         for k in 0..stride {
             nodes.push(p + n * (t * k as f64 / layers as f64));
         }
@@ -307,7 +324,13 @@ mod tests {
     fn tube_wall(layers: usize) -> WallMesh {
         let (s, p) = tube(&TubeSpec { radius: 1.0, length: 1.0 }, 24).unwrap();
         let axis = Axis::between_ports(&p).unwrap();
-        extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(1.0), layers }).unwrap()
+        extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(1.0), layers, beyond_radius: false },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -339,11 +362,21 @@ mod tests {
     fn zero_thickness_and_zero_layers_are_refused_naming_the_field() {
         let (s, p) = tube(&TubeSpec { radius: 1.0, length: 1.0 }, 16).unwrap();
         let axis = Axis::between_ports(&p).unwrap();
-        let e =
-            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.0), layers: 2 }).unwrap_err();
+        let e = extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(0.0), layers: 2, beyond_radius: false },
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("wall.thickness"), "{e}");
-        let e =
-            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.1), layers: 0 }).unwrap_err();
+        let e = extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(0.1), layers: 0, beyond_radius: false },
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("wall.layers"), "{e}");
     }
 }
