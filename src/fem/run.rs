@@ -3,13 +3,13 @@
 //! written as `wall_fe.vtu`, with the peak values under `wall` in `summary.json`.
 
 use super::axis::Axis;
-use super::material::{Material, MaterialMap, Region};
+use super::material::{Material, MaterialMap, Region, Stent};
 use super::pcg::{PcgSettings, Preconditioner};
 use super::pressure_map::{map_to_surface, read_wall_pressure};
 use super::solver::{
     EndCondition, NewtonSettings, Pressure, WallProblem, WallProgress, WallSolver, WallSummary,
 };
-use super::wall_mesh::{Thickness, WallSpec, extrude};
+use super::wall_mesh::{Thickness, WallSpec, extrude, remesh_lumen};
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::io::atomic::write_bytes_atomic;
@@ -34,6 +34,9 @@ pub struct WallCase {
     /// Stretches of the wall (by axial abscissa, m) with other moduli.
     #[serde(default)]
     pub regions: Vec<Region>,
+    /// Stents: stretches whose inner layers take a stent's stiffness (`[[wall.stents]]`).
+    #[serde(default)]
+    pub stents: Vec<Stent>,
     /// "axial-fixed" (default; radial motion free) or "fixed".
     #[serde(default = "default_ends")]
     pub ends: EndCondition,
@@ -48,6 +51,9 @@ pub struct WallCase {
     /// PCG iterations allowed per linear solve before the run stops with an error.
     #[serde(default = "default_max_iterations")]
     pub pcg_max_iterations: usize,
+    /// Remesh the lumen isotropically before extruding it (default true).
+    #[serde(default = "default_remesh")]
+    pub remesh: bool,
     /// Accept a wall thicker than the local lumen radius.
     #[serde(default)]
     pub allow_thick_wall: bool,
@@ -70,6 +76,9 @@ fn default_tolerance() -> f64 {
 }
 fn default_load_steps() -> usize {
     10
+}
+fn default_remesh() -> bool {
+    true
 }
 fn default_max_iterations() -> usize {
     5000
@@ -98,7 +107,7 @@ impl WallCase {
 
 /// The case's vessel and its axis: the line between the ports of a tube, else the centerlines
 /// traced on the case's lattice (which needs the voxelization).
-fn vessel_and_axis(case: &Case) -> Result<(Vessel, Axis)> {
+pub fn wall_vessel(case: &Case) -> Result<(Vessel, Axis)> {
     let vessel = crate::simulation::load_vessel(case)?;
     if vessel.ports.len() == 2 {
         let axis = Axis::between_ports(&vessel.ports)?;
@@ -136,17 +145,19 @@ pub fn run_wall(
             "the case has no [wall] section (thickness, material; see docs/validation.md)",
         )
     })?;
-    let (vessel, axis) = vessel_and_axis(case)?;
-    let mesh = extrude(
-        &vessel.surface,
-        &vessel.ports,
-        &axis,
-        &WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall },
-    )?;
+    let (vessel, axis) = wall_vessel(case)?;
+    let wall =
+        WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall };
+    let lumen = if spec.remesh {
+        remesh_lumen(&vessel.surface, &vessel.ports, &axis, &wall)?
+    } else {
+        vessel.surface
+    };
+    let mesh = extrude(&lumen, &vessel.ports, &axis, &wall)?;
     let pressure = match (pressure_file, spec.pressure) {
         (Some(path), _) => {
             let (points, p) = read_wall_pressure(path)?;
-            Pressure::PerVertex(map_to_surface(&vessel.surface, &points, &p, path)?)
+            Pressure::PerVertex(map_to_surface(&lumen, &points, &p, path)?)
         }
         (None, Some(p)) => Pressure::Uniform(p),
         (None, None) => {
@@ -157,7 +168,11 @@ pub fn run_wall(
         }
     };
     let problem = WallProblem {
-        materials: MaterialMap { default: spec.material, regions: spec.regions.clone() },
+        materials: MaterialMap {
+            default: spec.material,
+            regions: spec.regions.clone(),
+            stents: spec.stents.clone(),
+        },
         pressure,
         ends: spec.ends,
         pcg: PcgSettings {

@@ -267,7 +267,7 @@ impl<'a> WallSolver<'a> {
             .map(|e| {
                 let c = mesh.corners(e);
                 let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
-                *problem.materials.at(axis.frame(&centre).abscissa)
+                *problem.materials.at_layer(axis.frame(&centre).abscissa, mesh.layer[e] as usize)
             })
             .collect();
         let gpu = match problem.backend {

@@ -62,6 +62,8 @@ pub struct WallMesh {
     pub ports: Vec<Port>,
     /// Smallest scaled Jacobian over the elements (1 regular, 0 degenerate).
     pub min_scaled_jacobian: f64,
+    /// Element layer of each element through the wall, 0 at the lumen.
+    pub layer: Vec<u16>,
 }
 
 /// Lumen triangles with a smaller angle (degrees) are named as slivers when their prism inverts.
@@ -74,8 +76,11 @@ fn smallest_angle(p: [Point3<f64>; 3]) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Rounds of smoothing of a thickness given as a fraction of the radius.
+const THICKNESS_SMOOTHING: usize = 10;
+
 /// Rounds of smoothing of the extrusion directions.
-const NORMAL_SMOOTHING: usize = 3;
+const NORMAL_SMOOTHING: usize = 12;
 
 /// Area-weighted outward normals of the wall vertices (zero where a vertex has no wall triangle).
 fn vertex_normals(surface: &Surface, wall: &[[u32; 3]]) -> Vec<Vector3<f64>> {
@@ -88,6 +93,28 @@ fn vertex_normals(surface: &Surface, wall: &[[u32; 3]]) -> Vec<Vector3<f64>> {
         }
     }
     n
+}
+
+/// Target lumen edge length as a fraction of the local radius (about 18 edges around).
+const EDGE_PER_RADIUS: f64 = 0.35;
+/// Target lumen edge length in element-layer heights (keeps the prisms from going flat).
+const EDGE_PER_LAYER: f64 = 1.5;
+/// Rounds of remeshing.
+const REMESH_ROUNDS: usize = 8;
+
+/// The lumen surface isotropically remeshed for extrusion (see [`crate::geometry::remesh`]): edge
+/// length the smaller of 0.35 local radii and 1.5 layer heights of the wall `spec` asks for.
+pub fn remesh_lumen(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) -> Result<Surface> {
+    let layers = spec.layers.max(1) as f64;
+    let target = |p: &Point3<f64>| {
+        let r = axis.frame(p).radius;
+        let t = match spec.thickness {
+            Thickness::Absolute(t) => t,
+            Thickness::RadiusFraction(f) => f * r,
+        };
+        (EDGE_PER_RADIUS * r).min(EDGE_PER_LAYER * t / layers)
+    };
+    crate::geometry::remesh::remesh(surface, ports, &target, REMESH_ROUNDS)
 }
 
 /// Builds the wall mesh of `surface` (closed, oriented outward, with flat caps at `ports`).
@@ -169,6 +196,34 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
     if u32::try_from(total.saturating_mul(8)).is_err() {
         return Err(Error::parameter("wall.layers", "the wall mesh would exceed 32-bit node indices"));
     }
+    // Thickness per vertex, smoothed like the directions so that a fraction of a fast-changing
+    // radius (an aneurysm's neck) does not shear the prisms.
+    let mut thickness: Vec<f64> = surface
+        .vertices
+        .iter()
+        .map(|p| match spec.thickness {
+            Thickness::Absolute(t) => t,
+            Thickness::RadiusFraction(f) => f * axis.frame(p).radius,
+        })
+        .collect();
+    if matches!(spec.thickness, Thickness::RadiusFraction(_)) {
+        for _ in 0..THICKNESS_SMOOTHING {
+            let mut sum = vec![0.0; thickness.len()];
+            let mut count = vec![0.0; thickness.len()];
+            for t in &wall {
+                let mean = t.iter().map(|v| thickness[*v as usize]).sum::<f64>() / 3.0;
+                for v in t {
+                    sum[*v as usize] += mean;
+                    count[*v as usize] += 1.0;
+                }
+            }
+            for ((x, s), c) in thickness.iter_mut().zip(sum).zip(count) {
+                if c > 0.0 {
+                    *x = s / c;
+                }
+            }
+        }
+    }
     let mut nodes = Vec::with_capacity(total);
     for &v in &columns {
         let p = surface.vertices[v as usize];
@@ -181,10 +236,7 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         }
         let n = n.normalize();
         let radius = axis.frame(&p).radius;
-        let t = match spec.thickness {
-            Thickness::Absolute(t) => t,
-            Thickness::RadiusFraction(f) => f * radius,
-        };
+        let t = thickness[v as usize];
         // A thickness equal to the radius (up to round-off) is accepted.
         if t > radius * (1.0 + 1e-9) && !spec.beyond_radius {
             return Err(Error::parameter(
@@ -289,6 +341,7 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
     for e in &mut end_nodes {
         e.sort_unstable();
     }
+    let elements_len = elements.len();
     Ok(WallMesh {
         nodes,
         elements,
@@ -296,6 +349,8 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         end_nodes,
         ports: ports.to_vec(),
         min_scaled_jacobian: min_sj,
+        // Tetrahedra come three per prism, `layers` prisms per lumen triangle, lumen first.
+        layer: (0..elements_len).map(|e| ((e / 3) % layers) as u16).collect(),
     })
 }
 
