@@ -4,7 +4,7 @@
 //! printed before the samples.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hemotwin::fem::pcg::{PcgSettings, solve_cpu};
+use hemotwin::fem::pcg::{PcgSettings, Preconditioner, solve_cpu};
 use hemotwin::fem::{
     Assembly, Axis, Constraints, Material, Model, Pattern, Thickness, WallSpec, assemble, cpu::fem_spmv,
     extrude, pressure_forces,
@@ -18,7 +18,7 @@ fn fem(c: &mut Criterion) {
     let side = 2.0 * (std::f64::consts::PI / segments as f64).sin() * 3f64.sqrt() / 2.0;
     let (surface, ports) = tube(&TubeSpec { radius: 1.0, length: 75.0 * side }, segments).expect("tube");
     let axis = Axis::between_ports(&ports).expect("axis");
-    let spec = WallSpec { thickness: Thickness::Absolute(0.2), layers: 4 };
+    let spec = WallSpec { thickness: Thickness::Absolute(0.2), layers: 4, beyond_radius: false };
     let mesh = extrude(&surface, &ports, &axis, &spec).expect("wall");
     let n = mesh.nodes.len();
     let material = Material { model: Model::LinearElastic, youngs_modulus: 1.0e6, poisson_ratio: 0.3 };
@@ -36,7 +36,17 @@ fn fem(c: &mut Criterion) {
     constraints.zero_fixed(&mut f);
     let b: Vec<f64> = f.iter().flat_map(|v| [v.x, v.y, v.z]).collect();
     let start = Instant::now();
-    let (_, report) = solve_cpu(&k, &b, &PcgSettings { tolerance: 1e-6, max_iterations: 100_000 });
+    let (_, report) = solve_cpu(
+        &k,
+        &b,
+        &PcgSettings {
+            tolerance: 1e-6,
+            max_iterations: 100_000,
+            preconditioner: Preconditioner::BlockJacobi,
+        },
+        None,
+        &mut |_, _| {},
+    );
     eprintln!(
         "wall: {} elements, {} nodes, {} dofs, {} nonzeros; full PCG solve to 1e-6: {} iterations, {:.1} s \
          (residual {:.2e})",
@@ -63,8 +73,14 @@ fn fem(c: &mut Criterion) {
     group.bench_function("spmv_f64_bytes", |bch| bch.iter(|| fem_spmv(offsets, cols, values, &x, &mut y)));
     let iterations = 20;
     group.throughput(Throughput::Elements((iterations * k.nrows()) as u64));
-    let settings = PcgSettings { tolerance: 1e-30, max_iterations: iterations };
-    group.bench_function("pcg_20_iterations_dof", |bch| bch.iter(|| solve_cpu(&k, &b, &settings)));
+    let settings = PcgSettings {
+        tolerance: 1e-30,
+        max_iterations: iterations,
+        preconditioner: Preconditioner::BlockJacobi,
+    };
+    group.bench_function("pcg_20_iterations_dof", |bch| {
+        bch.iter(|| solve_cpu(&k, &b, &settings, None, &mut |_, _| {}))
+    });
     group.finish();
 }
 

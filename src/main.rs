@@ -203,7 +203,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Wall { case, pressure, out, backend } => {
             let case = Case::load(&case)?;
             let out = out.unwrap_or_else(|| case.output.dir.clone());
-            let run = hemotwin::fem::run_wall(&case, pressure.as_deref(), &out, backend)?;
+            let run = run_wall(&case, pressure.as_deref(), &out, backend)?;
             print_wall(&run);
             Ok(())
         }
@@ -273,18 +273,51 @@ fn run_case(
     if case.wall.is_some() && !s.interrupted {
         // One-way coupling: the wall carries the flow's time-averaged lumen pressure.
         println!("wall mechanics under the flow's wall pressure ({}/wall.vtp)", out_dir.display());
-        let wall = hemotwin::fem::run_wall(
-            case,
-            Some(&out_dir.join("wall.vtp")),
-            &out_dir,
-            backend.unwrap_or(case.run.backend),
-        )?;
+        let wall =
+            run_wall(case, Some(&out_dir.join("wall.vtp")), &out_dir, backend.unwrap_or(case.run.backend))?;
         print_wall(&wall);
     }
     if s.interrupted {
         std::process::exit(EXIT_INTERRUPTED);
     }
     Ok(())
+}
+
+/// Seconds between two progress lines when stderr is not a terminal (a log).
+const WALL_LOG_EVERY_S: f64 = 10.0;
+
+/// Runs the case's wall, showing the solver's progress: a spinner line on a terminal, a line every
+/// few seconds in a log.
+fn run_wall(
+    case: &Case,
+    pressure: Option<&Path>,
+    out: &Path,
+    backend: BackendChoice,
+) -> Result<hemotwin::fem::WallRun> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
+        spinner.set_style(style);
+    }
+    spinner.set_message("building and solving the wall");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let mut logged = 0.0;
+    let run = hemotwin::fem::run_wall(case, pressure, out, backend, |p: &hemotwin::fem::WallProgress| {
+        let line = format!(
+            "wall: {} dofs, pressure fraction {:.2}, Newton {}, PCG iteration {} at relative residual {:.2e} \
+             ({:.0} s)",
+            p.dofs, p.load_fraction, p.newton_iterations, p.pcg_iterations, p.relative_residual, p.elapsed_s
+        );
+        if spinner.is_hidden() {
+            if p.elapsed_s - logged >= WALL_LOG_EVERY_S {
+                logged = p.elapsed_s;
+                eprintln!("{line}");
+            }
+        } else {
+            spinner.set_message(line);
+        }
+    });
+    spinner.finish_and_clear();
+    Ok(run?)
 }
 
 /// Prints what a wall-mechanics run found and wrote.

@@ -110,8 +110,13 @@ fn patch_test_linear_field_is_exact_to_1e_8() {
             .zip(&boundary)
             .flat_map(|(f, b)| if *b { [0.0; 3] } else { [-f.x, -f.y, -f.z] })
             .collect();
-        let settings = pcg::PcgSettings { tolerance: 1e-14, max_iterations: 10_000 };
-        let (du, report) = pcg::solve_cpu(asm.stiffness.as_ref().unwrap(), &rhs, &settings);
+        let settings = pcg::PcgSettings {
+            tolerance: 1e-14,
+            max_iterations: 10_000,
+            preconditioner: pcg::Preconditioner::BlockJacobi,
+        };
+        let (du, report) =
+            pcg::solve_cpu(asm.stiffness.as_ref().unwrap(), &rhs, &settings, None, &mut |_, _| {});
         let u: Vec<Vector3<f64>> = ub
             .iter()
             .enumerate()

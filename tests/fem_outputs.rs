@@ -28,7 +28,7 @@ fn wall_run_writes_a_readable_vtu_and_summary_with_laplace_hoop_stress() {
     let dir = tempfile::tempdir().unwrap();
     // What the flow wrote to summary.json stays there beside the wall's peaks.
     std::fs::write(dir.path().join("summary.json"), "{\"pressure_drop_pa\": 12.5}").unwrap();
-    let run = run_wall(&case, None, dir.path(), BackendChoice::Cpu).unwrap();
+    let run = run_wall(&case, None, dir.path(), BackendChoice::Cpu, |_| {}).unwrap();
     let s = &run.summary;
     let (r, t, p): (f64, f64, f64) = (2e-3, 0.2e-3, 13300.0);
     let lame_inner = p * (r * r + (r + t).powi(2)) / ((r + t).powi(2) - r * r);
@@ -82,9 +82,11 @@ fn wall_pressure_from_a_vtp_file_matches_the_uniform_load() {
     let dir = tempfile::tempdir().unwrap();
     let wall_vtp = dir.path().join("wall.vtp");
     write_pressure_vtp(&wall_vtp, &vessel.surface, &vec![13300.0; vessel.surface.vertices.len()]).unwrap();
-    let uniform = run_wall(&case, None, &dir.path().join("uniform"), BackendChoice::Cpu).unwrap().summary;
-    let mapped =
-        run_wall(&case, Some(&wall_vtp), &dir.path().join("mapped"), BackendChoice::Cpu).unwrap().summary;
+    let uniform =
+        run_wall(&case, None, &dir.path().join("uniform"), BackendChoice::Cpu, |_| {}).unwrap().summary;
+    let mapped = run_wall(&case, Some(&wall_vtp), &dir.path().join("mapped"), BackendChoice::Cpu, |_| {})
+        .unwrap()
+        .summary;
     let d = (mapped.max_von_mises_pa - uniform.max_von_mises_pa).abs() / uniform.max_von_mises_pa;
     println!(
         "uniform {:.6e} Pa, from wall.vtp {:.6e} Pa peak von Mises: relative difference {d:.1e}",
@@ -119,7 +121,7 @@ fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
     let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
     let (surface, ports) = aneurysm(&spec, 64).unwrap();
     let axis = Axis::between_ports(&ports).unwrap();
-    let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2 };
+    let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2, beyond_radius: false };
     for (name, (surface, ports, axis)) in
         [("bifurcation", bifurcation_vessel), ("aneurysm", (surface, ports, axis))]
     {

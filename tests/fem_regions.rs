@@ -15,6 +15,7 @@ fn stiffer_middle_region_bulges_less_and_fixed_ends_stay_put() {
     let stiff = Material { youngs_modulus: 1.0e7, ..soft };
     let mut pr = problem(soft, 1.0e4, BackendChoice::Cpu);
     pr.materials = MaterialMap {
+        stents: Vec::new(),
         default: soft,
         regions: vec![Region { from: length / 3.0, to: 2.0 * length / 3.0, material: stiff }],
     };

@@ -432,8 +432,13 @@ mod tests {
     fn coloured_assembly_is_deterministic() {
         let (s, p) = tube(&TubeSpec { radius: 1.0, length: 1.0 }, 16).unwrap();
         let axis = Axis::between_ports(&p).unwrap();
-        let mesh =
-            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.3), layers: 2 }).unwrap();
+        let mesh = extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(0.3), layers: 2, beyond_radius: false },
+        )
+        .unwrap();
         let pattern = Pattern::new(&mesh);
         for colour in &pattern.colours {
             let mut nodes: Vec<u32> = colour.iter().flat_map(|&e| mesh.elements[e as usize]).collect();
@@ -460,8 +465,13 @@ mod tests {
     fn pressure_stiffness_matches_finite_differences() {
         let (s, p) = tube(&TubeSpec { radius: 1.0, length: 0.5 }, 8).unwrap();
         let axis = Axis::between_ports(&p).unwrap();
-        let mut mesh =
-            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.2), layers: 1 }).unwrap();
+        let mut mesh = extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(0.2), layers: 1, beyond_radius: false },
+        )
+        .unwrap();
         mesh.inner_faces = vec![mesh.inner_faces[3]];
         let x: Vec<Point3<f64>> =
             mesh.nodes.iter().map(|q| q + Vector3::new(0.1 * q.y, 0.05 * q.z * q.x, 0.02 * q.x)).collect();

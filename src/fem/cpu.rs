@@ -46,12 +46,19 @@ impl Index for usize {
     }
 }
 
-/// y = A x for the CSR matrix (offsets, cols, values): twin of `fem_spmv`.
-pub fn fem_spmv<T: Real, I: Index>(offsets: &[I], cols: &[I], values: &[T], x: &[T], y: &mut [T]) {
+/// y = A x for the CSR matrix (offsets, cols, values): twin of `fem_spmv`. The values may be
+/// stored in a narrower type `V` than the vectors (f32 multigrid operators in an f64 solve).
+pub fn fem_spmv<V: Real, T: Real + From<V>, I: Index>(
+    offsets: &[I],
+    cols: &[I],
+    values: &[V],
+    x: &[T],
+    y: &mut [T],
+) {
     y.par_iter_mut().enumerate().with_min_len(256).for_each(|(row, out)| {
         let mut sum = T::default();
         for k in offsets[row].at()..offsets[row + 1].at() {
-            sum += values[k] * x[cols[k].at()];
+            sum += T::from(values[k]) * x[cols[k].at()];
         }
         *out = sum;
     });
@@ -95,4 +102,9 @@ pub fn fem_block_jacobi<T: Real>(inv: &[T], r: &[T], z: &mut [T]) {
             *zi = m[3 * i] * r[0] + m[3 * i + 1] * r[1] + m[3 * i + 2] * r[2];
         }
     });
+}
+
+/// y = a (w ⊙ x) + b y (w: an inverted diagonal): twin of `fem_scaled_axpby`.
+pub fn fem_scaled_axpby<T: Real>(a: T, w: &[T], x: &[T], b: T, y: &mut [T]) {
+    y.par_iter_mut().zip(x).zip(w).with_min_len(1024).for_each(|((y, &x), &w)| *y = a * (w * x) + b * *y);
 }

@@ -3,6 +3,7 @@
 //! recorded into one command buffer; each dot product reads its partial sums back.
 
 use super::cpu::WORKGROUP;
+use super::multigrid::{Cycle, MgKernels, Multigrid, Operator, operators, vcycle};
 use super::pcg::{PcgKernels, PcgReport, PcgSettings, Slot, block_jacobi_inverse, pcg};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{
@@ -24,14 +25,14 @@ struct FemParams {
 
 /// Stride of one FemParams slot in the uniform buffer (the dynamic-offset alignment).
 const PARAMS_STRIDE: u64 = 256;
-/// Parameter slots: the most dispatches recorded between two dot products.
-const PARAMS_SLOTS: u64 = 8;
+/// Parameter slots: dispatches recorded into one command buffer at most.
+const PARAMS_SLOTS: u64 = 32;
 /// Dot products read back together at most (PCG needs two: r·r and r·z).
 const DOT_SLOTS: u64 = 2;
 
 /// The kernels as compiled: (entry point, source with WORKGROUP and shaders/fem_common.wgsl prepended, storage bindings as
 /// read-only flags after the uniform at binding 0).
-fn shader_sources() -> [(&'static str, String, &'static [bool]); 4] {
+fn shader_sources() -> [(&'static str, String, &'static [bool]); 5] {
     let prelude =
         format!("const WORKGROUP: u32 = {WORKGROUP}u;\n{}\n", include_str!("../../shaders/fem_common.wgsl"));
     [
@@ -45,6 +46,11 @@ fn shader_sources() -> [(&'static str, String, &'static [bool]); 4] {
         (
             "fem_block_jacobi",
             format!("{prelude}{}", include_str!("../../shaders/fem_block_jacobi.wgsl")),
+            &[true, true, false],
+        ),
+        (
+            "fem_scaled_axpby",
+            format!("{prelude}{}", include_str!("../../shaders/fem_scaled_axpby.wgsl")),
             &[true, true, false],
         ),
     ]
@@ -63,6 +69,7 @@ pub struct FemGpu {
     dot: Kernel,
     axpby: Kernel,
     block_jacobi: Kernel,
+    scaled_axpby: Kernel,
 }
 
 fn kernel(device: &wgpu::Device, entry: &str, code: &str, storage: &[bool]) -> Kernel {
@@ -77,9 +84,9 @@ fn kernel(device: &wgpu::Device, entry: &str, code: &str, storage: &[bool]) -> K
 impl FemGpu {
     /// Compiles the FEM kernels on `ctx`'s device.
     pub fn new(ctx: GpuContext) -> Result<Self> {
-        let [spmv, dot, axpby, block_jacobi] =
+        let [spmv, dot, axpby, block_jacobi, scaled_axpby] =
             shader_sources().map(|(entry, code, storage)| kernel(&ctx.device, entry, &code, storage));
-        Ok(FemGpu { ctx, spmv, dot, axpby, block_jacobi })
+        Ok(FemGpu { ctx, spmv, dot, axpby, block_jacobi, scaled_axpby })
     }
 
     /// The adapter in use.
@@ -87,15 +94,22 @@ impl FemGpu {
         &self.ctx.adapter
     }
 
-    /// Solves A x = b with f32 PCG on the GPU; x is returned in f64.
+    /// Solves A x = b with f32 PCG on the GPU, preconditioned by `multigrid` (built for `a`) or
+    /// else block-Jacobi, telling `progress` (iterations, relative residual) after each iteration;
+    /// x is returned in f64.
     pub fn solve(
         &self,
         a: &CsrMatrix<f64>,
         b: &[f64],
         settings: &PcgSettings,
+        multigrid: Option<&Multigrid>,
+        progress: &mut dyn FnMut(usize, f64),
     ) -> Result<(Vec<f64>, PcgReport)> {
         let mut state = GpuPcg::new(self, a, b)?;
-        let report = pcg(&mut state, settings);
+        if let Some(mg) = multigrid {
+            state.add_multigrid(mg)?;
+        }
+        let report = pcg(&mut state, settings, progress);
         if let Some(e) = state.error.take() {
             return Err(e);
         }
@@ -108,9 +122,18 @@ impl FemGpu {
 pub struct GpuPcg<'a> {
     gpu: &'a FemGpu,
     n: u32,
-    matrix: [wgpu::Buffer; 3],
+    /// CSR matrices (offsets, cols, values): the stiffness, then the multigrid's operators in the
+    /// order of [`operators`] after it.
+    matrices: Vec<[wgpu::Buffer; 3]>,
+    /// Rows of each matrix.
+    rows: Vec<u32>,
     inverse: wgpu::Buffer,
-    vectors: [wgpu::Buffer; 5],
+    /// The PCG slots, then the V-cycle's vectors.
+    vectors: Vec<wgpu::Buffer>,
+    /// Length of each vector.
+    lengths: Vec<u32>,
+    /// The V-cycle and the inverted diagonal of each level, when multigrid preconditions.
+    multigrid: Option<(Cycle, Vec<wgpu::Buffer>)>,
     partials: wgpu::Buffer,
     groups: u32,
     /// Bytes between the partial sums of two dot products read back together (offset-aligned).
@@ -123,11 +146,15 @@ pub struct GpuPcg<'a> {
 /// A recorded dispatch.
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    Spmv,
+    /// Matrix k times vector x into vector y.
+    Spmv(usize, usize, usize),
     /// a · b into partial-sum slot k.
     Dot(Slot, Slot, usize),
-    Axpby(Slot, Slot),
+    /// y = a x + b y on vectors (x, y).
+    Axpby(usize, usize),
     BlockJacobi,
+    /// y = a D^-1 x + b y with level l's inverted diagonal: (l, x, y).
+    ScaledAxpby(usize, usize, usize),
 }
 
 impl<'a> GpuPcg<'a> {
@@ -166,10 +193,12 @@ impl<'a> GpuPcg<'a> {
         let inverse =
             init("fem block jacobi", bytemuck::cast_slice(&to_f32(&block_jacobi_inverse(a))), storage);
         let zeros = vec![0f32; n.max(1)];
-        let vectors = [Slot::X, Slot::R, Slot::Z, Slot::P, Slot::Q].map(|s| {
-            let data = if s == Slot::R { to_f32(b) } else { zeros.clone() };
-            init(&format!("fem {s:?}"), bytemuck::cast_slice(&data), rw)
-        });
+        let vectors = [Slot::X, Slot::R, Slot::Z, Slot::P, Slot::Q]
+            .map(|s| {
+                let data = if s == Slot::R { to_f32(b) } else { zeros.clone() };
+                init(&format!("fem {s:?}"), bytemuck::cast_slice(&data), rw)
+            })
+            .into();
         let groups = n.div_ceil(WORKGROUP).max(1) as u32;
         let align = u64::from(limits.min_storage_buffer_offset_alignment);
         let partial_stride = (4 * u64::from(groups)).div_ceil(align) * align;
@@ -188,9 +217,12 @@ impl<'a> GpuPcg<'a> {
         Ok(GpuPcg {
             gpu,
             n: n as u32,
-            matrix,
+            matrices: vec![matrix],
+            rows: vec![n as u32],
             inverse,
             vectors,
+            lengths: vec![n as u32; 5],
+            multigrid: None,
             partials,
             groups,
             partial_stride,
@@ -205,8 +237,67 @@ impl<'a> GpuPcg<'a> {
         crate::gpu::kernels::dispatch_shape(&self.gpu.ctx.device, items, WORKGROUP as u32)
     }
 
+    /// Uploads the operators of `mg` (built for this matrix) and the V-cycle's vectors; the
+    /// preconditioner becomes a V-cycle.
+    pub fn add_multigrid(&mut self, mg: &Multigrid) -> Result<()> {
+        let device = &self.gpu.ctx.device;
+        let limits = device.limits();
+        let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let upload = |label: &str, contents: &[u8]| {
+            if contents.len() as u64 > max {
+                return Err(Error::Gpu(format!(
+                    "the multigrid {label} needs {:.0} MiB in one buffer but {} allows {:.0} MiB; use \
+                     --backend cpu or wall.preconditioner = \"block-jacobi\"",
+                    contents.len() as f64 / 1048576.0,
+                    self.gpu.ctx.adapter.name,
+                    max as f64 / 1048576.0
+                )));
+            }
+            Ok(device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: if contents.is_empty() { &[0; 4] } else { contents },
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            }))
+        };
+        for m in &operators(mg.levels.len())[1..] {
+            let a = mg.operator(*m).unwrap_or_else(|| unreachable!("only the finest is held outside"));
+            let (offsets, cols, values) = a.csr_data();
+            let offsets: Vec<u32> = offsets.iter().map(|&x| x as u32).collect();
+            let cols: Vec<u32> = cols.iter().map(|&x| x as u32).collect();
+            let values: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+            self.matrices.push([
+                upload("fem multigrid offsets", bytemuck::cast_slice(&offsets))?,
+                upload("fem multigrid cols", bytemuck::cast_slice(&cols))?,
+                upload("fem multigrid values", bytemuck::cast_slice(&values))?,
+            ]);
+            self.rows.push(a.nrows() as u32);
+        }
+        let cycle = mg.cycle();
+        for n in cycle.work_vectors() {
+            self.vectors.push(upload("fem multigrid vector", bytemuck::cast_slice(&vec![0f32; n]))?);
+            self.lengths.push(n as u32);
+        }
+        let diagonals = mg
+            .levels
+            .iter()
+            .map(|l| {
+                let d: Vec<f32> = l.dinv.iter().map(|&x| x as f32).collect();
+                upload("fem multigrid diagonal", bytemuck::cast_slice(&d))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.multigrid = Some((cycle, diagonals));
+        Ok(())
+    }
+
     fn record(&mut self, op: Op, a: f64, b: f64) {
-        let items = if matches!(op, Op::BlockJacobi) { self.n / 3 } else { self.n };
+        let items = match op {
+            Op::BlockJacobi => self.n / 3,
+            Op::Spmv(m, _, _) => self.rows[m],
+            Op::Axpby(_, y) | Op::ScaledAxpby(_, _, y) => self.lengths[y],
+            Op::Dot(..) => self.n,
+        };
         let (_, _, row_width) = self.shape(items);
         self.pending.push((FemParams { n: items, row_width, a: a as f32, b: b as f32 }, op));
         if self.pending.len() as u64 == PARAMS_SLOTS {
@@ -231,7 +322,7 @@ impl<'a> GpuPcg<'a> {
             offset: 0,
             size: wgpu::BufferSize::new(size_of::<FemParams>() as u64),
         });
-        let v = |s: Slot| self.vectors[s as usize].as_entire_binding();
+        let v = |s: usize| self.vectors[s].as_entire_binding();
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("fem pcg"),
@@ -239,14 +330,14 @@ impl<'a> GpuPcg<'a> {
             });
             for (k, (p, op)) in self.pending.iter().enumerate() {
                 let (kernel, resources) = match *op {
-                    Op::Spmv => (
+                    Op::Spmv(m, x, y) => (
                         &gpu.spmv,
                         vec![
-                            self.matrix[0].as_entire_binding(),
-                            self.matrix[1].as_entire_binding(),
-                            self.matrix[2].as_entire_binding(),
-                            v(Slot::P),
-                            v(Slot::Q),
+                            self.matrices[m][0].as_entire_binding(),
+                            self.matrices[m][1].as_entire_binding(),
+                            self.matrices[m][2].as_entire_binding(),
+                            v(x),
+                            v(y),
                         ],
                     ),
                     Op::Dot(a, b, slot) => {
@@ -255,11 +346,17 @@ impl<'a> GpuPcg<'a> {
                             offset: slot as u64 * self.partial_stride,
                             size: wgpu::BufferSize::new(4 * u64::from(self.groups)),
                         });
-                        (&gpu.dot, vec![v(a), v(b), partials])
+                        (&gpu.dot, vec![v(a as usize), v(b as usize), partials])
                     }
                     Op::Axpby(x, y) => (&gpu.axpby, vec![v(x), v(y)]),
-                    Op::BlockJacobi => {
-                        (&gpu.block_jacobi, vec![self.inverse.as_entire_binding(), v(Slot::R), v(Slot::Z)])
+                    Op::BlockJacobi => (
+                        &gpu.block_jacobi,
+                        vec![self.inverse.as_entire_binding(), v(Slot::R as usize), v(Slot::Z as usize)],
+                    ),
+                    Op::ScaledAxpby(level, x, y) => {
+                        let diagonals = self.multigrid.as_ref().map(|(_, d)| &d[level]);
+                        let w = diagonals.unwrap_or(&self.inverse).as_entire_binding();
+                        (&gpu.scaled_axpby, vec![w, v(x), v(y)])
                     }
                 };
                 let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.clone() }];
@@ -323,19 +420,43 @@ impl<'a> GpuPcg<'a> {
 
     /// Reads the vector in `slot` back to the host.
     pub fn read(&mut self, slot: Slot) -> Result<Vec<f32>> {
+        self.read_vector(slot as usize)
+    }
+
+    /// Reads vector `k` (0-4: the slots; then the V-cycle's) back to the host.
+    pub fn read_vector(&mut self, k: usize) -> Result<Vec<f32>> {
         self.flush(0);
         let ctx = &self.gpu.ctx;
-        let bytes =
-            read_buffer(&ctx.device, &ctx.queue, &self.vectors[slot as usize], 4 * self.n.max(1) as u64)?;
+        let n = self.lengths[k];
+        let bytes = read_buffer(&ctx.device, &ctx.queue, &self.vectors[k], 4 * u64::from(n.max(1)))?;
         let mut v: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
-        v.truncate(self.n as usize);
+        v.truncate(n as usize);
         Ok(v)
+    }
+}
+
+impl MgKernels for GpuPcg<'_> {
+    fn apply(&mut self, m: Operator, x: usize, y: usize) {
+        let levels = self.multigrid.as_ref().map_or(1, |(c, _)| c.sizes.len() - 1);
+        let k = operators(levels)
+            .iter()
+            .position(|&o| o == m)
+            .unwrap_or_else(|| unreachable!("{m:?} belongs to the hierarchy uploaded"));
+        self.record(Op::Spmv(k, x, y), 0.0, 0.0);
+    }
+
+    fn combine(&mut self, a: f64, x: usize, b: f64, y: usize) {
+        self.record(Op::Axpby(x, y), a, b);
+    }
+
+    fn jacobi(&mut self, level: usize, a: f64, x: usize, b: f64, y: usize) {
+        self.record(Op::ScaledAxpby(level, x, y), a, b);
     }
 }
 
 impl PcgKernels for GpuPcg<'_> {
     fn spmv(&mut self) {
-        self.record(Op::Spmv, 0.0, 0.0);
+        self.apply(Operator::Stiffness(0), Slot::P as usize, Slot::Q as usize);
     }
 
     fn dots(&mut self, pairs: &[(Slot, Slot)]) -> Vec<f64> {
@@ -343,10 +464,14 @@ impl PcgKernels for GpuPcg<'_> {
     }
 
     fn axpby(&mut self, a: f64, x: Slot, b: f64, y: Slot) {
-        self.record(Op::Axpby(x, y), a, b);
+        self.combine(a, x as usize, b, y as usize);
     }
 
     fn precondition(&mut self) {
+        if let Some(cycle) = self.multigrid.as_ref().map(|(c, _)| c.clone()) {
+            vcycle(self, &cycle);
+            return;
+        }
         self.record(Op::BlockJacobi, 0.0, 0.0);
     }
 }

@@ -257,19 +257,43 @@ pub struct Region {
     pub material: Material,
 }
 
-/// Materials of the whole wall: a default and regions that override it (the last match wins).
+/// A stent in the wall: its stretch of the vessel and the stiffness of the inner layers it
+/// occupies (a homogenised stent-tissue layer; the outer layers stay tissue).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stent {
+    /// Start of the stented stretch, m of axial abscissa.
+    pub from: f64,
+    /// End of the stented stretch, m of axial abscissa.
+    pub to: f64,
+    /// Element layers from the lumen that the stent occupies (default 1).
+    #[serde(default = "one_layer")]
+    pub layers: usize,
+    /// The stented layers' material (same model as the wall's).
+    pub material: Material,
+}
+
+fn one_layer() -> usize {
+    1
+}
+
+/// Materials of the whole wall: a default, regions that override it (the last match wins), and
+/// stents that override the inner layers of their stretch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaterialMap {
     /// Material outside every region.
     pub default: Material,
     /// Stretches with other properties.
     pub regions: Vec<Region>,
+    /// Stents (`[[wall.stents]]`).
+    #[serde(default)]
+    pub stents: Vec<Stent>,
 }
 
 impl MaterialMap {
     /// One material everywhere.
     pub fn uniform(material: Material) -> Self {
-        MaterialMap { default: material, regions: Vec::new() }
+        MaterialMap { default: material, regions: Vec::new(), stents: Vec::new() }
     }
 
     /// The material at axial abscissa `s` (m).
@@ -277,9 +301,38 @@ impl MaterialMap {
         self.regions.iter().rev().find(|r| r.from <= s && s <= r.to).map_or(&self.default, |r| &r.material)
     }
 
+    /// The material at abscissa `s` (m) in element layer `layer` (0 at the lumen): a stent's
+    /// where one covers it, else [`MaterialMap::at`].
+    pub fn at_layer(&self, s: f64, layer: usize) -> &Material {
+        self.stents
+            .iter()
+            .rev()
+            .find(|t| t.from <= s && s <= t.to && layer < t.layers)
+            .map_or_else(|| self.at(s), |t| &t.material)
+    }
+
     /// Checks every material and region; all must share one model (linear or not for the whole wall).
     pub fn validate(&self) -> Result<()> {
         self.default.validate("wall.material")?;
+        for (k, t) in self.stents.iter().enumerate() {
+            let field = format!("wall.stents[{k}]");
+            t.material.validate(&format!("{field}.material"))?;
+            if !(t.from.is_finite() && t.to.is_finite() && t.from < t.to) {
+                return Err(Error::parameter(
+                    format!("{field}.from"),
+                    format!("from ({}) must be below to ({}), both finite, in m of abscissa", t.from, t.to),
+                ));
+            }
+            if t.layers == 0 {
+                return Err(Error::parameter(format!("{field}.layers"), "a stent occupies at least 1 layer"));
+            }
+            if t.material.model != self.default.model {
+                return Err(Error::parameter(
+                    format!("{field}.material.model"),
+                    "must be the wall's model (give the stented layer's effective moduli in it)",
+                ));
+            }
+        }
         for (k, r) in self.regions.iter().enumerate() {
             let field = format!("wall.regions[{k}]");
             r.material.validate(&format!("{field}.material"))?;

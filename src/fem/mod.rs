@@ -11,22 +11,23 @@
 //! ```
 //! use hemotwin::fem::{
 //!     Axis, EndCondition, Material, MaterialMap, Model, NewtonSettings, Pressure, Thickness, WallProblem,
-//!     WallSolver, WallSpec, extrude, pcg::PcgSettings,
+//!     WallSolver, WallSpec, extrude, pcg::{PcgSettings, Preconditioner},
 //! };
 //! use hemotwin::geometry::synth::{TubeSpec, tube};
 //! use hemotwin::lbm::BackendChoice;
 //!
 //! let (surface, ports) = tube(&TubeSpec { radius: 2e-3, length: 1e-3 }, 32)?;
 //! let axis = Axis::between_ports(&ports)?;
-//! let mesh = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::RadiusFraction(0.2), layers: 2 })?;
+//! let mesh = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::RadiusFraction(0.2), layers: 2, beyond_radius: false })?;
 //! let material = Material { model: Model::LinearElastic, youngs_modulus: 1e6, poisson_ratio: 0.45 };
 //! let problem = WallProblem {
 //!     materials: MaterialMap::uniform(material),
 //!     pressure: Pressure::Uniform(13.3e3),
 //!     ends: EndCondition::AxialFixed,
-//!     pcg: PcgSettings { tolerance: 1e-8, max_iterations: 10_000 },
+//!     pcg: PcgSettings { tolerance: 1e-8, max_iterations: 10_000, preconditioner: Preconditioner::Multigrid },
 //!     newton: NewtonSettings::default(),
 //!     backend: BackendChoice::Cpu,
+//!     allow_negative_pressure: false,
 //! };
 //! let solution = WallSolver::new(&mesh, &axis, problem)?.solve()?;
 //! // Lamé at the inner surface: p (a² + b²) / (b² - a²) = 73.8 kPa.
@@ -35,16 +36,20 @@
 //! # Ok::<(), hemotwin::Error>(())
 //! ```
 
+mod aggregation;
 mod assemble;
 mod axis;
 pub mod cpu;
 mod element;
 mod gpu;
 mod material;
+pub mod multigrid;
 pub mod pcg;
 mod pressure_map;
+mod prestress;
 mod run;
 mod solver;
+mod sparse;
 mod stress;
 mod wall_mesh;
 
@@ -52,12 +57,13 @@ pub use assemble::{Assembled, Assembly, Constraints, FaceStiffness, Pattern, ass
 pub use axis::{Axis, AxisFrame};
 pub use element::{FACES, scaled_jacobian};
 pub use gpu::{FemGpu, GpuPcg};
-pub use material::{Material, MaterialMap, Model, Region};
+pub use material::{Material, MaterialMap, Model, Region, Stent};
 pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
-pub use run::{WallCase, WallRun, run_wall};
+pub use prestress::{PrestressSettings, ZeroPressure, zero_pressure_geometry};
+pub use run::{WallCase, WallRun, run_wall, wall_vessel};
 pub use solver::{
-    EndCondition, GPU_MIN_TOLERANCE, NewtonSettings, Pressure, WallProblem, WallSolution, WallSolver,
-    WallSummary,
+    EndCondition, GPU_MIN_TOLERANCE, NewtonSettings, Pressure, WallProblem, WallProgress, WallSolution,
+    WallSolver, WallSummary,
 };
 pub use stress::{NodalFields, von_mises};
-pub use wall_mesh::{InnerFace, Thickness, WallMesh, WallSpec, extrude};
+pub use wall_mesh::{InnerFace, Thickness, WallMesh, WallSpec, extrude, remesh_lumen};

@@ -3,11 +3,13 @@
 //! written as `wall_fe.vtu`, with the peak values under `wall` in `summary.json`.
 
 use super::axis::Axis;
-use super::material::{Material, MaterialMap, Region};
-use super::pcg::PcgSettings;
+use super::material::{Material, MaterialMap, Region, Stent};
+use super::pcg::{PcgSettings, Preconditioner};
 use super::pressure_map::{map_to_surface, read_wall_pressure};
-use super::solver::{EndCondition, NewtonSettings, Pressure, WallProblem, WallSolver, WallSummary};
-use super::wall_mesh::{Thickness, WallSpec, extrude};
+use super::solver::{
+    EndCondition, NewtonSettings, Pressure, WallProblem, WallProgress, WallSolver, WallSummary,
+};
+use super::wall_mesh::{Thickness, WallSpec, extrude, remesh_lumen};
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::io::atomic::write_bytes_atomic;
@@ -32,6 +34,9 @@ pub struct WallCase {
     /// Stretches of the wall (by axial abscissa, m) with other moduli.
     #[serde(default)]
     pub regions: Vec<Region>,
+    /// Stents: stretches whose inner layers take a stent's stiffness (`[[wall.stents]]`).
+    #[serde(default)]
+    pub stents: Vec<Stent>,
     /// "axial-fixed" (default; radial motion free) or "fixed".
     #[serde(default = "default_ends")]
     pub ends: EndCondition,
@@ -40,6 +45,21 @@ pub struct WallCase {
     /// Relative residual of the PCG solves.
     #[serde(default = "default_tolerance")]
     pub pcg_tolerance: f64,
+    /// The PCG preconditioner: "multigrid" (default) or "block-jacobi".
+    #[serde(default)]
+    pub preconditioner: Preconditioner,
+    /// PCG iterations allowed per linear solve before the run stops with an error.
+    #[serde(default = "default_max_iterations")]
+    pub pcg_max_iterations: usize,
+    /// Remesh the lumen isotropically before extruding it (default true).
+    #[serde(default = "default_remesh")]
+    pub remesh: bool,
+    /// Accept a wall thicker than the local lumen radius.
+    #[serde(default)]
+    pub allow_thick_wall: bool,
+    /// Accept negative lumen pressures.
+    #[serde(default)]
+    pub allow_negative_pressure: bool,
     /// Load steps of the large-deformation models.
     #[serde(default = "default_load_steps")]
     pub load_steps: usize,
@@ -56,6 +76,12 @@ fn default_tolerance() -> f64 {
 }
 fn default_load_steps() -> usize {
     10
+}
+fn default_remesh() -> bool {
+    true
+}
+fn default_max_iterations() -> usize {
+    5000
 }
 
 impl WallCase {
@@ -81,7 +107,7 @@ impl WallCase {
 
 /// The case's vessel and its axis: the line between the ports of a tube, else the centerlines
 /// traced on the case's lattice (which needs the voxelization).
-fn vessel_and_axis(case: &Case) -> Result<(Vessel, Axis)> {
+pub fn wall_vessel(case: &Case) -> Result<(Vessel, Axis)> {
     let vessel = crate::simulation::load_vessel(case)?;
     if vessel.ports.len() == 2 {
         let axis = Axis::between_ports(&vessel.ports)?;
@@ -104,12 +130,14 @@ pub struct WallRun {
 }
 
 /// Runs the wall of `case`: pressure from `pressure_file` (a wall.vtp with a `pressure` array) or
-/// the case's uniform `wall.pressure`; results into `out`.
+/// the case's uniform `wall.pressure`; results into `out`. `progress` hears from solves that run
+/// longer than 2 s.
 pub fn run_wall(
     case: &Case,
     pressure_file: Option<&Path>,
     out: &Path,
     backend: BackendChoice,
+    progress: impl FnMut(&WallProgress),
 ) -> Result<WallRun> {
     let spec = case.wall.as_ref().ok_or_else(|| {
         Error::parameter(
@@ -117,17 +145,19 @@ pub fn run_wall(
             "the case has no [wall] section (thickness, material; see docs/validation.md)",
         )
     })?;
-    let (vessel, axis) = vessel_and_axis(case)?;
-    let mesh = extrude(
-        &vessel.surface,
-        &vessel.ports,
-        &axis,
-        &WallSpec { thickness: spec.thickness()?, layers: spec.layers },
-    )?;
+    let (vessel, axis) = wall_vessel(case)?;
+    let wall =
+        WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall };
+    let lumen = if spec.remesh {
+        remesh_lumen(&vessel.surface, &vessel.ports, &axis, &wall)?
+    } else {
+        vessel.surface
+    };
+    let mesh = extrude(&lumen, &vessel.ports, &axis, &wall)?;
     let pressure = match (pressure_file, spec.pressure) {
         (Some(path), _) => {
             let (points, p) = read_wall_pressure(path)?;
-            Pressure::PerVertex(map_to_surface(&vessel.surface, &points, &p, path)?)
+            Pressure::PerVertex(map_to_surface(&lumen, &points, &p, path)?)
         }
         (None, Some(p)) => Pressure::Uniform(p),
         (None, None) => {
@@ -138,29 +168,26 @@ pub fn run_wall(
         }
     };
     let problem = WallProblem {
-        materials: MaterialMap { default: spec.material, regions: spec.regions.clone() },
+        materials: MaterialMap {
+            default: spec.material,
+            regions: spec.regions.clone(),
+            stents: spec.stents.clone(),
+        },
         pressure,
         ends: spec.ends,
-        pcg: PcgSettings { tolerance: spec.pcg_tolerance, max_iterations: 100_000 },
+        pcg: PcgSettings {
+            tolerance: spec.pcg_tolerance,
+            max_iterations: spec.pcg_max_iterations,
+            preconditioner: spec.preconditioner,
+        },
         newton: NewtonSettings { load_steps: spec.load_steps, ..NewtonSettings::default() },
         backend,
+        allow_negative_pressure: spec.allow_negative_pressure,
     };
-    // The solve can take minutes (block-Jacobi PCG at 10^5-10^6 dof): say what is being solved and
-    // show that it is alive; the spinner is hidden when stderr is not a terminal.
-    let spinner = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
-        spinner.set_style(style);
-    }
-    spinner.set_message(format!(
-        "solving the wall: {} TET10 elements, {} dofs, block-Jacobi PCG on the {} backend",
-        mesh.elements.len(),
-        3 * mesh.nodes.len(),
-        format!("{backend:?}").to_lowercase()
-    ));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let solution = WallSolver::new(&mesh, &axis, problem).and_then(|mut solver| solver.solve());
-    spinner.finish_and_clear();
-    let solution = solution?;
+    let solution = WallSolver::new(&mesh, &axis, problem).and_then(|mut solver| {
+        solver.on_progress(progress);
+        solver.solve()
+    })?;
     let vtu = out.join("wall_fe.vtu");
     write_wall_vtu(&vtu, &mesh, Some(&solution.fields))?;
     let json = out.join("summary.json");

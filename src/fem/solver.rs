@@ -6,7 +6,8 @@ use super::assemble::{Assembly, Constraints, FaceStiffness, Pattern, assemble, p
 use super::axis::Axis;
 use super::gpu::FemGpu;
 use super::material::{Material, MaterialMap};
-use super::pcg::{PcgReport, PcgSettings, solve_cpu};
+use super::multigrid::Multigrid;
+use super::pcg::{PcgReport, PcgSettings, Preconditioner, solve_cpu};
 use super::stress::{NodalFields, recover};
 use super::wall_mesh::WallMesh;
 use crate::error::{Error, Result};
@@ -14,6 +15,7 @@ use crate::lbm::BackendChoice;
 use nalgebra::{Point3, Vector3};
 use nalgebra_sparse::CsrMatrix;
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// The pressure on the lumen side of the wall.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +76,33 @@ pub struct WallProblem {
     pub newton: NewtonSettings,
     /// Where the PCG runs.
     pub backend: BackendChoice,
+    /// Accept negative lumen pressures (refused otherwise: usually a gauge or sign slip).
+    pub allow_negative_pressure: bool,
+}
+
+/// Solves running longer than this report their progress, s.
+const PROGRESS_AFTER_S: f64 = 2.0;
+/// Seconds between two progress reports.
+const PROGRESS_EVERY_S: f64 = 1.0;
+
+/// A progress callback.
+type ProgressFn<'a> = Box<dyn FnMut(&WallProgress) + 'a>;
+
+/// Where a running wall solve stands, told to the callback of [`WallSolver::on_progress`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WallProgress {
+    /// Degrees of freedom.
+    pub dofs: usize,
+    /// The fraction of the pressure being solved for (1: full load).
+    pub load_fraction: f64,
+    /// Newton iterations so far (all load steps).
+    pub newton_iterations: usize,
+    /// PCG iterations of the running linear solve.
+    pub pcg_iterations: usize,
+    /// Its relative residual.
+    pub relative_residual: f64,
+    /// Seconds since the solve started.
+    pub elapsed_s: f64,
 }
 
 /// Peak values and solver statistics of a wall solution (written into summary.json).
@@ -133,6 +162,8 @@ pub struct WallSolver<'a> {
     load_steps: usize,
     last_pcg: PcgReport,
     pcg_iterations: usize,
+    progress: Option<ProgressFn<'a>>,
+    started: Instant,
 }
 
 /// Holds the end faces of `mesh` as `ends` asks.
@@ -210,6 +241,19 @@ impl<'a> WallSolver<'a> {
             }
             Pressure::Uniform(_) => {}
         }
+        let lowest = match &problem.pressure {
+            Pressure::Uniform(p) => *p,
+            Pressure::PerVertex(p) => p.iter().copied().fold(f64::INFINITY, f64::min),
+        };
+        if lowest < 0.0 && !problem.allow_negative_pressure {
+            return Err(Error::parameter(
+                "wall.pressure",
+                format!(
+                    "the lumen pressure falls to {lowest:.4e} Pa, below zero: give the gauge pressure \
+                     (relative to the surroundings) in Pa, or set wall.allow_negative_pressure = true"
+                ),
+            ));
+        }
         if !(problem.pcg.tolerance > 0.0 && problem.pcg.max_iterations > 0) {
             return Err(Error::parameter(
                 "wall.pcg",
@@ -223,7 +267,7 @@ impl<'a> WallSolver<'a> {
             .map(|e| {
                 let c = mesh.corners(e);
                 let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
-                *problem.materials.at(axis.frame(&centre).abscissa)
+                *problem.materials.at_layer(axis.frame(&centre).abscissa, mesh.layer[e] as usize)
             })
             .collect();
         let gpu = match problem.backend {
@@ -264,8 +308,15 @@ impl<'a> WallSolver<'a> {
                 negative_curvature: false,
             },
             pcg_iterations: 0,
+            progress: None,
+            started: Instant::now(),
             problem,
         })
+    }
+
+    /// Reports progress to `f` (about every second) during solves that run longer than 2 s.
+    pub fn on_progress(&mut self, f: impl FnMut(&WallProgress) + 'a) {
+        self.progress = Some(Box::new(f));
     }
 
     /// The last converged displacement (m, per node).
@@ -337,20 +388,53 @@ impl<'a> WallSolver<'a> {
         r: &[Vector3<f64>],
         tolerance: f64,
         truncated: bool,
+        load_fraction: f64,
     ) -> Result<Vec<Vector3<f64>>> {
         let b: Vec<f64> = r.iter().flat_map(|v| [v.x, v.y, v.z]).collect();
         let settings = PcgSettings { tolerance, ..self.problem.pcg };
-        let (x, report) = match &self.gpu {
-            Some(gpu) => gpu.solve(k, &b, &settings)?,
-            None => solve_cpu(k, &b, &settings),
+        let multigrid = (settings.preconditioner == Preconditioner::Multigrid)
+            .then(|| Multigrid::new(k, self.mesh, &self.constraints));
+        let mut listener = self.progress.take();
+        let (started, mut last) = (self.started, 0.0);
+        let (dofs, newton_iterations) = (b.len(), self.newton_iterations);
+        let mut tell = |pcg_iterations: usize, relative_residual: f64| {
+            let elapsed_s = started.elapsed().as_secs_f64();
+            if let Some(f) = listener.as_mut()
+                && elapsed_s >= PROGRESS_AFTER_S
+                && elapsed_s - last >= PROGRESS_EVERY_S
+            {
+                last = elapsed_s;
+                f(&WallProgress {
+                    dofs,
+                    load_fraction,
+                    newton_iterations,
+                    pcg_iterations,
+                    relative_residual,
+                    elapsed_s,
+                });
+            }
         };
+        let solved = match &self.gpu {
+            Some(gpu) => gpu.solve(k, &b, &settings, multigrid.as_ref(), &mut tell),
+            None => Ok(solve_cpu(k, &b, &settings, multigrid.as_ref(), &mut tell)),
+        };
+        self.progress = listener;
+        let (x, report) = solved?;
         self.last_pcg = report;
         self.pcg_iterations += report.iterations;
+        if report.negative_curvature && !truncated {
+            return Err(Error::Diverged(format!(
+                "PCG met negative curvature after {} iterations: the stiffness is not positive definite; \
+                 check that the ends hold every rigid motion (wall.ends)",
+                report.iterations
+            )));
+        }
         if !(report.converged || truncated && report.negative_curvature) {
             return Err(Error::Diverged(format!(
-                "PCG reached relative residual {:.2e} after {} iterations, short of {:.1e}; raise \
-                 wall.pcg.max_iterations or check the constraints",
-                report.relative_residual, report.iterations, tolerance
+                "PCG stopped at its iteration limit (wall.pcg_max_iterations = {}) with relative residual \
+                 {:.2e}, short of {:.1e}; raise wall.pcg_max_iterations, use preconditioner = \"multigrid\", \
+                 or check that the ends are held",
+                settings.max_iterations, report.relative_residual, tolerance
             )));
         }
         let mut du: Vec<Vector3<f64>> = x.chunks(3).map(|c| Vector3::new(c[0], c[1], c[2])).collect();
@@ -367,6 +451,7 @@ impl<'a> WallSolver<'a> {
     /// On failure the error names the load step and residual, and [`WallSolver::displacement`]
     /// keeps the last converged state.
     pub fn solve(&mut self) -> Result<WallSolution> {
+        self.started = Instant::now();
         let nonlinear = self.materials.first().is_some_and(Material::is_nonlinear);
         let steps = if nonlinear { self.problem.newton.load_steps } else { 1 };
         for step in 1..=steps {
@@ -428,7 +513,7 @@ impl<'a> WallSolver<'a> {
             let zero = vec![Vector3::zeros(); self.mesh.nodes.len()];
             let res = self.residual(lambda, &zero, true)?;
             let k = res.tangent.unwrap_or_else(|| unreachable!("a tangent was asked for"));
-            self.u = self.linear_solve(&k, &res.r, self.problem.pcg.tolerance, false)?;
+            self.u = self.linear_solve(&k, &res.r, self.problem.pcg.tolerance, false, lambda)?;
             self.newton_iterations += 1;
             self.load_steps += 1;
             self.converged_load = lambda;
@@ -455,7 +540,7 @@ impl<'a> WallSolver<'a> {
             let tangent = state.tangent.take().unwrap_or_else(|| unreachable!("a tangent was asked for"));
             let tol = settings.forcing.max(self.problem.pcg.tolerance);
             let du = self
-                .linear_solve(&tangent, &state.r, tol, true)
+                .linear_solve(&tangent, &state.r, tol, true, lambda)
                 .map_err(|e| fail(e.to_string(), res / reference))?;
             self.newton_iterations += 1;
             // Line search on the slope s(η) = du · r(u + η du) (Crisfield): keep η = 1 unless it

@@ -33,6 +33,8 @@ pub struct WallSpec {
     pub thickness: Thickness,
     /// Element layers through the thickness (at least 1).
     pub layers: usize,
+    /// Accept a wall thicker than the local lumen radius (refused otherwise: usually a unit slip).
+    pub beyond_radius: bool,
 }
 
 /// One triangle of the lumen surface as a 6-node face of the mesh, where the pressure acts.
@@ -60,6 +62,8 @@ pub struct WallMesh {
     pub ports: Vec<Port>,
     /// Smallest scaled Jacobian over the elements (1 regular, 0 degenerate).
     pub min_scaled_jacobian: f64,
+    /// Element layer of each element through the wall, 0 at the lumen.
+    pub layer: Vec<u16>,
 }
 
 /// Lumen triangles with a smaller angle (degrees) are named as slivers when their prism inverts.
@@ -72,8 +76,11 @@ fn smallest_angle(p: [Point3<f64>; 3]) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Rounds of smoothing of a thickness given as a fraction of the radius.
+const THICKNESS_SMOOTHING: usize = 10;
+
 /// Rounds of smoothing of the extrusion directions.
-const NORMAL_SMOOTHING: usize = 3;
+const NORMAL_SMOOTHING: usize = 12;
 
 /// Area-weighted outward normals of the wall vertices (zero where a vertex has no wall triangle).
 fn vertex_normals(surface: &Surface, wall: &[[u32; 3]]) -> Vec<Vector3<f64>> {
@@ -86,6 +93,28 @@ fn vertex_normals(surface: &Surface, wall: &[[u32; 3]]) -> Vec<Vector3<f64>> {
         }
     }
     n
+}
+
+/// Target lumen edge length as a fraction of the local radius (about 18 edges around).
+const EDGE_PER_RADIUS: f64 = 0.35;
+/// Target lumen edge length in element-layer heights (keeps the prisms from going flat).
+const EDGE_PER_LAYER: f64 = 1.5;
+/// Rounds of remeshing.
+const REMESH_ROUNDS: usize = 8;
+
+/// The lumen surface isotropically remeshed for extrusion (see [`crate::geometry::remesh`]): edge
+/// length the smaller of 0.35 local radii and 1.5 layer heights of the wall `spec` asks for.
+pub fn remesh_lumen(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) -> Result<Surface> {
+    let layers = spec.layers.max(1) as f64;
+    let target = |p: &Point3<f64>| {
+        let r = axis.frame(p).radius;
+        let t = match spec.thickness {
+            Thickness::Absolute(t) => t,
+            Thickness::RadiusFraction(f) => f * r,
+        };
+        (EDGE_PER_RADIUS * r).min(EDGE_PER_LAYER * t / layers)
+    };
+    crate::geometry::remesh::remesh(surface, ports, &target, REMESH_ROUNDS)
 }
 
 /// Builds the wall mesh of `surface` (closed, oriented outward, with flat caps at `ports`).
@@ -104,11 +133,12 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
                 format!("must be a positive length in m, got {t}"),
             ));
         }
-        Thickness::RadiusFraction(f) if !(f.is_finite() && f > 0.0 && f <= 1.0) => {
+        Thickness::RadiusFraction(f) if !(f.is_finite() && f > 0.0 && (f <= 1.0 || spec.beyond_radius)) => {
             return Err(Error::parameter(
                 "wall.thickness",
                 format!(
-                    "must be a positive percentage of the local radius, at most 100 %, got {} %",
+                    "must be a positive percentage of the local radius, at most 100 % unless \
+                     wall.allow_thick_wall = true, got {} %",
                     f * 100.0
                 ),
             ));
@@ -166,6 +196,34 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
     if u32::try_from(total.saturating_mul(8)).is_err() {
         return Err(Error::parameter("wall.layers", "the wall mesh would exceed 32-bit node indices"));
     }
+    // Thickness per vertex, smoothed like the directions so that a fraction of a fast-changing
+    // radius (an aneurysm's neck) does not shear the prisms.
+    let mut thickness: Vec<f64> = surface
+        .vertices
+        .iter()
+        .map(|p| match spec.thickness {
+            Thickness::Absolute(t) => t,
+            Thickness::RadiusFraction(f) => f * axis.frame(p).radius,
+        })
+        .collect();
+    if matches!(spec.thickness, Thickness::RadiusFraction(_)) {
+        for _ in 0..THICKNESS_SMOOTHING {
+            let mut sum = vec![0.0; thickness.len()];
+            let mut count = vec![0.0; thickness.len()];
+            for t in &wall {
+                let mean = t.iter().map(|v| thickness[*v as usize]).sum::<f64>() / 3.0;
+                for v in t {
+                    sum[*v as usize] += mean;
+                    count[*v as usize] += 1.0;
+                }
+            }
+            for ((x, s), c) in thickness.iter_mut().zip(sum).zip(count) {
+                if c > 0.0 {
+                    *x = s / c;
+                }
+            }
+        }
+    }
     let mut nodes = Vec::with_capacity(total);
     for &v in &columns {
         let p = surface.vertices[v as usize];
@@ -177,10 +235,21 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
             ));
         }
         let n = n.normalize();
-        let t = match spec.thickness {
-            Thickness::Absolute(t) => t,
-            Thickness::RadiusFraction(f) => f * axis.frame(&p).radius,
-        };
+        let radius = axis.frame(&p).radius;
+        let t = thickness[v as usize];
+        // A thickness equal to the radius (up to round-off) is accepted.
+        if t > radius * (1.0 + 1e-9) && !spec.beyond_radius {
+            return Err(Error::parameter(
+                "wall.thickness",
+                format!(
+                    "{:.3} mm is more than the local lumen radius, {:.3} mm at vertex {v} ({:?} m): check \
+                     the unit, give a percentage of the radius (\"10%\"), or set wall.allow_thick_wall = true",
+                    t * 1e3,
+                    radius * 1e3,
+                    p.coords.as_slice()
+                ),
+            ));
+        }
         for k in 0..stride {
             nodes.push(p + n * (t * k as f64 / layers as f64));
         }
@@ -272,6 +341,7 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
     for e in &mut end_nodes {
         e.sort_unstable();
     }
+    let elements_len = elements.len();
     Ok(WallMesh {
         nodes,
         elements,
@@ -279,6 +349,8 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         end_nodes,
         ports: ports.to_vec(),
         min_scaled_jacobian: min_sj,
+        // Tetrahedra come three per prism, `layers` prisms per lumen triangle, lumen first.
+        layer: (0..elements_len).map(|e| ((e / 3) % layers) as u16).collect(),
     })
 }
 
@@ -307,7 +379,13 @@ mod tests {
     fn tube_wall(layers: usize) -> WallMesh {
         let (s, p) = tube(&TubeSpec { radius: 1.0, length: 1.0 }, 24).unwrap();
         let axis = Axis::between_ports(&p).unwrap();
-        extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(1.0), layers }).unwrap()
+        extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(1.0), layers, beyond_radius: false },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -339,11 +417,21 @@ mod tests {
     fn zero_thickness_and_zero_layers_are_refused_naming_the_field() {
         let (s, p) = tube(&TubeSpec { radius: 1.0, length: 1.0 }, 16).unwrap();
         let axis = Axis::between_ports(&p).unwrap();
-        let e =
-            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.0), layers: 2 }).unwrap_err();
+        let e = extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(0.0), layers: 2, beyond_radius: false },
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("wall.thickness"), "{e}");
-        let e =
-            extrude(&s, &p, &axis, &WallSpec { thickness: Thickness::Absolute(0.1), layers: 0 }).unwrap_err();
+        let e = extrude(
+            &s,
+            &p,
+            &axis,
+            &WallSpec { thickness: Thickness::Absolute(0.1), layers: 0, beyond_radius: false },
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("wall.layers"), "{e}");
     }
 }

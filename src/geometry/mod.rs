@@ -8,6 +8,7 @@ pub mod io_stl;
 pub mod io_vtp;
 pub mod mesh;
 pub mod ports;
+pub mod remesh;
 pub mod repair;
 pub mod synth;
 pub mod vessel;

@@ -3,7 +3,8 @@
 
 use hemotwin::fem::{
     Axis, EndCondition, Material, MaterialMap, NewtonSettings, Pressure, Thickness, WallMesh, WallProblem,
-    WallSpec, extrude, pcg::PcgSettings,
+    WallSpec, extrude,
+    pcg::{PcgSettings, Preconditioner},
 };
 use hemotwin::geometry::synth::{TubeSpec, tube};
 use hemotwin::lbm::BackendChoice;
@@ -14,8 +15,13 @@ pub fn cylinder(a: f64, b: f64, segments: usize, layers: usize, rings: usize) ->
     let side = 2.0 * a * (std::f64::consts::PI / segments as f64).sin() * 3f64.sqrt() / 2.0;
     let (surface, ports) = tube(&TubeSpec { radius: a, length: side * rings as f64 }, segments).unwrap();
     let axis = Axis::between_ports(&ports).unwrap();
-    let mesh = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::Absolute(b - a), layers })
-        .unwrap();
+    let mesh = extrude(
+        &surface,
+        &ports,
+        &axis,
+        &WallSpec { thickness: Thickness::Absolute(b - a), layers, beyond_radius: false },
+    )
+    .unwrap();
     (mesh, axis)
 }
 
@@ -25,9 +31,14 @@ pub fn problem(material: Material, p: f64, backend: BackendChoice) -> WallProble
         materials: MaterialMap::uniform(material),
         pressure: Pressure::Uniform(p),
         ends: EndCondition::AxialFixed,
-        pcg: PcgSettings { tolerance: 1e-10, max_iterations: 20_000 },
+        pcg: PcgSettings {
+            tolerance: 1e-10,
+            max_iterations: 20_000,
+            preconditioner: Preconditioner::Multigrid,
+        },
         newton: NewtonSettings::default(),
         backend,
+        allow_negative_pressure: false,
     }
 }
 
