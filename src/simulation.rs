@@ -335,11 +335,12 @@ fn auto_dx(
     let (_, u_peak) = peak.on(&voxels, trial, &mut Vec::new());
     let nu = case.fluid.viscosity / case.fluid.density;
     let resolved = (u_peak * 2.0 * r_in / (CELL_REYNOLDS_REGULARIZED * nu)).ceil().max(AUTO_CELLS_MIN);
-    // This machine's CPU throughput (a 48^3 box, 10 steps); a GPU only runs faster.
+    // This machine's CPU throughput on a lattice larger than its caches (an 80^3 box, 78 MB of
+    // populations, 5 steps); a GPU only runs faster.
     let fluid = crate::bench::bench_fluid("newtonian", false)?;
-    let box48 = crate::bench::dense_box(48);
+    let calibration = crate::bench::dense_box(80);
     let (throughput, _) =
-        crate::bench::lbm_throughput(&box48, BackendChoice::Cpu, &fluid, case.lattice.collision, 10)?;
+        crate::bench::lbm_throughput(&calibration, BackendChoice::Cpu, &fluid, case.lattice.collision, 5)?;
     let mlups = throughput.mlups;
     // Memory (bytes) and time-loop seconds at n cells across; None where the set-up would refuse.
     let cost = |n: f64| -> Option<(f64, f64)> {
