@@ -179,6 +179,8 @@ enum MeshCommand {
 const EXIT_DIVERGED: i32 = 3;
 /// Exit status of a run stopped by Ctrl-C after writing its partial results.
 const EXIT_INTERRUPTED: i32 = 4;
+/// Exit status of a run whose results fail the validity gate (summary.json `status`).
+const EXIT_INVALID: i32 = 5;
 
 fn main() {
     let cli = Cli::parse();
@@ -279,6 +281,13 @@ fn run_case(
     }
     if s.interrupted {
         std::process::exit(EXIT_INTERRUPTED);
+    }
+    if s.status == "invalid" {
+        eprintln!("error: the results are not valid (summary.json status \"invalid\"):");
+        for reason in &s.status_reasons {
+            eprintln!("  - {reason}");
+        }
+        std::process::exit(EXIT_INVALID);
     }
     Ok(())
 }

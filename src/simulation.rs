@@ -908,6 +908,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         window.iter().map(|x| f(&x.measures[k]) * x.duration).sum::<f64>() / span
     };
     let inlet = vessel.roles.iter().position(|r| *r == PortRole::Velocity).unwrap_or(0);
+    let prescribed_flow = inflow.mean_flow;
     let inflow: f64 = (0..vessel.ports.len())
         .filter(|&k| vessel.roles[k] == PortRole::Velocity)
         .map(|k| mean_of(k, |m| m.flow_m3_s))
@@ -949,7 +950,41 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     let p_in = mean(sum_of("inlet", |m| m.mean_pressure_pa));
     let p_out = mean(sum_of("outlet", |m| m.mean_pressure_pa));
     let wall_indices = wall_summary(&sampler, &averages);
+    let mass_conservation_error = (inflow - outflow).abs() / inflow.abs().max(1e-300);
+    // The validity gate: results that are not results are marked, never passed off as complete.
+    let mut status_reasons = Vec::new();
+    if ![p_in, p_out, inflow, outflow, mass_conservation_error, max_mach].iter().all(|v| v.is_finite()) {
+        status_reasons.push("non-finite results (pressure, flow or Mach)".to_string());
+    }
+    if !(inflow > 1e-3 * prescribed_flow) {
+        status_reasons.push(format!(
+            "no net flow: {inflow:.3e} m^3/s through the inlet over the averaging window against the prescribed mean \
+             {prescribed_flow:.3e} m^3/s (a run shorter than its ramp?)"
+        ));
+    }
+    if mass_conservation_error > MAX_MASS_ERROR && inflow > 1e-3 * prescribed_flow {
+        status_reasons.push(format!(
+            "mass error {:.2}% beyond {:.0}%",
+            100.0 * mass_conservation_error,
+            100.0 * MAX_MASS_ERROR
+        ));
+    }
+    for (k, p) in vessel.ports.iter().enumerate().filter(|(k, _)| vessel.roles[*k] == PortRole::Pressure) {
+        if !series.is_empty() && series.iter().all(|x| x.measures[k].flow_m3_s < 0.0) {
+            status_reasons.push(format!(
+                "outlet `{}`: flow entered the vessel through it for the whole run (an inward normal?)",
+                p.name
+            ));
+        }
+    }
+    let status = match (interrupted, status_reasons.is_empty()) {
+        (true, _) => "interrupted",
+        (false, true) => "complete",
+        (false, false) => "invalid",
+    };
     let summary = Summary {
+        status: status.into(),
+        status_reasons,
         hemotwin_version: env!("CARGO_PKG_VERSION").into(),
         lattice: units,
         max_mach,
@@ -972,7 +1007,7 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
         pressure_drop_pa: p_in - p_out,
         inflow_m3_s: inflow,
         outflow_m3_s: outflow,
-        mass_conservation_error: (inflow - outflow).abs() / inflow.abs().max(1e-300),
+        mass_conservation_error,
         ports,
         wall: wall_indices,
         pressure_reference_pa: reference,
@@ -1008,6 +1043,9 @@ pub fn relative_change(a: &[[f32; 4]], b: &[[f32; 4]]) -> f64 {
     }
     (diff / norm.max(1e-300)).sqrt()
 }
+
+/// Largest mass-conservation error of a run whose status is complete (above it: invalid).
+pub const MAX_MASS_ERROR: f64 = 0.10;
 
 /// Most steps a run goes between two stability checks.
 pub const DIVERGENCE_CHECK_STEPS: u64 = 100;

@@ -51,3 +51,24 @@ fn a_divergence_names_where_and_when_and_its_advice_holds_the_flow() {
     );
     assert!(s.max_mach < 0.3 && s.mass_conservation_error < 0.01);
 }
+
+/// The validity gate: a run that ends without net flow (its ramp longer than the run) is marked
+/// invalid in summary.json, with the reason, never complete.
+#[test]
+fn a_run_without_net_flow_is_marked_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let mut case = tube("regularized");
+    case.inflow.ramp = Some(1e9);
+    case.run.time = Some(0.05);
+    let s = run(&case, &opts).unwrap();
+    println!("status {}: {:?}", s.status, s.status_reasons);
+    assert_eq!(s.status, "invalid");
+    assert!(s.status_reasons.iter().any(|r| r.contains("no net flow")), "{:?}", s.status_reasons);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["status"], "invalid");
+    // The same case run past its ramp is complete.
+    let s = run(&tube("regularized"), &opts).unwrap();
+    assert_eq!((s.status.as_str(), s.status_reasons.len()), ("complete", 0), "{:?}", s.status_reasons);
+}
