@@ -956,13 +956,15 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<Summary> {
     if ![p_in, p_out, inflow, outflow, mass_conservation_error, max_mach].iter().all(|v| v.is_finite()) {
         status_reasons.push("non-finite results (pressure, flow or Mach)".to_string());
     }
-    if !(inflow > 1e-3 * prescribed_flow) {
+    // False for a NaN inflow too.
+    let flowing = inflow > 1e-3 * prescribed_flow;
+    if !flowing {
         status_reasons.push(format!(
             "no net flow: {inflow:.3e} m^3/s through the inlet over the averaging window against the prescribed mean \
              {prescribed_flow:.3e} m^3/s (a run shorter than its ramp?)"
         ));
     }
-    if mass_conservation_error > MAX_MASS_ERROR && inflow > 1e-3 * prescribed_flow {
+    if mass_conservation_error > MAX_MASS_ERROR && flowing {
         status_reasons.push(format!(
             "mass error {:.2}% beyond {:.0}%",
             100.0 * mass_conservation_error,
