@@ -118,13 +118,18 @@ pub fn inflow_of(case: &Case, r_in: f64) -> Result<Inflow> {
     Inflow::new(mean_flow, waveform, spec.profile, r_in, nu, spec.harmonics.unwrap_or(DEFAULT_HARMONICS))
 }
 
-/// Memory (bytes) a run on `grid` with about `fluid` cells and `links` links needs on the host.
-fn memory_needed(grid: &Grid, fluid: f64, links: f64) -> f64 {
+/// The grid covering `vessel` at spacing `dx` (m), its fluid cells as estimated from the vessel's
+/// volume, and the memory (bytes) a run on it needs on the host.
+fn lattice_estimate(vessel: &Vessel, dx: f64) -> (Grid, f64, f64) {
+    let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
+    let fluid = vessel.report.volume / dx.powi(3);
+    let links = 5.0 * vessel.report.area / (dx * dx);
     // mask + sparse index (transient) + output frame arrays (velocity, pressure, mask) per grid node;
     // two population sets, neighbour table, cell index and moments per fluid cell; voxel + kernel links.
     let per_node = 1.0 + 4.0 + 17.0;
     let per_cell = (2 * 19 * 4 + 18 * 4 + 4 + 16) as f64;
-    grid.len() as f64 * per_node + fluid * per_cell + links * 56.0
+    let bytes = grid.len() as f64 * per_node + fluid * per_cell + links * 56.0;
+    (grid, fluid, bytes)
 }
 
 /// Memory available to this process (bytes), from /proc/meminfo where there is one.
@@ -184,10 +189,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         (None, Some(CellsAcross::Auto(_))) => auto_dx(&peak, r_in, step, &scales_at, budget, &mut warnings)?,
         (None, None) => return Err(Error::parameter("lattice", "give `dx` or `cells_across_inlet`")),
     };
-    let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
-    let fluid_estimate = vessel.report.volume / dx.powi(3);
-    let links_estimate = 5.0 * vessel.report.area / (dx * dx);
-    let need = memory_needed(&grid, fluid_estimate, links_estimate);
+    let (grid, fluid_estimate, need) = lattice_estimate(&vessel, dx);
     if need > budget {
         let across = 2.0 * r_in / dx;
         let fits = (across * (budget / need).cbrt()).floor();
@@ -212,7 +214,7 @@ pub fn prepare(case: &Case) -> Result<Setup> {
     let scales = scales_at(dx, vessel_peak_u);
     let (units, unit_warnings) = LatticeUnits::new(&scales, step)?;
     if units.les && case.fluid.les.is_none() {
-        let cell_reynolds = vessel_peak_u * dx / units.nu_m2_s;
+        let cell_reynolds = units.cell_reynolds();
         warnings.push(format!(
             "the lattice is too coarse for the flow (tau {:.5}, cell Reynolds number {cell_reynolds:.0} at the peak \
              velocity; the regularized collision holds without LES to tau {} and about {}): Smagorinsky LES \
@@ -345,9 +347,7 @@ fn auto_dx(
     // Memory (bytes) and time-loop seconds at n cells across; None where the set-up would refuse.
     let cost = |n: f64| -> Option<(f64, f64)> {
         let dx = 2.0 * r_in / n;
-        let grid = Grid::covering(vessel.report.bbox_min, vessel.report.bbox_max, dx, 2);
-        let cells = vessel.report.volume / dx.powi(3);
-        let memory = memory_needed(&grid, cells, 5.0 * vessel.report.area / (dx * dx));
+        let (_, cells, memory) = lattice_estimate(vessel, dx);
         let (units, _) = LatticeUnits::new(&scales_at(dx, u_peak), step).ok()?;
         let steps = match (case.run.steps, case.run.time, case.run.cycles.zip(peak.inflow.period())) {
             (Some(s), _, _) => s as f64,
@@ -1123,9 +1123,7 @@ fn divergence_advice(case: &Case, units: &LatticeUnits, mach: f64) -> String {
         );
     }
     if !units.les {
-        // The cell Reynolds number of the peak velocity, u dx / nu, does not depend on the time step.
-        let cell_reynolds =
-            units.mach_peak * crate::lbm::d3q19::CS2.sqrt() / (crate::lbm::d3q19::CS2 * (units.tau - 0.5));
+        let cell_reynolds = units.cell_reynolds();
         return format!(
             "The lattice resolves the flow too coarsely for its speed (cell Reynolds number {cell_reynolds:.0}; \
              the regularized collision holds to about {CELL_REYNOLDS_REGULARIZED:.0} without LES). Use LES for \

@@ -192,8 +192,7 @@ impl LatticeUnits {
         let tau = 0.5 + nu * dt / (CS2 * dx * dx);
         let mach = peak_velocity * dt / dx / cs;
         let mach_peak = mach * speed_up;
-        let cell_reynolds = vessel_peak_velocity * dx / nu;
-        let units = LatticeUnits {
+        let mut units = LatticeUnits {
             dx_m: dx,
             dt_s: dt,
             tau,
@@ -203,8 +202,10 @@ impl LatticeUnits {
             mach_inlet: mach,
             mach_peak,
             collision,
-            les: les.unwrap_or(regularized && (tau < TAU_MIN || cell_reynolds > CELL_REYNOLDS_REGULARIZED)),
+            les: false,
         };
+        units.les = les
+            .unwrap_or(regularized && (tau < TAU_MIN || units.cell_reynolds() > CELL_REYNOLDS_REGULARIZED));
         if tau < tau_min {
             // tau - 1/2 = nu dt / (cs^2 dx^2) with dt = Ma cs dx / U: grows as dx shrinks or Ma grows.
             let finer = (tau_min - 0.5) / (tau - 0.5);
@@ -321,6 +322,12 @@ impl LatticeUnits {
             ));
         }
         Ok((units, warnings))
+    }
+
+    /// Cell Reynolds number of the vessel's expected peak velocity: u_peak dx / nu, which the time
+    /// step does not change.
+    pub fn cell_reynolds(&self) -> f64 {
+        self.mach_peak * CS2.sqrt() / (CS2 * (self.tau - 0.5))
     }
 
     /// Converts a velocity from m/s to lattice units.
