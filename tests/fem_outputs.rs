@@ -8,6 +8,8 @@ use hemotwin::lbm::BackendChoice;
 use std::path::Path;
 use vtkio::model::{Attribute, CellType, DataSet};
 
+mod wall;
+
 /// A 2 mm radius, 1 mm long generated tube case (mm) with the `[wall]` section `wall`.
 fn tube_case(wall: &str) -> Case {
     let text = format!(
@@ -100,32 +102,10 @@ fn wall_pressure_from_a_vtp_file_matches_the_uniform_load() {
 /// surfaces are cut square at the ports, filleted at the creases and freed of slivers.
 #[test]
 fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
-    use hemotwin::fem::{Axis, Thickness, WallSpec, extrude};
-    use hemotwin::geometry::synth::{AneurysmSpec, BifurcationSpec, aneurysm, bifurcation};
-    let spec = BifurcationSpec {
-        radius: 2e-3,
-        length: 12e-3,
-        daughter_radii: [2e-3 / 2f64.cbrt(); 2],
-        angle: 60f64.to_radians(),
-        daughter_length: 16e-3,
-    };
-    let (surface, ports) = bifurcation(&spec, 64).unwrap();
-    let j = spec.junction();
-    let axis = Axis::new(
-        (0..2)
-            .map(|k| vec![nalgebra::Point3::origin(), j, j + spec.daughter_axis(k) * spec.daughter_length])
-            .collect(),
-    )
-    .unwrap();
-    let bifurcation_vessel = (surface, ports, axis);
-    let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
-    let (surface, ports) = aneurysm(&spec, 64).unwrap();
-    let axis = Axis::between_ports(&ports).unwrap();
-    let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2, beyond_radius: false };
-    for (name, (surface, ports, axis)) in
-        [("bifurcation", bifurcation_vessel), ("aneurysm", (surface, ports, axis))]
-    {
-        let mesh = extrude(&surface, &ports, &axis, &wall).unwrap();
+    use hemotwin::fem::{Thickness, WallSpec, extrude};
+    let spec = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2, beyond_radius: false };
+    for (name, surface, ports, axis) in wall::generated_vessels() {
+        let mesh = extrude(&surface, &ports, &axis, &spec).unwrap();
         println!(
             "{name}: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
             surface.triangles.len(),
@@ -139,12 +119,7 @@ fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
 
 /// Centre (mm, rounded to 0.01) of the element with the smallest scaled Jacobian.
 fn worst_element_mm(mesh: &hemotwin::fem::WallMesh) -> [f64; 3] {
-    let worst = (0..mesh.elements.len())
-        .min_by(|&a, &b| {
-            hemotwin::fem::scaled_jacobian(mesh.corners(a))
-                .total_cmp(&hemotwin::fem::scaled_jacobian(mesh.corners(b)))
-        })
-        .unwrap();
+    let worst = wall::worst_element(mesh);
     let c = mesh.corners(worst).iter().fold(nalgebra::Vector3::zeros(), |s, p| s + p.coords) / 4.0;
     [c.x, c.y, c.z].map(|x| (x * 1e5).round() / 100.0)
 }

@@ -2,9 +2,11 @@
 //! the shared real aorta, carry a wall whose minimum scaled Jacobian is at least 0.2.
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
+mod wall;
+
 use hemotwin::fem::{Axis, Thickness, WallSpec, extrude, remesh_lumen};
-use hemotwin::geometry::synth::{AneurysmSpec, BifurcationSpec, aneurysm, bifurcation};
 use hemotwin::geometry::{Port, Surface};
+use wall::{generated_vessels, worst_element};
 
 /// Remeshes and extrudes; prints the figures before and after and where the worst element is.
 fn remeshed_wall(name: &str, surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) -> f64 {
@@ -12,12 +14,7 @@ fn remeshed_wall(name: &str, surface: &Surface, ports: &[Port], axis: &Axis, spe
     let remeshed = remesh_lumen(surface, ports, axis, spec).unwrap();
     let mesh = extrude(&remeshed, ports, axis, spec).unwrap();
     {
-        let worst = (0..mesh.elements.len())
-            .min_by(|&a, &b| {
-                hemotwin::fem::scaled_jacobian(mesh.corners(a))
-                    .total_cmp(&hemotwin::fem::scaled_jacobian(mesh.corners(b)))
-            })
-            .unwrap();
+        let worst = worst_element(&mesh);
         let c = mesh.corners(worst).iter().fold(nalgebra::Vector3::zeros(), |s, p| s + p.coords) / 4.0 * 1e3;
         let cs = mesh.corners(worst);
         let el: Vec<f64> = (0..4)
@@ -39,27 +36,9 @@ fn remeshed_wall(name: &str, surface: &Surface, ports: &[Port], axis: &Axis, spe
 
 #[test]
 fn remeshed_bifurcation_and_aneurysm_walls_have_scaled_jacobian_above_0_2() {
-    let spec = BifurcationSpec {
-        radius: 2e-3,
-        length: 12e-3,
-        daughter_radii: [2e-3 / 2f64.cbrt(); 2],
-        angle: 60f64.to_radians(),
-        daughter_length: 16e-3,
-    };
-    let (surface, ports) = bifurcation(&spec, 64).unwrap();
-    let j = spec.junction();
-    let axis = Axis::new(
-        (0..2)
-            .map(|k| vec![nalgebra::Point3::origin(), j, j + spec.daughter_axis(k) * spec.daughter_length])
-            .collect(),
-    )
-    .unwrap();
     let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2, beyond_radius: false };
-    let bif = remeshed_wall("bifurcation", &surface, &ports, &axis, &wall);
-    let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
-    let (surface, ports) = aneurysm(&spec, 64).unwrap();
-    let axis = Axis::between_ports(&ports).unwrap();
-    let ane = remeshed_wall("aneurysm", &surface, &ports, &axis, &wall);
+    let [bif, ane] = generated_vessels()
+        .map(|(name, surface, ports, axis)| remeshed_wall(name, &surface, &ports, &axis, &wall));
     assert!(bif >= 0.2 && ane >= 0.2, "bifurcation {bif:.3}, aneurysm {ane:.3}");
 }
 

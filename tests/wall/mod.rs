@@ -6,7 +6,8 @@ use hemotwin::fem::{
     WallSpec, extrude,
     pcg::{PcgSettings, Preconditioner},
 };
-use hemotwin::geometry::synth::{TubeSpec, tube};
+use hemotwin::geometry::synth::{AneurysmSpec, BifurcationSpec, TubeSpec, aneurysm, bifurcation, tube};
+use hemotwin::geometry::{Port, Surface};
 use hemotwin::lbm::BackendChoice;
 
 /// A thick-walled cylinder along z: inner radius `a`, wall `b - a`, `segments` around, `layers`
@@ -47,4 +48,39 @@ pub fn rel_l2(fe: &[f64], exact: &[f64]) -> f64 {
     let num: f64 = fe.iter().zip(exact).map(|(a, b)| (a - b).powi(2)).sum();
     let den: f64 = exact.iter().map(|b| b * b).sum();
     (num / den).sqrt()
+}
+
+/// The implicit generators' vessels with their centreline axes (m): a symmetric Y bifurcation of a
+/// 2 mm artery (Murray daughters, 60 degrees) and a 3 mm sidewall aneurysm with a 3 mm neck.
+pub fn generated_vessels() -> [(&'static str, Surface, Vec<Port>, Axis); 2] {
+    let spec = BifurcationSpec {
+        radius: 2e-3,
+        length: 12e-3,
+        daughter_radii: [2e-3 / 2f64.cbrt(); 2],
+        angle: 60f64.to_radians(),
+        daughter_length: 16e-3,
+    };
+    let (surface, ports) = bifurcation(&spec, 64).unwrap();
+    let j = spec.junction();
+    let axis = Axis::new(
+        (0..2)
+            .map(|k| vec![nalgebra::Point3::origin(), j, j + spec.daughter_axis(k) * spec.daughter_length])
+            .collect(),
+    )
+    .unwrap();
+    let bifurcation_vessel = ("bifurcation", surface, ports, axis);
+    let spec = AneurysmSpec { radius: 2e-3, length: 30e-3, sphere_radius: 3e-3, neck: 3e-3, center: 15e-3 };
+    let (surface, ports) = aneurysm(&spec, 64).unwrap();
+    let axis = Axis::between_ports(&ports).unwrap();
+    [bifurcation_vessel, ("aneurysm", surface, ports, axis)]
+}
+
+/// The element of `mesh` with the smallest scaled Jacobian.
+pub fn worst_element(mesh: &WallMesh) -> usize {
+    (0..mesh.elements.len())
+        .min_by(|&a, &b| {
+            hemotwin::fem::scaled_jacobian(mesh.corners(a))
+                .total_cmp(&hemotwin::fem::scaled_jacobian(mesh.corners(b)))
+        })
+        .unwrap()
 }
