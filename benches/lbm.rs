@@ -6,7 +6,7 @@ use hemotwin::bench::{KERNEL_VARIANTS, bench_fluid, bench_solver, dense_box};
 use hemotwin::case::{Case, DEMO_CASE};
 use hemotwin::lattice::Lattice;
 use hemotwin::lbm::{BackendChoice, Collision, Solver};
-use hemotwin::simulation::prepare;
+use hemotwin::pipeline::prepare;
 use std::path::Path;
 
 const STEPS: u64 = 10;

@@ -17,7 +17,7 @@
 use hemotwin::case::Case;
 use hemotwin::hemo::WallSampler;
 use hemotwin::lbm::{BackendChoice, Solver};
-use hemotwin::simulation::{prepare, ramp, relative_change};
+use hemotwin::pipeline::{prepare, ramp, relative_change};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ fn main() -> hemotwin::Result<()> {
         units.describe()
     );
     let mut solver = Solver::new(&setup.lattice, &units, BackendChoice::Auto)?;
-    hemotwin::simulation::apply_rheology(&case.fluid, &units, &mut solver);
+    hemotwin::pipeline::apply_rheology(&case.fluid, &units, &mut solver);
     if let Some(n) = solver.notice() {
         println!("{n}");
     }

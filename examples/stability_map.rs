@@ -12,7 +12,7 @@
 
 use hemotwin::Error;
 use hemotwin::case::Case;
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -118,7 +118,7 @@ fn try_run(geometry: &Geometry, scheme: &Scheme, cells: f64, re: f64, dir: &Path
         Err(e) => panic!("stability_map's own case is invalid: {e}\n{text}"),
     };
     match run(&case, &RunOptions::default()) {
-        Ok(s) if s.max_mach.is_finite() && s.pressure_drop_pa.is_finite() => Outcome::Stable,
+        Ok(r) if r.summary.max_mach.is_finite() && r.summary.pressure_drop_pa.is_finite() => Outcome::Stable,
         Ok(_) | Err(Error::Diverged(_)) => Outcome::Diverged,
         Err(e) => {
             eprintln!("    refused: {e}");

@@ -6,7 +6,7 @@ use crate::lattice::{Grid, Lattice, Voxels, WallLink};
 use crate::lbm::d3q19::{C, Q, W};
 use crate::lbm::{BackendChoice, Collision, Solver};
 use crate::memory::zeroed_huge;
-use crate::simulation::apply_rheology;
+use crate::pipeline::apply_rheology;
 use crate::units::{LatticeUnits, PhysicalScales, TimeStep};
 use nalgebra::Point3;
 use rayon::prelude::*;

@@ -6,8 +6,9 @@ use hemotwin::bench::{KERNEL_VARIANTS, bench_fluid, dense_box, lbm_throughput, t
 use hemotwin::case::{Case, DEMO_CASE, GenerateSpec};
 use hemotwin::geometry::io_stl::{Units, neutral_header, stl_header, write_stl, write_stl_with_header};
 use hemotwin::geometry::synth::FDA_PIPE_DIAMETER;
+use hemotwin::geometry::vessel::{generate, guess_units};
 use hemotwin::lbm::{BackendChoice, Collision};
-use hemotwin::simulation::{RunOptions, generate, prepare, run};
+use hemotwin::pipeline::{Event, Observer, RunOptions, prepare, run};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -205,13 +206,100 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Wall { case, pressure, out, backend } => {
             let case = Case::load(&case)?;
             let out = out.unwrap_or_else(|| case.output.dir.clone());
-            let run = run_wall(&case, pressure.as_deref(), &out, backend)?;
-            print_wall(&run);
+            let observer = Terminal::new();
+            let result = hemotwin::pipeline::run_wall(&case, pressure.as_deref(), &out, backend, &observer);
+            observer.bar.finish_and_clear();
+            let (wall, files) = result?;
+            print_wall(&wall.solution.summary, &files);
             Ok(())
         }
         Command::Info => info(),
         Command::Bench { size, steps, software_gpu, rheology, backend } => {
             bench(size, steps, software_gpu, rheology, backend.unwrap_or(BackendChoice::Auto))
+        }
+    }
+}
+
+/// Seconds between two progress lines when stderr is not a terminal (a log).
+const LOG_EVERY_S: f64 = 10.0;
+
+/// The command line's observer: set-up lines and warnings on stderr, a progress bar for the time
+/// loop and a spinner for the wall on a terminal, a line every few seconds in a log.
+struct Terminal {
+    bar: indicatif::ProgressBar,
+    /// Seconds since the start of the last line logged (logs only).
+    logged: std::sync::Mutex<f64>,
+}
+
+impl Terminal {
+    fn new() -> Self {
+        let bar = indicatif::ProgressBar::hidden();
+        Terminal { bar, logged: std::sync::Mutex::new(f64::NEG_INFINITY) }
+    }
+
+    /// Shows `line` on the bar (a terminal), or logs it at most every LOG_EVERY_S seconds.
+    fn status(&self, line: String, elapsed: f64) {
+        if self.bar.is_hidden() {
+            if let Ok(mut logged) = self.logged.lock()
+                && elapsed - *logged >= LOG_EVERY_S
+            {
+                *logged = elapsed;
+                eprintln!("{line}");
+            }
+        } else {
+            self.bar.set_message(line);
+        }
+    }
+}
+
+impl Observer for Terminal {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Info(line) => self.bar.suspend(|| eprintln!("{line}")),
+            Event::Warning(line) => self.bar.suspend(|| eprintln!("warning: {line}")),
+            Event::Started { step, total } => {
+                self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                self.bar.set_length(*total);
+                self.bar.set_position(*step);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} steps, {msg}, {elapsed} elapsed, ~{eta} left",
+                ) {
+                    self.bar.set_style(style);
+                }
+            }
+            Event::Progress { step, mlups, residual } => {
+                self.bar.set_position(*step);
+                let line = format!("{mlups:.1} MLUPS, residual {residual:.1e}");
+                if self.bar.is_hidden() {
+                    self.status(format!("step {step}: {line}"), self.bar.elapsed().as_secs_f64());
+                } else {
+                    self.bar.set_message(line);
+                }
+            }
+            Event::Finished => self.bar.finish_and_clear(),
+            Event::Wall(p) => {
+                if self.bar.is_finished() || self.bar.length().is_none() {
+                    self.bar.reset();
+                    self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    if let Ok(style) =
+                        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    {
+                        self.bar.set_style(style);
+                    }
+                }
+                let line = format!(
+                    "wall: {} dofs, pressure fraction {:.2}, Newton {}, PCG iteration {} at relative residual {:.2e} \
+                     ({:.0} s)",
+                    p.dofs,
+                    p.load_fraction,
+                    p.newton_iterations,
+                    p.pcg_iterations,
+                    p.relative_residual,
+                    p.elapsed_s
+                );
+                self.bar.tick();
+                self.status(line, p.elapsed_s);
+            }
         }
     }
 }
@@ -236,8 +324,12 @@ fn run_case(
     })
     .context("installing the Ctrl-C handler")?;
     let out_dir = out.clone().unwrap_or_else(|| case.output.dir.clone());
-    let opts = RunOptions { backend, out_dir: out, verbose: true, stop, resume };
-    let s = run(case, &opts)?;
+    let observer = Arc::new(Terminal::new());
+    let opts = RunOptions { backend, out_dir: out, observer: observer.clone(), stop, resume };
+    let result = run(case, &opts);
+    observer.bar.finish_and_clear();
+    let result = result?;
+    let s = &result.summary;
     println!("{}", if s.interrupted { "run interrupted; partial results written" } else { "run finished" });
     println!(
         "  {} steps ({:.3} s simulated) in {:.1} s on {} at {:.1} MLUPS; {}",
@@ -264,6 +356,9 @@ fn run_case(
         s.outflow_m3_s,
         100.0 * s.mass_conservation_error
     );
+    if let Some(wall) = &s.wall_mechanics {
+        print_wall(wall, &[out_dir.join("wall_fe.vtu")]);
+    }
     println!("results in {}/: summary.json, fluid.pvd (+ fluid_*.vti frames)", out_dir.display());
     if demo {
         println!(
@@ -271,13 +366,6 @@ fn run_case(
              Threshold on `fluid` >= 1 hides the solid nodes, and Slice along z shows the jet",
             out_dir.display()
         );
-    }
-    if case.wall.is_some() && !s.interrupted {
-        // One-way coupling: the wall carries the flow's time-averaged lumen pressure.
-        println!("wall mechanics under the flow's wall pressure ({}/wall.vtp)", out_dir.display());
-        let wall =
-            run_wall(case, Some(&out_dir.join("wall.vtp")), &out_dir, backend.unwrap_or(case.run.backend))?;
-        print_wall(&wall);
     }
     if s.interrupted {
         std::process::exit(EXIT_INTERRUPTED);
@@ -292,46 +380,8 @@ fn run_case(
     Ok(())
 }
 
-/// Seconds between two progress lines when stderr is not a terminal (a log).
-const WALL_LOG_EVERY_S: f64 = 10.0;
-
-/// Runs the case's wall, showing the solver's progress: a spinner line on a terminal, a line every
-/// few seconds in a log.
-fn run_wall(
-    case: &Case,
-    pressure: Option<&Path>,
-    out: &Path,
-    backend: BackendChoice,
-) -> Result<hemotwin::fem::WallRun> {
-    let spinner = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}") {
-        spinner.set_style(style);
-    }
-    spinner.set_message("building and solving the wall");
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let mut logged = 0.0;
-    let run = hemotwin::fem::run_wall(case, pressure, out, backend, |p: &hemotwin::fem::WallProgress| {
-        let line = format!(
-            "wall: {} dofs, pressure fraction {:.2}, Newton {}, PCG iteration {} at relative residual {:.2e} \
-             ({:.0} s)",
-            p.dofs, p.load_fraction, p.newton_iterations, p.pcg_iterations, p.relative_residual, p.elapsed_s
-        );
-        if spinner.is_hidden() {
-            if p.elapsed_s - logged >= WALL_LOG_EVERY_S {
-                logged = p.elapsed_s;
-                eprintln!("{line}");
-            }
-        } else {
-            spinner.set_message(line);
-        }
-    });
-    spinner.finish_and_clear();
-    Ok(run?)
-}
-
 /// Prints what a wall-mechanics run found and wrote.
-fn print_wall(run: &hemotwin::fem::WallRun) {
-    let s = &run.summary;
+fn print_wall(s: &hemotwin::fem::WallSummary, files: &[PathBuf]) {
     println!(
         "wall: {} TET10 elements, {} dofs (min scaled Jacobian {:.3}); max displacement {:.3e} m, \
          von Mises {:.4e} Pa, hoop {:.4e} Pa; {} Newton / {} PCG iterations on {}",
@@ -345,7 +395,7 @@ fn print_wall(run: &hemotwin::fem::WallRun) {
         s.pcg_iterations,
         s.backend
     );
-    for f in &run.files {
+    for f in files {
         println!("wrote {}", f.display());
     }
 }
@@ -477,7 +527,7 @@ fn mesh_check(
         (Ok(v), _) => v.units,
         (Err(_), "auto") => {
             let raw = hemotwin::geometry::vessel::read_surface(file, Units::Metre)?.surface;
-            hemotwin::simulation::guess_units(&raw)
+            guess_units(&raw)
         }
         (Err(_), u) => u.parse()?,
     };
@@ -513,7 +563,7 @@ fn mesh_check(
     };
     let s = units.scale();
     let to_units = |p: &nalgebra::Point3<f64>| [p.x / s, p.y / s, p.z / s];
-    let guess = hemotwin::simulation::guess_units(&hemotwin::geometry::Surface {
+    let guess = guess_units(&hemotwin::geometry::Surface {
         vertices: surface.vertices.iter().map(|p| p / s).collect(),
         triangles: Vec::new(),
     });

@@ -7,12 +7,12 @@ mod common;
 use common::case;
 use hemotwin::case::Case;
 use hemotwin::lbm::{BackendChoice, Solver};
-use hemotwin::simulation::{prepare, ramp};
+use hemotwin::pipeline::{prepare, ramp};
 use std::path::Path;
 
 /// The GPU solver for `setup`, or None (test skipped) when there is no adapter and CI does not
 /// require one.
-fn gpu_solver(setup: &hemotwin::simulation::Setup) -> Option<Solver> {
+fn gpu_solver(setup: &hemotwin::pipeline::Setup) -> Option<Solver> {
     match Solver::new(&setup.lattice, &setup.units, BackendChoice::Gpu) {
         Ok(s) => Some(s),
         Err(e) if std::env::var("HEMOTWIN_REQUIRE_GPU").as_deref() != Ok("1") => {
@@ -126,7 +126,7 @@ fn gpu_and_cpu_agree_with_non_newtonian_blood_and_les() {
         let Some(mut gpu) = gpu_solver(&setup) else { return };
         let mut cpu = Solver::new(&setup.lattice, &setup.units, BackendChoice::Cpu).unwrap();
         for s in [&mut gpu, &mut cpu] {
-            hemotwin::simulation::apply_rheology(&c.fluid, &setup.units, s);
+            hemotwin::pipeline::apply_rheology(&c.fluid, &setup.units, s);
             s.advance(300, |k| ramp(k, 100));
         }
         let (a, b) = (gpu.moments().unwrap(), cpu.moments().unwrap());

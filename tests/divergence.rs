@@ -4,7 +4,7 @@
 
 use hemotwin::Error;
 use hemotwin::case::Case;
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use std::path::Path;
 
 /// A straight 4 mm tube at inlet Re 100, 12 cells across, automatic time step, with `collision`.
@@ -25,7 +25,7 @@ fn a_divergence_names_where_and_when_and_its_advice_holds_the_flow() {
     // TRT diverges here (docs/validation.md, stability map).
     let message = match run(&tube("trt"), &opts) {
         Err(Error::Diverged(m)) => m,
-        other => panic!("expected a divergence, got {other:?}"),
+        other => panic!("expected a divergence, got {:?}", other.map(|r| r.summary)),
     };
     println!("{message}");
     for part in [
@@ -42,7 +42,7 @@ fn a_divergence_names_where_and_when_and_its_advice_holds_the_flow() {
     let rows = std::fs::read_to_string(dir.path().join("ports.csv")).unwrap().lines().count();
     assert!(rows > 1, "ports.csv keeps the steps before the divergence");
     // Followed, the advice runs the same case to its end.
-    let s = run(&tube("regularized"), &opts).unwrap_or_else(|e| panic!("the advice failed: {e}"));
+    let s = run(&tube("regularized"), &opts).unwrap_or_else(|e| panic!("the advice failed: {e}")).summary;
     println!(
         "regularized: {} steps, max Mach {:.3}, mass error {:.3}%",
         s.steps,
@@ -61,7 +61,7 @@ fn a_run_without_net_flow_is_marked_invalid() {
     let mut case = tube("regularized");
     case.inflow.ramp = Some(1e9);
     case.run.time = Some(0.05);
-    let s = run(&case, &opts).unwrap();
+    let s = run(&case, &opts).unwrap().summary;
     println!("status {}: {:?}", s.status, s.status_reasons);
     assert_eq!(s.status, "invalid");
     assert!(s.status_reasons.iter().any(|r| r.contains("no net flow")), "{:?}", s.status_reasons);
@@ -69,6 +69,6 @@ fn a_run_without_net_flow_is_marked_invalid() {
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["status"], "invalid");
     // The same case run past its ramp is complete.
-    let s = run(&tube("regularized"), &opts).unwrap();
+    let s = run(&tube("regularized"), &opts).unwrap().summary;
     assert_eq!((s.status.as_str(), s.status_reasons.len()), ("complete", 0), "{:?}", s.status_reasons);
 }

@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::fem::{run_wall, write_pressure_vtp};
+use hemotwin::fem::write_pressure_vtp;
 use hemotwin::lbm::BackendChoice;
+use hemotwin::pipeline::{Silent, run_wall};
 use std::path::Path;
 use vtkio::model::{Attribute, CellType, DataSet};
 
@@ -30,8 +31,8 @@ fn wall_run_writes_a_readable_vtu_and_summary_with_laplace_hoop_stress() {
     let dir = tempfile::tempdir().unwrap();
     // What the flow wrote to summary.json stays there beside the wall's peaks.
     std::fs::write(dir.path().join("summary.json"), "{\"pressure_drop_pa\": 12.5}").unwrap();
-    let run = run_wall(&case, None, dir.path(), BackendChoice::Cpu, |_| {}).unwrap();
-    let s = &run.summary;
+    let (wall, _) = run_wall(&case, None, dir.path(), BackendChoice::Cpu, &Silent).unwrap();
+    let s = &wall.solution.summary;
     let (r, t, p): (f64, f64, f64) = (2e-3, 0.2e-3, 13300.0);
     let lame_inner = p * (r * r + (r + t).powi(2)) / ((r + t).powi(2) - r * r);
     let laplace = p * (r + t / 2.0) / t;
@@ -68,7 +69,7 @@ fn wall_run_writes_a_readable_vtu_and_summary_with_laplace_hoop_stress() {
     }
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
-    assert!(json["wall"]["max_von_mises_pa"].as_f64().unwrap() > 0.0);
+    assert!(json["wall_mechanics"]["max_von_mises_pa"].as_f64().unwrap() > 0.0);
     assert_eq!(json["pressure_drop_pa"].as_f64(), Some(12.5));
 }
 
@@ -80,14 +81,19 @@ fn wall_pressure_from_a_vtp_file_matches_the_uniform_load() {
         "thickness = \"0.2 mm\"\nlayers = 1\npressure = 13300.0\n\
          material = { model = \"linear-elastic\", youngs_modulus = 1.0e6, poisson_ratio = 0.3 }",
     );
-    let vessel = hemotwin::simulation::load_vessel(&case).unwrap();
+    let vessel = hemotwin::pipeline::load_vessel(&case).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let wall_vtp = dir.path().join("wall.vtp");
     write_pressure_vtp(&wall_vtp, &vessel.surface, &vec![13300.0; vessel.surface.vertices.len()]).unwrap();
-    let uniform =
-        run_wall(&case, None, &dir.path().join("uniform"), BackendChoice::Cpu, |_| {}).unwrap().summary;
-    let mapped = run_wall(&case, Some(&wall_vtp), &dir.path().join("mapped"), BackendChoice::Cpu, |_| {})
+    let uniform = run_wall(&case, None, &dir.path().join("uniform"), BackendChoice::Cpu, &Silent)
         .unwrap()
+        .0
+        .solution
+        .summary;
+    let mapped = run_wall(&case, Some(&wall_vtp), &dir.path().join("mapped"), BackendChoice::Cpu, &Silent)
+        .unwrap()
+        .0
+        .solution
         .summary;
     let d = (mapped.max_von_mises_pa - uniform.max_von_mises_pa).abs() / uniform.max_von_mises_pa;
     println!(

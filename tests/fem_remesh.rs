@@ -59,7 +59,7 @@ fn remeshed_real_aorta_wall_has_scaled_jacobian_above_0_2() {
         path.display()
     );
     let case = hemotwin::case::Case::from_toml(&text, std::path::Path::new("aorta case")).unwrap();
-    let (vessel, axis) = hemotwin::fem::wall_vessel(&case).unwrap();
+    let (vessel, axis) = hemotwin::pipeline::wall_geometry(&case).unwrap();
     let wall = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2, beyond_radius: false };
     let j = remeshed_wall("aorta", &vessel.surface, &vessel.ports, &axis, &wall);
     assert!(j >= 0.2, "aorta {j:.3}");

@@ -4,7 +4,8 @@
 
 use hemotwin::case::{Case, GenerateSpec};
 use hemotwin::geometry::io_stl::{Units, write_stl};
-use hemotwin::simulation::{RunOptions, generate, load_vessel, run};
+use hemotwin::geometry::vessel::generate;
+use hemotwin::pipeline::{RunOptions, load_vessel, run};
 use std::path::Path;
 
 /// A closed Y bifurcation (parent radius 2 mm, daughters 1.6 and 1.3 mm) written to `dir` as an
@@ -60,8 +61,9 @@ fn closed_vessel_with_caps_one_percent_out_of_plane_runs_without_ports() {
         assert!((p.radius / r - 1.0).abs() < 0.01 && *f > 0.005 && *f <= 0.02);
     }
     assert!(vessel.ports[0].normal.z < -0.999, "the inlet faces out of the parent's end");
-    let summary =
-        run(&case, &RunOptions { out_dir: Some(dir.path().join("out")), ..Default::default() }).unwrap();
+    let summary = run(&case, &RunOptions { out_dir: Some(dir.path().join("out")), ..Default::default() })
+        .unwrap()
+        .summary;
     let outlets: Vec<f64> = summary.ports[1..].iter().map(|p| p.measure.flow_m3_s).collect();
     println!(
         "after {} steps: inflow {:.3e} m^3/s (imposed 2e-7), outlet flows {outlets:?}",

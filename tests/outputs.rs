@@ -6,7 +6,7 @@ mod common;
 
 use common::case;
 use hemotwin::io::vtk::read_vti;
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -28,7 +28,7 @@ fn run_writes_summary_and_si_frames_that_read_back_with_vtkio() {
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
     let mut case = short_case(400);
     case.indices.point = Some([0.0, 0.0, 9e-3]);
-    let s = run(&case, &opts).unwrap();
+    let s = run(&case, &opts).unwrap().summary;
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     for key in [
@@ -132,7 +132,7 @@ fn an_interrupted_run_writes_valid_partial_results() {
     let dir = tempfile::tempdir().unwrap();
     let stop = Arc::new(AtomicBool::new(true));
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), stop, ..Default::default() };
-    let s = run(&short_case(100_000), &opts).unwrap();
+    let s = run(&short_case(100_000), &opts).unwrap().summary;
     println!("interrupted after {} of 100000 steps", s.steps);
     assert!(s.interrupted && s.steps < 100_000);
     let json: serde_json::Value =
@@ -162,9 +162,9 @@ fn a_resumed_run_continues_exactly_where_its_checkpoint_left_off() {
         resume,
         ..Default::default()
     };
-    let a = run(&case(1200), &opts(&straight, false)).unwrap();
+    let a = run(&case(1200), &opts(&straight, false)).unwrap().summary;
     run(&case(600), &opts(&split, false)).unwrap();
-    let b = run(&case(1200), &opts(&split, true)).unwrap();
+    let b = run(&case(1200), &opts(&split, true)).unwrap().summary;
     let (pa, pb) = (a.ports[0].measure.mean_pressure_pa, b.ports[0].measure.mean_pressure_pa);
     let (qa, qb) = (a.ports[1].measure.flow_m3_s, b.ports[1].measure.flow_m3_s);
     println!(

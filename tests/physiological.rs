@@ -9,7 +9,7 @@ mod common;
 use common::{MU, RHO, run_steady};
 use hemotwin::case::Case;
 use hemotwin::hemo::{Section, measure};
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use nalgebra::{Point3, Vector3};
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
@@ -40,13 +40,13 @@ fn tilted_tube_keeps_poiseuille_flow() {
     );
     let case = Case::from_toml(&text, Path::new("tilted tube")).unwrap();
     // The start-up transient decays as exp(-5.78 nu t / R^2): 12 e-folds at most.
-    let units = hemotwin::simulation::prepare(&case).unwrap().units;
+    let units = hemotwin::pipeline::prepare(&case).unwrap().units;
     let e_fold = (R * R / (5.78 * units.nu_m2_s) / units.dt_s) as u64;
     let s = run_steady(&case, e_fold / 4, 3 * e_fold, 12 * e_fold, 1e-8);
     let axis = Vector3::from(AXIS).normalize();
-    let lat = &s.setup.lattice;
+    let lat = &s.flow.lattice();
     let dx = lat.grid.dx;
-    let u = s.setup.units.velocity_to_lattice(u_mean);
+    let u = s.flow.units().velocity_to_lattice(u_mean);
     // Momentum density rho u on the cells within half a spacing of the mid-length plane.
     let (mut err, mut norm) = (0.0, 0.0);
     for (cell, m) in s.moments.iter().enumerate() {
@@ -64,14 +64,14 @@ fn tilted_tube_keeps_poiseuille_flow() {
     let profile = (err / norm).sqrt();
     let section = |z: f64| Section { center: Point3::from(axis * z), normal: axis, radius: 1.5 * R };
     let (z1, z2) = (0.25 * L, 0.75 * L);
-    let p1 = measure(lat, &s.moments, &s.setup.units, &section(z1)).mean_pressure_pa;
-    let p2 = measure(lat, &s.moments, &s.setup.units, &section(z2)).mean_pressure_pa;
+    let p1 = measure(lat, &s.moments, &s.flow.units(), &section(z1)).mean_pressure_pa;
+    let p2 = measure(lat, &s.moments, &s.flow.units(), &section(z2)).mean_pressure_pa;
     let exact = 8.0 * MU * (z2 - z1) * q / (PI * R.powi(4));
     let drop = (p1 - p2) / exact - 1.0;
     println!(
         "tilted tube, Re {re}, 16 cells ({}; {} steps, residual {:.1e}/step): profile L2 error {:.3}%, pressure \
          drop {:.4} Pa against {exact:.4} Pa ({:+.3}%)",
-        s.setup.units.describe(),
+        s.flow.units().describe(),
         s.steps,
         s.residual_per_step,
         100.0 * profile,
@@ -92,11 +92,11 @@ fn out_dir(name: &str) -> PathBuf {
 /// Runs `text` for its cycles, prints its figures, checks that it stayed below Mach 0.3, and
 /// returns the summary and, per cycle, |inflow - outflow| / inflow of the flow volumes through the
 /// port sections (ports.csv).
-fn cycles(text: &str, name: &str) -> (hemotwin::io::summary::Summary, Vec<f64>) {
+fn cycles(text: &str, name: &str) -> (hemotwin::pipeline::Summary, Vec<f64>) {
     let case = Case::from_toml(text, Path::new(name)).unwrap();
     let dir = out_dir(name);
     let opts = RunOptions { out_dir: Some(dir.clone()), ..RunOptions::default() };
-    let summary = run(&case, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let summary = run(&case, &opts).unwrap_or_else(|e| panic!("{name}: {e}")).summary;
     let csv = std::fs::read_to_string(dir.join("ports.csv")).unwrap();
     let mut rows = csv.lines();
     let header: Vec<&str> = rows.next().unwrap().split(',').collect();
@@ -191,7 +191,7 @@ fn automatic_cells_resolve_the_flow_within_the_budgets() {
              [lattice]\ncells_across_inlet = \"auto\"\n[run]\nsteps = 100\nbackend = \"cpu\"\n{memory}\n"
         );
         let case = Case::from_toml(&text, Path::new("auto cells")).unwrap();
-        let setup = hemotwin::simulation::prepare(&case).unwrap();
+        let setup = hemotwin::pipeline::prepare(&case).unwrap();
         let note =
             setup.warnings.iter().find(|w| w.contains("cells_across_inlet = \"auto\"")).unwrap().clone();
         println!("Re {re}: {note}");

@@ -8,7 +8,7 @@ use common::{MU, Steady, case, run_steady};
 use hemotwin::hemo::WallSampler;
 use hemotwin::hemo::{Section, measure};
 use hemotwin::lattice::PortRole;
-use hemotwin::simulation::port_section;
+use hemotwin::pipeline::port_section;
 use nalgebra::{Point3, Vector3};
 use std::f64::consts::PI;
 use std::sync::OnceLock;
@@ -38,10 +38,10 @@ fn runs() -> &'static [(f64, Steady); 3] {
 /// Relative L2 error of the momentum density rho u on the node layer nearest mid-length against
 /// 2U(1 - r^2/R^2) e_z (the weakly compressible lattice conserves rho u, not u).
 fn profile_error(s: &Steady) -> f64 {
-    let lat = &s.setup.lattice;
+    let lat = &s.flow.lattice();
     let dx = lat.grid.dx;
     let z_mid = lat.grid.origin.z + ((L / 2.0 - lat.grid.origin.z) / dx).round() * dx;
-    let u_mean = s.setup.units.velocity_to_lattice(Q / (PI * R * R));
+    let u_mean = s.flow.units().velocity_to_lattice(Q / (PI * R * R));
     let (mut err, mut norm) = (0.0, 0.0);
     for (cell, m) in s.moments.iter().enumerate() {
         let p = lat.point(cell);
@@ -66,7 +66,7 @@ fn poiseuille_profile_error_below_1pct_at_24_cells_and_converges_at_order_1_7() 
             100.0 * e,
             s.steps,
             s.residual_per_step,
-            s.setup.units.describe()
+            s.flow.units().describe()
         );
     }
     // Least-squares slope of log(error) against log(cells).
@@ -86,8 +86,8 @@ fn poiseuille_pressure_drop_within_2pct_at_32_cells() {
     let section =
         |z: f64| Section { center: Point3::new(0.0, 0.0, z), normal: Vector3::z(), radius: 1.5 * R };
     let (z1, z2) = (0.25 * L, 0.75 * L);
-    let p1 = measure(&s.setup.lattice, &s.moments, &s.setup.units, &section(z1)).mean_pressure_pa;
-    let p2 = measure(&s.setup.lattice, &s.moments, &s.setup.units, &section(z2)).mean_pressure_pa;
+    let p1 = measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &section(z1)).mean_pressure_pa;
+    let p2 = measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &section(z2)).mean_pressure_pa;
     let exact = 8.0 * MU * (z2 - z1) * Q / (PI * R.powi(4));
     let rel = (p1 - p2) / exact - 1.0;
     println!(
@@ -102,15 +102,15 @@ fn poiseuille_pressure_drop_within_2pct_at_32_cells() {
 #[test]
 fn poiseuille_mass_conservation_below_half_percent_at_24_cells() {
     let (_, s) = &runs()[1];
-    let offset = 3.0 * s.setup.units.dx_m;
+    let offset = 3.0 * s.flow.units().dx_m;
     let flows: Vec<f64> = s
-        .setup
-        .vessel
+        .flow
+        .vessel()
         .ports
         .iter()
-        .zip(&s.setup.vessel.roles)
+        .zip(&s.flow.vessel().roles)
         .map(|(p, r)| {
-            measure(&s.setup.lattice, &s.moments, &s.setup.units, &port_section(p, *r, offset)).flow_m3_s
+            measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &port_section(p, *r, offset)).flow_m3_s
         })
         .collect();
     let (q_in, q_out) = (flows[0], flows[1]);
@@ -119,16 +119,16 @@ fn poiseuille_mass_conservation_below_half_percent_at_24_cells() {
         "inflow {q_in:.6e} m^3/s, outflow {q_out:.6e} m^3/s, prescribed {Q:.6e}: mass error {:.4}%",
         100.0 * rel
     );
-    assert_eq!(s.setup.vessel.roles, [PortRole::Velocity, PortRole::Pressure]);
+    assert_eq!(s.flow.vessel().roles, [PortRole::Velocity, PortRole::Pressure]);
     assert!(rel < 0.005, "mass conservation error {:.4}% >= 0.5%", 100.0 * rel);
 }
 
 #[test]
 fn poiseuille_wall_shear_stress_within_3pct_at_24_cells() {
     let (_, s) = &runs()[1];
-    let v = &s.setup.vessel;
-    let sampler = WallSampler::new(&v.surface, &v.tags, &s.setup.lattice);
-    let sample = sampler.sample(&s.stress, &s.moments, &s.setup.units);
+    let v = &s.flow.vessel();
+    let sampler = WallSampler::new(&v.surface, &v.tags, &s.flow.lattice());
+    let sample = sampler.sample(&s.stress, &s.moments, &s.flow.units());
     // Away from the inlet and outlet by a diameter.
     let (mut sum, mut count, mut worst) = (0.0, 0, 0.0f64);
     let exact = 4.0 * MU * Q / (PI * R.powi(3));

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use std::path::Path;
 
 #[test]
@@ -16,7 +16,7 @@ fn carotid_pulsatile_run_stops_on_cycle_convergence_and_conserves_mass_over_the_
     let case = Case::from_toml(text, Path::new("pulsatile case")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&case, &opts).unwrap();
+    let s = run(&case, &opts).unwrap().summary;
     let cycles = s.simulated_time_s / 0.917;
     println!(
         "{} steps = {cycles:.2} cycles of 10, converged {}; over the last cycle ({:.4} s): inflow {:.4e}, outflow \

@@ -6,7 +6,7 @@
 use hemotwin::case::Case;
 use hemotwin::geometry::check::inspect;
 use hemotwin::geometry::io_stl::{Units, read_stl};
-use hemotwin::simulation::{RunOptions, load_vessel, run};
+use hemotwin::pipeline::{RunOptions, load_vessel, run};
 use std::path::{Path, PathBuf};
 
 fn shared_mesh(name: &str) -> Option<PathBuf> {
@@ -64,7 +64,7 @@ fn open_ended_aorta_flows_to_steady_state_in_scanner_coordinates_conserving_mass
     let Some(path) = shared_mesh("aorta_vmtk_open_ends.stl") else { return };
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&aorta_case(&path, 20.0), &opts).unwrap();
+    let s = run(&aorta_case(&path, 20.0), &opts).unwrap().summary;
     let split: Vec<f64> = s.ports[1..].iter().map(|p| p.measure.flow_m3_s / s.inflow_m3_s).collect();
     println!(
         "{} cells, {} steps, converged {}, inflow {:.4e}, outflow {:.4e} m^3/s, mass error {:.3}%, split {split:.3?}, dP {:.3} Pa",
@@ -154,7 +154,7 @@ fn closed_aorta_domed_caps_are_clipped_into_ports_matching_the_open_mesh_and_flo
     assert_eq!(vessel.report.boundary_edges, 0);
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&aorta_case(&closed, 2.0), &opts).unwrap();
+    let s = run(&aorta_case(&closed, 2.0), &opts).unwrap().summary;
     println!(
         "flow through the clipped closed aorta: {} steps, mass error {:.3} %",
         s.steps,

@@ -4,7 +4,7 @@
 
 use hemotwin::case::Case;
 use hemotwin::lbm::{BackendChoice, Solver};
-use hemotwin::simulation::{apply_rheology, clipped_cells, prepare, ramp, relative_change};
+use hemotwin::pipeline::{apply_rheology, clipped_cells, prepare, ramp, relative_change};
 use std::path::Path;
 
 const R: f64 = 2e-3;

@@ -53,7 +53,7 @@ fn young_tsai() -> f64 {
 fn stenosis_drop(s: &Steady) -> f64 {
     let at = |z: f64| {
         let sec = Section { center: Point3::new(0.0, 0.0, z), normal: Vector3::z(), radius: 1.5 * R0 };
-        measure(&s.setup.lattice, &s.moments, &s.setup.units, &sec).mean_pressure_pa
+        measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &sec).mean_pressure_pa
     };
     let z_up = THROAT - LS / 2.0 - 2.0 * R0;
     let z_down = THROAT + LS / 2.0 + 10.0 * R0;
@@ -69,7 +69,7 @@ fn drop_at(cells: f64, collision: &str) -> f64 {
         "{cells} cells across: {} steps (residual {:.1e}/step), {}: dP = {d:.2} Pa",
         s.steps,
         s.residual_per_step,
-        s.setup.units.describe()
+        s.flow.units().describe()
     );
     d
 }

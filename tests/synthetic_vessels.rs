@@ -3,16 +3,16 @@
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use std::path::Path;
 
-fn run_shipped(name: &str) -> hemotwin::io::summary::Summary {
+fn run_shipped(name: &str) -> hemotwin::pipeline::Summary {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("meshes").join(name);
     let mut case = Case::load(&path).unwrap();
     case.run.backend = hemotwin::lbm::BackendChoice::Cpu;
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&case, &opts).unwrap();
+    let s = run(&case, &opts).unwrap().summary;
     println!(
         "{name}: {} cells, {} steps, converged {}, inflow {:.4e} m^3/s, mass error {:.3} %, dP {:.2} Pa",
         s.fluid_cells,

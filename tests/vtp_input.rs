@@ -6,7 +6,7 @@ mod common;
 
 use common::case;
 use hemotwin::case::Case;
-use hemotwin::simulation::{RunOptions, load_vessel, run};
+use hemotwin::pipeline::{RunOptions, load_vessel, run};
 use std::path::Path;
 
 #[test]
@@ -15,7 +15,7 @@ fn wall_vtp_with_face_ids_round_trips_into_the_same_ports() {
     let mut first = case("{ shape = \"tube\", radius = 2.0, length = 8.0 }", 2e-8, 10.0, "tau = 0.8");
     first.run.steps = Some(50);
     let opts = RunOptions { out_dir: Some(dir.path().join("a")), ..Default::default() };
-    let a = run(&first, &opts).unwrap();
+    let a = run(&first, &opts).unwrap().summary;
     let text = format!(
         "[geometry]\nsurface = \"{}\"\nunits = \"m\"\n[fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
          [inflow]\nflow_rate = 2e-8\n[lattice]\ncells_across_inlet = 10\ntau = 0.8\n[run]\nsteps = 50\nbackend = \"cpu\"\n",
@@ -36,7 +36,9 @@ fn wall_vtp_with_face_ids_round_trips_into_the_same_ports() {
                 && (p.normal - q.normal).norm() < 1e-9
         );
     }
-    let b = run(&second, &RunOptions { out_dir: Some(dir.path().join("b")), ..Default::default() }).unwrap();
+    let b = run(&second, &RunOptions { out_dir: Some(dir.path().join("b")), ..Default::default() })
+        .unwrap()
+        .summary;
     assert_eq!(a.fluid_cells, b.fluid_cells);
 }
 

@@ -9,7 +9,7 @@ mod common;
 use common::{MU, RHO};
 use hemotwin::case::Case;
 use hemotwin::physiology::bessel_j;
-use hemotwin::simulation::{RunOptions, run};
+use hemotwin::pipeline::{RunOptions, run};
 use nalgebra::{Complex, DMatrix, DVector};
 use std::f64::consts::PI;
 use std::path::Path;
@@ -53,7 +53,7 @@ fn section_resistance(dx: f64) -> f64 {
 fn rcr_steady_outlet_pressure_is_q_times_rp_plus_rd_within_1_percent() {
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&case("flow_rate = 5e-7", "time = 0.8"), &opts).unwrap();
+    let s = run(&case("flow_rate = 5e-7", "time = 0.8"), &opts).unwrap().summary;
     let out = &s.ports[1];
     let q = out.measure.flow_m3_s;
     let measured = out.measure.mean_pressure_pa + s.pressure_reference_pa;
@@ -96,7 +96,7 @@ fn rcr_impedance_under_sinusoidal_flow_within_3_percent_and_3_degrees() {
     std::fs::write(&csv, format!("time_s,flow_m3_s\n{rows}")).unwrap();
     let inflow = format!("waveform = \"{}\"\nperiod = {PERIOD}\nprofile = \"poiseuille\"", csv.display());
     let opts = RunOptions { out_dir: Some(dir.path().join("out")), ..Default::default() };
-    let s = run(&case(&inflow, "cycles = 3"), &opts).unwrap();
+    let s = run(&case(&inflow, "cycles = 3"), &opts).unwrap().summary;
     let text = std::fs::read_to_string(dir.path().join("out/ports.csv")).unwrap();
     let rows: Vec<Vec<f64>> =
         text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
@@ -147,7 +147,7 @@ fn rcr_with_a_proximal_resistance_above_the_characteristic_impedance_stays_stabl
     );
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let s = run(&Case::from_toml(&text, Path::new("stiff case")).unwrap(), &opts).unwrap();
+    let s = run(&Case::from_toml(&text, Path::new("stiff case")).unwrap(), &opts).unwrap().summary;
     let out = &s.ports[1];
     let q = out.measure.flow_m3_s;
     let measured = out.measure.mean_pressure_pa + s.pressure_reference_pa;
@@ -177,7 +177,7 @@ fn outlet_entries_naming_no_outlet_or_bad_values_are_refused_naming_the_field() 
     ] {
         let case =
             Case::from_toml(&format!("{base}[[outlets]]\n{outlet}\n"), Path::new("bad outlets")).unwrap();
-        let e = hemotwin::simulation::prepare(&case).err().unwrap().to_string();
+        let e = hemotwin::pipeline::prepare(&case).err().unwrap().to_string();
         println!("error: {e}");
         assert!(e.contains(needle), "{e}");
     }

@@ -11,7 +11,7 @@ use hemotwin::case::Case;
 use hemotwin::hemo::measure;
 use hemotwin::lbm::{BackendChoice, Solver};
 use hemotwin::physiology::womersley_shape;
-use hemotwin::simulation::{port_section, prepare};
+use hemotwin::pipeline::{port_section, prepare};
 use nalgebra::Complex;
 use std::f64::consts::PI;
 use std::path::Path;

@@ -47,9 +47,9 @@ pub mod multigrid;
 pub mod pcg;
 mod pressure_map;
 mod prestress;
-mod run;
 mod solver;
 mod sparse;
+mod spec;
 mod stress;
 mod wall_mesh;
 
@@ -60,10 +60,10 @@ pub use gpu::{FemGpu, GpuPcg};
 pub use material::{Material, MaterialMap, Model, Region, Stent};
 pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
 pub use prestress::{PrestressSettings, ZeroPressure, zero_pressure_geometry};
-pub use run::{WallCase, WallRun, run_wall, wall_vessel};
 pub use solver::{
     EndCondition, GPU_MIN_TOLERANCE, NewtonSettings, Pressure, WallProblem, WallProgress, WallSolution,
     WallSolver, WallSummary,
 };
+pub use spec::WallCase;
 pub use stress::{NodalFields, von_mises};
 pub use wall_mesh::{InnerFace, Thickness, WallMesh, WallSpec, extrude, remesh_lumen};

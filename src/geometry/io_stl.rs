@@ -228,26 +228,11 @@ fn find_endsolid(text: &[u8]) -> Option<usize> {
 /// Triangles read per chunk of a binary STL.
 const CHUNK_TRIANGLES: usize = 1 << 16;
 
-/// Files above this size (bytes) show a progress bar while they are read.
-const PROGRESS_BYTES: u64 = 64 << 20;
-
 /// Streams the `count` triangles of the binary STL `file` (positioned after its preamble), merging
-/// bit-identical vertices, with a progress bar for large files.
+/// bit-identical vertices.
 fn read_binary(path: &Path, file: std::fs::File, count: u32, units: Units) -> Result<Surface> {
     use std::io::Read;
     let count = count as usize;
-    let bar = if (count * TRIANGLE_BYTES) as u64 > PROGRESS_BYTES {
-        let bar = indicatif::ProgressBar::new(count as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "reading {msg} {bar:40} {human_pos}/{human_len} triangles, ~{eta} left",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_message(path.display().to_string());
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     // A closed surface has about half as many vertices as triangles.
     let mut index: rustc_hash::FxHashMap<[u32; 3], u32> =
@@ -293,9 +278,7 @@ fn read_binary(path: &Path, file: std::fs::File, count: u32, units: Units) -> Re
             triangles.push(tri);
         }
         done += n;
-        bar.set_position(done as u64);
     }
-    bar.finish_and_clear();
     let surface = Surface { vertices, triangles };
     require_usable(&surface, path)?;
     Ok(surface)

@@ -10,6 +10,7 @@ use crate::lattice::Lattice;
 use crate::units::LatticeUnits;
 use nalgebra::{Matrix3, Matrix4, Point3, Vector3, Vector4};
 use rayon::prelude::*;
+use serde::Serialize;
 
 /// Radius (lattice spacings) of the cells each wall vertex fits its stress from.
 const FIT_RADIUS: f64 = 2.5;
@@ -198,5 +199,118 @@ impl WallAverages {
     /// True when no sample was added.
     pub fn is_empty(&self) -> bool {
         self.weight == 0.0
+    }
+}
+
+/// TAWSS below this (Pa) marks disturbed, low-shear flow (shared/VALIDATION.md: about 0.4 Pa).
+pub const LOW_TAWSS_PA: f64 = 0.4;
+
+/// Wall shear stress figures of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WallShearSummary {
+    /// Wall vertices sampled.
+    pub vertices: usize,
+    /// Largest time-averaged WSS magnitude (Pa).
+    pub tawss_max_pa: f64,
+    /// Area-weighted mean TAWSS (Pa).
+    pub tawss_mean_pa: f64,
+    /// TAWSS below which 5% of the wall area lies (Pa).
+    pub tawss_p5_pa: f64,
+    /// TAWSS below which 95% of the wall area lies (Pa).
+    pub tawss_p95_pa: f64,
+    /// Largest oscillatory shear index.
+    pub osi_max: f64,
+    /// Threshold of the low-shear area (Pa).
+    pub low_tawss_threshold_pa: f64,
+    /// Share of the wall area with TAWSS below the threshold.
+    pub low_tawss_area_fraction: f64,
+}
+
+impl WallShearSummary {
+    /// The peak and low-shear figures of `averages` on the vertices of `sampler`.
+    pub fn of(sampler: &WallSampler, averages: &WallAverages) -> Self {
+        let tawss = averages.tawss();
+        let osi = averages.osi();
+        let area: f64 = sampler.areas.iter().sum();
+        let low: f64 =
+            sampler.areas.iter().zip(&tawss).filter(|(_, t)| **t < LOW_TAWSS_PA).map(|(a, _)| a).sum();
+        WallShearSummary {
+            vertices: sampler.vertices.len(),
+            tawss_max_pa: tawss.iter().copied().fold(0.0, f64::max),
+            tawss_mean_pa: sampler.areas.iter().zip(&tawss).map(|(a, t)| a * t).sum::<f64>()
+                / area.max(f64::MIN_POSITIVE),
+            tawss_p5_pa: area_percentile(&tawss, &sampler.areas, 0.05),
+            tawss_p95_pa: area_percentile(&tawss, &sampler.areas, 0.95),
+            osi_max: osi.iter().copied().fold(0.0, f64::max),
+            low_tawss_threshold_pa: LOW_TAWSS_PA,
+            low_tawss_area_fraction: low / area.max(f64::MIN_POSITIVE),
+        }
+    }
+}
+
+/// The value below which a `fraction` of the area lies, for `values` on vertices of `areas`.
+fn area_percentile(values: &[f64], areas: &[f64], fraction: f64) -> f64 {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let goal = fraction * areas.iter().sum::<f64>();
+    let mut covered = 0.0;
+    for &k in &order {
+        covered += areas[k];
+        if covered >= goal {
+            return values[k];
+        }
+    }
+    order.last().map_or(0.0, |&k| values[k])
+}
+
+/// The wall fields of a run on every vertex of the lumen surface (zero on the caps' own vertices):
+/// the averaging window's indices and pressures, and the last WSS vector.
+#[derive(Debug, Clone)]
+pub struct WallFields {
+    /// Time-averaged WSS magnitude (Pa).
+    pub tawss_pa: Vec<f32>,
+    /// Oscillatory shear index.
+    pub osi: Vec<f32>,
+    /// Relative residence time (1/Pa).
+    pub rrt_per_pa: Vec<f32>,
+    /// Time-averaged pressure relative to the run's pressure reference (Pa).
+    pub pressure_pa: Vec<f32>,
+    /// Time-averaged lumen pressure on an absolute level (Pa): the load of the wall mechanics.
+    pub pressure: Vec<f32>,
+    /// The last WSS vector (Pa).
+    pub wss_pa: Vec<[f32; 3]>,
+}
+
+impl WallFields {
+    /// The fields of `averages` and `last` on a surface of `vertices` vertices sampled by `sampler`;
+    /// `level` (Pa) lifts the relative pressure to the absolute one.
+    pub fn new(
+        vertices: usize,
+        sampler: &WallSampler,
+        averages: &WallAverages,
+        last: &WallSample,
+        level: f64,
+    ) -> Self {
+        let spread = |values: Vec<f64>| {
+            let mut out = vec![0.0f32; vertices];
+            for (&v, x) in sampler.vertices.iter().zip(values) {
+                out[v as usize] = x as f32;
+            }
+            out
+        };
+        let mut wss_pa = vec![[0.0f32; 3]; vertices];
+        for (&v, w) in sampler.vertices.iter().zip(&last.wss) {
+            wss_pa[v as usize] = [w.x as f32, w.y as f32, w.z as f32];
+        }
+        let pressure_pa = spread(averages.pressure());
+        let pressure = pressure_pa.iter().map(|v| (f64::from(*v) + level) as f32).collect();
+        WallFields {
+            tawss_pa: spread(averages.tawss()),
+            osi: spread(averages.osi()),
+            rrt_per_pa: spread(averages.rrt()),
+            pressure_pa,
+            pressure,
+            wss_pa,
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Output files: atomic writes, VTK for ParaView, and the run summary.
+//! Files: atomic writes, VTK for ParaView, CSV tables, JSON, and the files of a run from plain fields.
 
 pub mod atomic;
-pub mod summary;
+pub mod outputs;
 pub mod vtk;
 pub mod vtu;

@@ -1,11 +1,13 @@
 //! From a closed surface to a lattice: voxelization, wall distances and the sparse fluid lattice.
 
 pub(crate) mod centerline;
+mod inlet_map;
 mod sparse;
 mod voxelize;
 mod wall_links;
 
 pub use centerline::{Centerline, centerlines, peak_mean_velocity};
+pub use inlet_map::InletMap;
 pub use sparse::{
     BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, MAX_PORTS, PROFILE_SAMPLES,
     PortRole, wgsl_constants,

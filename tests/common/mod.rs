@@ -2,8 +2,8 @@
 #![allow(dead_code, clippy::unwrap_used)] // each test binary uses a subset; tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::lbm::{BackendChoice, Solver};
-use hemotwin::simulation::{Setup, prepare, ramp, relative_change};
+use hemotwin::lbm::BackendChoice;
+use hemotwin::pipeline::{FlowRun, RunOptions, relative_change};
 use std::path::Path;
 
 /// Blood density (kg/m^3) and viscosity (Pa s) of shared/VALIDATION.md.
@@ -25,8 +25,8 @@ pub fn case(generate: &str, flow_rate: f64, cells: f64, step: &str) -> Case {
 
 /// Result of a steady run.
 pub struct Steady {
-    /// The prepared lattice and its units.
-    pub setup: Setup,
+    /// The run at its end: lattice, units and vessel.
+    pub flow: FlowRun,
     /// (drho, ux, uy, uz) per cell, lattice units.
     pub moments: Vec<[f32; 4]>,
     /// Steps run.
@@ -37,29 +37,24 @@ pub struct Steady {
     pub stress: Vec<[f32; 6]>,
 }
 
-/// Runs `case` on the CPU from rest until the relative velocity change per step falls below `tol`
-/// (checked every `check` steps, after at least `min_steps`), or `max_steps`.
+/// Runs `case` on the CPU from rest, its inflow ramped up over `ramp_steps`, until the relative
+/// velocity change per step falls below `tol` (checked every 200 steps, after at least
+/// `min_steps`), or `max_steps`.
 pub fn run_steady(case: &Case, ramp_steps: u64, min_steps: u64, max_steps: u64, tol: f64) -> Steady {
-    let setup = prepare(case).unwrap();
-    let mut solver = Solver::new(&setup.lattice, &setup.units, BackendChoice::Cpu).unwrap();
+    let opts = RunOptions { backend: Some(BackendChoice::Cpu), ..Default::default() };
+    let mut flow = FlowRun::new(case, &opts).unwrap();
+    flow.set_ramp(ramp_steps);
     let check = 200;
-    let mut prev = solver.moments().unwrap();
+    let mut prev = flow.moments().to_vec();
     let mut residual = f64::INFINITY;
-    while solver.steps_done() < max_steps {
-        solver.advance(check, |s| ramp(s, ramp_steps));
-        let m = solver.moments().unwrap();
-        residual = relative_change(&prev, &m) / check as f64;
-        assert!(
-            residual.is_finite(),
-            "diverged by step {} ({})",
-            solver.steps_done(),
-            setup.units.describe()
-        );
-        prev = m;
-        if solver.steps_done() >= min_steps && residual < tol {
+    while flow.steps_done() < max_steps {
+        flow.advance(check).unwrap_or_else(|e| panic!("{e} ({})", flow.units().describe()));
+        residual = relative_change(&prev, flow.moments()) / check as f64;
+        prev = flow.moments().to_vec();
+        if flow.steps_done() >= min_steps && residual < tol {
             break;
         }
     }
-    let stress = solver.stress().unwrap();
-    Steady { steps: solver.steps_done(), setup, moments: prev, residual_per_step: residual, stress }
+    let stress = flow.stress().unwrap();
+    Steady { steps: flow.steps_done(), flow, moments: prev, residual_per_step: residual, stress }
 }

@@ -1,7 +1,9 @@
-//! summary.json: the key figures of a run, with units in the key names.
+//! summary.json: the key figures of a run (flow, and wall mechanics when the case has a wall), with
+//! units in the key names.
 
+use crate::fem::WallSummary;
 use crate::gpu::AdapterSummary;
-use crate::hemo::SectionMeasure;
+use crate::hemo::{PdPa, SectionMeasure, WallShearSummary};
 use crate::units::LatticeUnits;
 use serde::Serialize;
 
@@ -63,7 +65,10 @@ pub struct Summary {
     /// Each port's section, by name; flows and pressures are means over `averaged_over_s`.
     pub ports: Vec<PortSummary>,
     /// Wall shear stress indices on the lumen (wall.vtp holds them per vertex).
-    pub wall: WallSummary,
+    pub wall: WallShearSummary,
+    /// Peak values of the wall mechanics (wall_fe.vtu holds the fields), when the case has a wall.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_mechanics: Option<WallSummary>,
     /// The lowest Pd/Pa (FFR-like) along the centerlines over the window, and where.
     pub pd_pa_min: Option<PdPa>,
     /// Pd/Pa at the centerline point nearest `indices.point`, when the case names one.
@@ -100,43 +105,4 @@ pub struct PortSummary {
     pub pressure_drop_peak_pa: Option<f64>,
     /// Outlets: mean pressure the outlet model imposed over the window (Pa, absolute).
     pub imposed_pressure_pa: Option<f64>,
-}
-
-/// TAWSS below this (Pa) marks disturbed, low-shear flow (shared/VALIDATION.md: about 0.4 Pa).
-pub const LOW_TAWSS_PA: f64 = 0.4;
-
-/// Wall shear stress figures of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct WallSummary {
-    /// Wall vertices sampled.
-    pub vertices: usize,
-    /// Largest time-averaged WSS magnitude (Pa).
-    pub tawss_max_pa: f64,
-    /// Area-weighted mean TAWSS (Pa).
-    pub tawss_mean_pa: f64,
-    /// TAWSS below which 5% of the wall area lies (Pa).
-    pub tawss_p5_pa: f64,
-    /// TAWSS below which 95% of the wall area lies (Pa).
-    pub tawss_p95_pa: f64,
-    /// Largest oscillatory shear index.
-    pub osi_max: f64,
-    /// Threshold of the low-shear area (Pa).
-    pub low_tawss_threshold_pa: f64,
-    /// Share of the wall area with TAWSS below the threshold.
-    pub low_tawss_area_fraction: f64,
-}
-
-/// The lowest distal-to-proximal pressure ratio along the centerlines.
-#[derive(Debug, Clone, Serialize)]
-pub struct PdPa {
-    /// Pd / Pa: (Pa - (p(proximal) - p(here))) / Pa.
-    pub ratio: f64,
-    /// Port index of the outlet whose centerline it lies on.
-    pub outlet: usize,
-    /// Arc length from the inlet (m).
-    pub abscissa_m: f64,
-    /// Position (m).
-    pub point_m: [f64; 3],
-    /// The proximal (aortic) pressure used (Pa, absolute).
-    pub aortic_pressure_pa: f64,
 }

@@ -1,0 +1,253 @@
+//! The run as stages, each a library call that keeps its results in memory:
+//!
+//! 1. [`prepare`]: case -> vessel -> lattice parameters -> fluid lattice ([`Setup`]);
+//! 2. [`FlowRun`]: the flow, stepped by the caller (`advance`), read at any time, checkpointed and
+//!    resumed, finished into a [`FlowResult`] (vessel, centerlines, wall fields, port table);
+//! 3. [`wall_after_flow`]: the wall mechanics under the flow's lumen pressure ([`WallResult`]);
+//! 4. [`run`]: the whole chain with its output files (frames, wall.vtp, ports.csv, wall_fe.vtu and
+//!    one summary.json), as `hemotwin run` does it.
+//!
+//! The library never prints: progress and notes go to an [`Observer`].
+
+mod divergence;
+mod flow;
+mod observer;
+mod outlets;
+mod result;
+mod setup;
+pub mod summary;
+mod wall;
+
+pub use divergence::{DIVERGENCE_CHECK_STEPS, Divergence, relative_change};
+pub use flow::{FlowRun, PortSample, clipped_cells, port_section, ramp};
+pub use observer::{Event, Observer, Silent};
+pub use outlets::OutletCoupling;
+pub use result::{FlowResult, MAX_MASS_ERROR};
+pub use setup::{
+    SMAGORINSKY, Setup, apply_rheology, available_memory, inflow_of, lattice_estimate, load_vessel, prepare,
+};
+pub use summary::Summary;
+pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wall_geometry};
+
+use crate::case::Case;
+use crate::error::{Error, Result};
+use crate::io::outputs::{
+    CenterlineField, LumenSurface, frame_name, frames_until, write_centerlines, write_json, write_surfaces,
+};
+use crate::io::vtk::{PointField, PvdEntry};
+use crate::io::vtu::write_wall_vtu;
+use crate::lattice::PortRole;
+use crate::lbm::BackendChoice;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Options of a run that are not part of the case.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Overrides the case's backend.
+    pub backend: Option<BackendChoice>,
+    /// Overrides the case's output folder.
+    pub out_dir: Option<PathBuf>,
+    /// Hears the run's progress and notes (default: [`Silent`]).
+    pub observer: Arc<dyn Observer>,
+    /// Set to true (e.g. by Ctrl-C) to stop after the current batch, writing what is done.
+    pub stop: Arc<AtomicBool>,
+    /// Continue from the output folder's checkpoint.bin instead of starting from rest.
+    pub resume: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            backend: None,
+            out_dir: None,
+            observer: Arc::new(Silent),
+            stop: Arc::new(AtomicBool::new(false)),
+            resume: false,
+        }
+    }
+}
+
+/// A whole run: summary.json's figures (flow and wall), the flow and the wall in memory.
+pub struct RunResult {
+    /// The figures written to summary.json.
+    pub summary: Summary,
+    /// The flow.
+    pub flow: FlowResult,
+    /// The wall, when the case has a `[wall]` and the flow ran to its end.
+    pub wall: Option<WallResult>,
+}
+
+impl std::fmt::Debug for RunResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunResult").field("summary", &self.summary).finish_non_exhaustive()
+    }
+}
+
+/// Runs `case` into its output folder: frames (fluid.pvd + fluid_NNNNNNNN.vti), ports.csv and
+/// checkpoint.bin as it goes; then wall.vtp, ports.vtp, centerline.vtp, the wall (wall_fe.vtu)
+/// when the case has one, and summary.json once, flow and wall together.
+pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
+    let mut flow = FlowRun::new(case, opts)?;
+    write_lumen(&out_dir, flow.vessel(), Vec::new())?;
+    let lines: Vec<CenterlineField<'_>> = flow
+        .centerlines()
+        .iter()
+        .map(|l| CenterlineField {
+            points: &l.points,
+            radius: &l.radius,
+            abscissa: &l.abscissa,
+            branch: l.outlet,
+        })
+        .collect();
+    write_centerlines(&out_dir, &lines)?;
+    let mut frames: Vec<PvdEntry> = Vec::new();
+    if opts.resume {
+        let at = flow.resume(&out_dir)?;
+        frames = frames_until(&out_dir, at, flow.units().dt_s)?;
+    }
+    let total = flow.total_steps();
+    opts.observer.event(&Event::Started { step: flow.steps_done(), total });
+    let frame_every = (total / case.run.frames.max(1) as u64).max(1);
+    let checkpoint_every = case.run.checkpoint_steps.unwrap_or(frame_every).max(1);
+    let mut stopped = false;
+    while !flow.done() {
+        let batch = flow.next_batch();
+        if let Err(e) = flow.advance(batch) {
+            return Err(match flow.divergence() {
+                // Keep what is sound: the port series up to the last good batch (frames and the
+                // checkpoint are written only from checked states).
+                Some(d) => {
+                    let kept = match (flow.write_ports_csv(&out_dir), frames.last()) {
+                        (Err(e), _) => format!("ports.csv could not be kept ({e})"),
+                        (Ok(()), Some(f)) => format!(
+                            "the frames up to {} (t = {:.4e} s), ports.csv and the last checkpoint are intact",
+                            f.file, f.time
+                        ),
+                        (Ok(()), None) => {
+                            "no frame had been written yet; ports.csv holds the steps before".into()
+                        }
+                    };
+                    d.to_error(case, flow.vessel(), flow.units(), Some(&kept))
+                }
+                None => e,
+            });
+        }
+        let step = flow.steps_done();
+        let crossed = |every: u64| step / every != (step - batch) / every;
+        let stop = opts.stop.load(Ordering::SeqCst);
+        if crossed(frame_every)
+            || flow.done()
+            || (stop && frames.last().map(|f| &f.file) != Some(&frame_name(step)))
+        {
+            flow.write_frame(&out_dir, &mut frames)?;
+            flow.write_ports_csv(&out_dir)?;
+        }
+        // Only a state that passed the stability check becomes a checkpoint: a diverging run keeps
+        // the last good one.
+        if crossed(checkpoint_every) || flow.done() || stop {
+            flow.write_checkpoint(&out_dir)?;
+        }
+        opts.observer.event(&Event::Progress { step, mlups: flow.mlups(), residual: flow.residual });
+        if stop {
+            stopped = true;
+            break;
+        }
+    }
+    opts.observer.event(&Event::Finished);
+    flow.write_ports_csv(&out_dir)?;
+    let flow = flow.finish(stopped)?;
+    let fields = &flow.wall;
+    let mut point_fields: Vec<PointField<'_>> = [
+        ("tawss_pa", &fields.tawss_pa),
+        ("osi", &fields.osi),
+        ("rrt_per_pa", &fields.rrt_per_pa),
+        ("pressure_pa", &fields.pressure_pa),
+        ("pressure", &fields.pressure),
+    ]
+    .into_iter()
+    .map(|(name, values)| PointField::Scalar { name, values })
+    .collect();
+    point_fields.push(PointField::Vector { name: "wss_pa", values: &fields.wss_pa });
+    write_lumen(&out_dir, &flow.vessel, point_fields)?;
+    let mut summary = flow.summary.clone();
+    let summary_path = out_dir.join("summary.json");
+    let wall = match (&case.wall, summary.interrupted) {
+        (Some(_), false) => {
+            let backend = opts.backend.unwrap_or(case.run.backend);
+            // The flow's figures are kept even when the wall fails.
+            let wall = wall_after_flow(case, &flow, backend, opts.observer.as_ref())
+                .and_then(|w| {
+                    write_wall_vtu(&out_dir.join("wall_fe.vtu"), &w.mesh, Some(&w.solution.fields)).map(|_| w)
+                })
+                .inspect_err(|_| {
+                    let _ = write_json(&summary_path, &summary);
+                })?;
+            summary.wall_mechanics = Some(wall.solution.summary.clone());
+            Some(wall)
+        }
+        _ => None,
+    };
+    write_json(&summary_path, &summary)?;
+    Ok(RunResult { summary, flow, wall })
+}
+
+/// Writes wall.vtp and ports.vtp of `vessel` with `point_fields`.
+fn write_lumen(
+    dir: &Path,
+    vessel: &crate::geometry::vessel::Vessel,
+    point_fields: Vec<PointField<'_>>,
+) -> Result<()> {
+    let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
+    let flow_extension: Vec<i32> = (0..port_id.len()).map(|t| vessel.extension.contains(&t) as i32).collect();
+    let ports: Vec<(&str, &str)> = vessel
+        .ports
+        .iter()
+        .zip(&vessel.roles)
+        .map(|(p, r)| (p.name.as_str(), if *r == PortRole::Velocity { "inlet" } else { "outlet" }))
+        .collect();
+    let lumen = LumenSurface {
+        surface: &vessel.surface,
+        port_id: &port_id,
+        flow_extension: &flow_extension,
+        ports: &ports,
+    };
+    write_surfaces(dir, &lumen, point_fields)
+}
+
+/// Solves the wall of `case` on its own (`hemotwin wall`) into `out`: wall_fe.vtu, and the peak
+/// values under `wall_mechanics` in the folder's summary.json (kept, when a flow wrote it). Returns
+/// the wall and the files written.
+pub fn run_wall(
+    case: &Case,
+    pressure_file: Option<&Path>,
+    out: &Path,
+    backend: BackendChoice,
+    observer: &dyn Observer,
+) -> Result<(WallResult, Vec<PathBuf>)> {
+    let wall = wall_alone(case, pressure_file, backend, observer)?;
+    let vtu = out.join("wall_fe.vtu");
+    write_wall_vtu(&vtu, &wall.mesh, Some(&wall.solution.fields))?;
+    let json = out.join("summary.json");
+    let name = json.display().to_string();
+    let mut summary = match std::fs::read_to_string(&json) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => {
+                return Err(Error::parameter(
+                    name,
+                    "exists but is not a hemotwin summary: write the wall results to another directory (--out)",
+                ));
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+        Err(e) => return Err(Error::io(&json, e)),
+    };
+    let value =
+        serde_json::to_value(&wall.solution.summary).map_err(|e| Error::parameter(&name, e.to_string()))?;
+    summary.insert("wall_mechanics".to_owned(), value);
+    write_json(&json, &serde_json::Value::Object(summary))?;
+    Ok((wall, vec![vtu, json]))
+}

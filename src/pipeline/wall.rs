@@ -1,0 +1,164 @@
+//! The wall stage: the vessel's lumen extruded into a wall (TET10), loaded by the flow's lumen
+//! pressure (in memory), a pressure file or the case's uniform pressure, and solved.
+
+use super::observer::{Event, Observer};
+use super::result::FlowResult;
+use super::setup::{load_vessel, prepare};
+use crate::case::Case;
+use crate::error::{Error, Result};
+use crate::fem::pcg::PcgSettings;
+use crate::fem::{
+    Axis, MaterialMap, NewtonSettings, Pressure, WallCase, WallMesh, WallProblem, WallSolution, WallSolver,
+    WallSpec, extrude, map_to_surface, read_wall_pressure, remesh_lumen,
+};
+use crate::geometry::vessel::Vessel;
+use crate::lbm::BackendChoice;
+use nalgebra::Point3;
+use std::path::Path;
+
+/// The wall of a run: its mesh and solution.
+pub struct WallResult {
+    /// The TET10 wall mesh (m).
+    pub mesh: WallMesh,
+    /// Displacement, stress and strain at its nodes, with the peak values.
+    pub solution: WallSolution,
+}
+
+/// The lumen pressure that loads the wall.
+pub enum WallLoad<'a> {
+    /// A pressure (Pa) at each of some points (m) on the lumen, e.g. the flow's wall vertices;
+    /// `origin` names them in errors.
+    Points {
+        /// Where the pressures are (m).
+        points: &'a [Point3<f64>],
+        /// The pressure at each point (Pa, absolute).
+        pressure: Vec<f64>,
+        /// The file or run they come from.
+        origin: &'a Path,
+    },
+    /// One pressure (Pa) everywhere.
+    Uniform(f64),
+}
+
+/// The `[wall]` section of `case`, or the error that asks for it.
+fn wall_spec(case: &Case) -> Result<&WallCase> {
+    case.wall.as_ref().ok_or_else(|| {
+        Error::parameter(
+            "wall",
+            "the case has no [wall] section (thickness, material; see docs/validation.md)",
+        )
+    })
+}
+
+/// Solves the wall of `case` after its flow: the flow's vessel, centerlines and time-averaged lumen
+/// pressure, all in memory.
+pub fn wall_after_flow(
+    case: &Case,
+    flow: &FlowResult,
+    backend: BackendChoice,
+    observer: &dyn Observer,
+) -> Result<WallResult> {
+    let spec = wall_spec(case)?;
+    let vessel = &flow.vessel;
+    let axis = if vessel.ports.len() == 2 {
+        Axis::between_ports(&vessel.ports)?
+    } else {
+        Axis::new(flow.lines.iter().map(|l| l.points.clone()).collect())?
+    };
+    let load = WallLoad::Points {
+        points: &vessel.surface.vertices,
+        pressure: flow.wall.pressure.iter().map(|&p| f64::from(p)).collect(),
+        origin: Path::new("the flow's lumen pressure"),
+    };
+    solve_wall(spec, vessel, &axis, load, backend, observer)
+}
+
+/// Solves the wall of `case` on its own (`hemotwin wall`): the pressure of `pressure_file` (a
+/// wall.vtp with a `pressure` array) or the case's uniform `wall.pressure`; the axis between the
+/// ports of a tube, else along the centerlines of the case's lattice.
+pub fn wall_alone(
+    case: &Case,
+    pressure_file: Option<&Path>,
+    backend: BackendChoice,
+    observer: &dyn Observer,
+) -> Result<WallResult> {
+    let spec = wall_spec(case)?;
+    let (vessel, axis) = wall_geometry(case)?;
+    let read;
+    let load = match (pressure_file, spec.pressure) {
+        (Some(path), _) => {
+            read = read_wall_pressure(path)?;
+            WallLoad::Points { points: &read.0, pressure: read.1.clone(), origin: path }
+        }
+        (None, Some(p)) => WallLoad::Uniform(p),
+        (None, None) => {
+            return Err(Error::parameter(
+                "wall.pressure",
+                "give a uniform pressure in Pa (wall.pressure = 13000) or the flow's wall.vtp with --pressure",
+            ));
+        }
+    };
+    solve_wall(spec, &vessel, &axis, load, backend, observer)
+}
+
+/// The case's vessel and its axis: the line between the ports of a tube, else the centerlines
+/// traced on the case's lattice (which needs the voxelization).
+pub fn wall_geometry(case: &Case) -> Result<(Vessel, Axis)> {
+    let vessel = load_vessel(case)?;
+    if vessel.ports.len() == 2 {
+        let axis = Axis::between_ports(&vessel.ports)?;
+        return Ok((vessel, axis));
+    }
+    let setup = prepare(case)?;
+    let axis = Axis::new(setup.lines.into_iter().map(|l| l.points).collect())?;
+    Ok((setup.vessel, axis))
+}
+
+/// Builds the wall of `vessel` along `axis` as `spec` says, loads it with `load` and solves it on
+/// `backend`; `observer` hears from solves that run longer than 2 s.
+pub fn solve_wall(
+    spec: &WallCase,
+    vessel: &Vessel,
+    axis: &Axis,
+    load: WallLoad<'_>,
+    backend: BackendChoice,
+    observer: &dyn Observer,
+) -> Result<WallResult> {
+    let wall =
+        WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall };
+    let lumen = if spec.remesh {
+        remesh_lumen(&vessel.surface, &vessel.ports, axis, &wall)?
+    } else {
+        vessel.surface.clone()
+    };
+    let mesh = extrude(&lumen, &vessel.ports, axis, &wall)?;
+    let pressure = match load {
+        WallLoad::Points { points, pressure, origin } => {
+            Pressure::PerVertex(map_to_surface(&lumen, points, &pressure, origin)?)
+        }
+        WallLoad::Uniform(p) => Pressure::Uniform(p),
+    };
+    let problem = WallProblem {
+        materials: MaterialMap {
+            default: spec.material,
+            regions: spec.regions.clone(),
+            stents: spec.stents.clone(),
+        },
+        pressure,
+        ends: spec.ends,
+        pcg: PcgSettings {
+            tolerance: spec.pcg_tolerance,
+            max_iterations: spec.pcg_max_iterations,
+            preconditioner: spec.preconditioner,
+        },
+        newton: NewtonSettings { load_steps: spec.load_steps, ..NewtonSettings::default() },
+        backend,
+        allow_negative_pressure: spec.allow_negative_pressure,
+    };
+    let solution = {
+        let mut solver = WallSolver::new(&mesh, axis, problem)?;
+        solver.on_progress(|p| observer.event(&Event::Wall(p)));
+        solver.solve()?
+    };
+    Ok(WallResult { mesh, solution })
+}
