@@ -44,7 +44,7 @@ fn tilted_tube_keeps_poiseuille_flow() {
     let e_fold = (R * R / (5.78 * units.nu_m2_s) / units.dt_s) as u64;
     let s = run_steady(&case, e_fold / 4, 3 * e_fold, 12 * e_fold, 1e-8);
     let axis = Vector3::from(AXIS).normalize();
-    let lat = &s.flow.lattice();
+    let lat = s.flow.lattice();
     let dx = lat.grid.dx;
     let u = s.flow.units().velocity_to_lattice(u_mean);
     // Momentum density rho u on the cells within half a spacing of the mid-length plane.
@@ -64,8 +64,8 @@ fn tilted_tube_keeps_poiseuille_flow() {
     let profile = (err / norm).sqrt();
     let section = |z: f64| Section { center: Point3::from(axis * z), normal: axis, radius: 1.5 * R };
     let (z1, z2) = (0.25 * L, 0.75 * L);
-    let p1 = measure(lat, &s.moments, &s.flow.units(), &section(z1)).mean_pressure_pa;
-    let p2 = measure(lat, &s.moments, &s.flow.units(), &section(z2)).mean_pressure_pa;
+    let p1 = measure(lat, &s.moments, s.flow.units(), &section(z1)).mean_pressure_pa;
+    let p2 = measure(lat, &s.moments, s.flow.units(), &section(z2)).mean_pressure_pa;
     let exact = 8.0 * MU * (z2 - z1) * q / (PI * R.powi(4));
     let drop = (p1 - p2) / exact - 1.0;
     println!(

@@ -38,7 +38,7 @@ fn runs() -> &'static [(f64, Steady); 3] {
 /// Relative L2 error of the momentum density rho u on the node layer nearest mid-length against
 /// 2U(1 - r^2/R^2) e_z (the weakly compressible lattice conserves rho u, not u).
 fn profile_error(s: &Steady) -> f64 {
-    let lat = &s.flow.lattice();
+    let lat = s.flow.lattice();
     let dx = lat.grid.dx;
     let z_mid = lat.grid.origin.z + ((L / 2.0 - lat.grid.origin.z) / dx).round() * dx;
     let u_mean = s.flow.units().velocity_to_lattice(Q / (PI * R * R));
@@ -86,8 +86,8 @@ fn poiseuille_pressure_drop_within_2pct_at_32_cells() {
     let section =
         |z: f64| Section { center: Point3::new(0.0, 0.0, z), normal: Vector3::z(), radius: 1.5 * R };
     let (z1, z2) = (0.25 * L, 0.75 * L);
-    let p1 = measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &section(z1)).mean_pressure_pa;
-    let p2 = measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &section(z2)).mean_pressure_pa;
+    let p1 = measure(s.flow.lattice(), &s.moments, s.flow.units(), &section(z1)).mean_pressure_pa;
+    let p2 = measure(s.flow.lattice(), &s.moments, s.flow.units(), &section(z2)).mean_pressure_pa;
     let exact = 8.0 * MU * (z2 - z1) * Q / (PI * R.powi(4));
     let rel = (p1 - p2) / exact - 1.0;
     println!(
@@ -110,7 +110,7 @@ fn poiseuille_mass_conservation_below_half_percent_at_24_cells() {
         .iter()
         .zip(&s.flow.vessel().roles)
         .map(|(p, r)| {
-            measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &port_section(p, *r, offset)).flow_m3_s
+            measure(s.flow.lattice(), &s.moments, s.flow.units(), &port_section(p, *r, offset)).flow_m3_s
         })
         .collect();
     let (q_in, q_out) = (flows[0], flows[1]);
@@ -127,8 +127,8 @@ fn poiseuille_mass_conservation_below_half_percent_at_24_cells() {
 fn poiseuille_wall_shear_stress_within_3pct_at_24_cells() {
     let (_, s) = &runs()[1];
     let v = &s.flow.vessel();
-    let sampler = WallSampler::new(&v.surface, &v.tags, &s.flow.lattice());
-    let sample = sampler.sample(&s.stress, &s.moments, &s.flow.units());
+    let sampler = WallSampler::new(&v.surface, &v.tags, s.flow.lattice());
+    let sample = sampler.sample(&s.stress, &s.moments, s.flow.units());
     // Away from the inlet and outlet by a diameter.
     let (mut sum, mut count, mut worst) = (0.0, 0, 0.0f64);
     let exact = 4.0 * MU * Q / (PI * R.powi(3));

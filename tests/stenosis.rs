@@ -53,7 +53,7 @@ fn young_tsai() -> f64 {
 fn stenosis_drop(s: &Steady) -> f64 {
     let at = |z: f64| {
         let sec = Section { center: Point3::new(0.0, 0.0, z), normal: Vector3::z(), radius: 1.5 * R0 };
-        measure(&s.flow.lattice(), &s.moments, &s.flow.units(), &sec).mean_pressure_pa
+        measure(s.flow.lattice(), &s.moments, s.flow.units(), &sec).mean_pressure_pa
     };
     let z_up = THROAT - LS / 2.0 - 2.0 * R0;
     let z_down = THROAT + LS / 2.0 + 10.0 * R0;

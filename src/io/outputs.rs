@@ -29,9 +29,12 @@ pub fn write_table(path: &Path, header: &[String], rows: &[Vec<f64>]) -> Result<
     })
 }
 
+/// A table of numbers: its header and rows.
+pub type Table = (Vec<String>, Vec<Vec<f64>>);
+
 /// The header and rows of a CSV table of numbers written by [`write_table`]; None when the file
 /// does not exist.
-pub fn read_table(path: &Path) -> Result<Option<(Vec<String>, Vec<Vec<f64>>)>> {
+pub fn read_table(path: &Path) -> Result<Option<Table>> {
     let mut reader = match csv::Reader::from_path(path) {
         Ok(r) => r,
         Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) => {

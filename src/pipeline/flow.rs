@@ -397,7 +397,7 @@ impl FlowRun {
             sample.pressure.iter_mut().for_each(|p| *p += shift);
             self.averages.add(&sample, duration);
             self.along.add(&self.moments, &units, shift, duration);
-            if step % c == 0 {
+            if step.is_multiple_of(c) {
                 cycles_converged = self.close_cycle(sample);
             }
         }
