@@ -3,8 +3,9 @@
 //! Run with `cargo run --release --example tube_flow`.
 
 use hemotwin::case::Case;
+use hemotwin::gpu::BackendChoice;
 use hemotwin::hemo::{Section, measure};
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::lbm::Solver;
 use hemotwin::simulation::{prepare, ramp, relative_change};
 use nalgebra::{Point3, Vector3};
 use std::path::Path;

@@ -3,7 +3,9 @@
 //!
 //! The modules follow the data: [`geometry`] (surfaces) -> [`lattice`] (voxels, wall distances) ->
 //! [`lbm`] (the flow solver) -> [`hemo`] (measurements) -> [`io`] (VTK, summary). [`simulation`] runs
-//! the whole chain for a [`case::Case`].
+//! the whole chain for a [`case::Case`]. [`stencil`] (the D3Q19 constants and collision models) lies
+//! below both `lattice` and `lbm`; [`gpu`] (devices, the backend choice, kernel plumbing) below `lbm` and
+//! [`fem`].
 
 pub mod bench;
 pub mod case;
@@ -18,6 +20,7 @@ pub mod lbm;
 pub mod memory;
 pub mod physiology;
 pub mod simulation;
+pub mod stencil;
 pub mod units;
 
 pub use error::{Error, Result};

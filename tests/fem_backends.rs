@@ -8,7 +8,7 @@ mod wall;
 use hemotwin::fem::multigrid::{MgKernels, Multigrid};
 use hemotwin::fem::pcg::{CpuPcg, PcgKernels, PcgSettings, Preconditioner, Slot, block_jacobi_inverse};
 use hemotwin::fem::{Assembly, Constraints, FemGpu, GpuPcg, Material, Model, Pattern, WallSolver, assemble};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use nalgebra::Vector3;
 use wall::{cylinder, problem};
 

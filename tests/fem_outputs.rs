@@ -4,7 +4,7 @@
 
 use hemotwin::case::Case;
 use hemotwin::fem::{run_wall, write_pressure_vtp};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use std::path::Path;
 use vtkio::model::{Attribute, CellType, DataSet};
 

@@ -2,7 +2,8 @@
 #![allow(dead_code, clippy::unwrap_used)] // each test binary uses a subset; tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::gpu::BackendChoice;
+use hemotwin::lbm::Solver;
 use hemotwin::simulation::{Setup, prepare, ramp, relative_change};
 use std::path::Path;
 
