@@ -4,9 +4,11 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hemotwin::bench::{KERNEL_VARIANTS, bench_fluid, bench_solver, dense_box};
 use hemotwin::case::{Case, DEMO_CASE};
+use hemotwin::gpu::BackendChoice;
 use hemotwin::lattice::Lattice;
-use hemotwin::lbm::{BackendChoice, Collision, Solver};
+use hemotwin::lbm::Solver;
 use hemotwin::pipeline::prepare;
+use hemotwin::stencil::Collision;
 use std::path::Path;
 
 const STEPS: u64 = 10;

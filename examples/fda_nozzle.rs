@@ -15,8 +15,9 @@
 //! what the bare scheme carries, so LES is on at every Reynolds number.
 
 use hemotwin::case::Case;
+use hemotwin::gpu::BackendChoice;
 use hemotwin::hemo::WallSampler;
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::lbm::Solver;
 use hemotwin::pipeline::{prepare, ramp, relative_change};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,11 @@
 // Shared by the LBM kernels (prepended to each): the per-step parameters, the lattice bindings and
 // the pull of populations from neighbours and boundary links.
-// The lattice constants (Q, CX, CY, CZ, W, OPP) are prepended from src/lbm/d3q19.rs and the link
-// constants (BOUNDARY_BIT, LINK_*, PROFILE_SAMPLES, MAX_PORTS) from src/lattice/sparse.rs.
+// Prepended before it: WORKGROUP (src/gpu/kernels.rs), the lattice constants (Q, CX, CY, CZ, W, OPP,
+// H3) and COLLISION_REGULARIZED (src/stencil/), the link constants (BOUNDARY_BIT, LINK_*,
+// PROFILE_SAMPLES, MAX_PORTS) from src/lattice/sparse.rs and the viscosity constants from
+// src/lbm/viscosity.rs.
 
-// Keep in sync with `StepParams` in src/lbm/mod.rs.
+// Keep in sync with `StepParams` in src/lbm/mod.rs (checked by tests/shader_layout.rs).
 struct StepParams {
     n_cells: u32,
     row_width: u32,
@@ -11,8 +13,7 @@ struct StepParams {
     omega_minus: f32,
     inflow_scale: f32,
     collision: u32,
-    pad1: u32,
-    pad2: u32,
+    pad: vec2<u32>,
     profile: array<vec4<f32>, PROFILE_SAMPLES / 4u>,
     port_rho: array<vec4<f32>, MAX_PORTS / 4u>,
     rheology: u32,
@@ -29,13 +30,11 @@ struct StepParams {
     magic: f32,
 }
 
-// Keep in sync with `BoundaryLink` in src/lattice/sparse.rs.
+// Keep in sync with `BoundaryLink` in src/lattice/sparse.rs (checked by tests/shader_layout.rs).
 struct BoundaryLink {
     q: f32,
     kind: u32,
-    ux: f32,
-    uy: f32,
-    uz: f32,
+    u: array<f32, 3>,
     radial: f32,
     port: u32,
     pad: u32,
@@ -89,10 +88,10 @@ fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
     if link.kind == LINK_PRESSURE {
         var u = stored_moments(cell, n).yzw;
         // Backflow stabilisation: flow entering through an outlet keeps only its component along
-        // the outward normal (link.ux, uy, uz).
-        let un = link.ux * u.x + link.uy * u.y + link.uz * u.z;
+        // the outward normal (link.u).
+        let un = link.u[0] * u.x + link.u[1] * u.y + link.u[2] * u.z;
         if un < 0.0 {
-            u = vec3<f32>(link.ux * un, link.uy * un, link.uz * un);
+            u = vec3<f32>(link.u[0] * un, link.u[1] * un, link.u[2] * un);
         }
         let cu = CX[j] * u.x + CY[j] * u.y + CZ[j] * u.z;
         let usq = u.x * u.x + u.y * u.y + u.z * u.z;
@@ -103,7 +102,7 @@ fn boundary_population(cell: u32, n: u32, j: u32, link: BoundaryLink) -> f32 {
     var moving = 0.0;
     if link.kind == LINK_VELOCITY {
         let shape = inlet_profile(link.radial);
-        let cu_wall = (CX[j] * link.ux + CY[j] * link.uy + CZ[j] * link.uz) * shape * params.inflow_scale;
+        let cu_wall = (CX[j] * link.u[0] + CY[j] * link.u[1] + CZ[j] * link.u[2]) * shape * params.inflow_scale;
         moving = 6.0 * W[j] * cu_wall;
     }
     let q = link.q;

@@ -59,7 +59,7 @@ fn regularize(g: array<f32, Q>, omega: f32, drho: f32, rho: f32, u: vec3<f32>) -
     return out;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn lbm_stream_collide(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cell = gid.x + gid.y * params.row_width;
     let n = params.n_cells;

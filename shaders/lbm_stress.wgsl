@@ -5,7 +5,7 @@
 
 @group(0) @binding(2) var<storage, read_write> stress_out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP)
 fn lbm_stress(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cell = gid.x + gid.y * params.row_width;
     let n = params.n_cells;

@@ -2,11 +2,13 @@
 
 use crate::case::FluidSpec;
 use crate::error::{Error, Result};
+use crate::gpu::BackendChoice;
 use crate::lattice::{Grid, Lattice, Voxels, WallLink};
-use crate::lbm::d3q19::{C, Q, W};
-use crate::lbm::{BackendChoice, Collision, Solver};
+use crate::lbm::Solver;
 use crate::memory::zeroed_huge;
 use crate::pipeline::apply_rheology;
+use crate::stencil::Collision;
+use crate::stencil::d3q19::{C, Q, W};
 use crate::units::{LatticeUnits, PhysicalScales, TimeStep};
 use nalgebra::Point3;
 use rayon::prelude::*;

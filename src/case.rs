@@ -1,7 +1,7 @@
 //! The case file (TOML): geometry, fluid, inflow, lattice, run control and output, with validation.
 
 use crate::error::{Error, Result};
-use crate::lbm::BackendChoice;
+use crate::gpu::BackendChoice;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -348,7 +348,7 @@ pub struct LatticeSpec {
     pub wall: WallModel,
     /// Collision: "regularized" (default, stable as tau -> 1/2) or "trt".
     #[serde(default)]
-    pub collision: crate::lbm::Collision,
+    pub collision: crate::stencil::Collision,
 }
 
 /// Cells across the inlet: a number, or chosen by the set-up.

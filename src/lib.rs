@@ -3,7 +3,9 @@
 //!
 //! The modules follow the data: [`geometry`] (surfaces) -> [`lattice`] (voxels, wall distances) ->
 //! [`lbm`] (the flow solver) and [`fem`] (the wall) -> [`hemo`] (measurements) -> [`io`] (files).
-//! [`pipeline`] runs the chain for a [`case::Case`] as stages that keep their results in memory.
+//! [`stencil`] (the D3Q19 constants and collision models) lies below both `lattice` and `lbm`;
+//! [`gpu`] (devices, the backend choice, kernel plumbing) below `lbm` and [`fem`]. [`pipeline`]
+//! runs the chain for a [`case::Case`] as stages that keep their results in memory.
 //!
 //! A run from code: the demo case, 100 steps, the pressure drop, then again at twice the inflow.
 //! Nothing touches the disk.
@@ -13,7 +15,7 @@
 //! use hemotwin::pipeline::{FlowRun, RunOptions};
 //!
 //! let mut case = Case::from_toml(DEMO_CASE, std::path::Path::new("demo"))?;
-//! case.run.backend = hemotwin::lbm::BackendChoice::Cpu;
+//! case.run.backend = hemotwin::gpu::BackendChoice::Cpu;
 //! case.inflow.ramp = Some(0.001);
 //! let mut drops = Vec::new();
 //! for flow_rate in [5.19e-7, 1.038e-6] {
@@ -40,6 +42,7 @@ pub mod lbm;
 pub mod memory;
 pub mod physiology;
 pub mod pipeline;
+pub mod stencil;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@ mod cli;
 use cli::mesh::MeshCommand;
 use cli::terminal::Terminal;
 use hemotwin::case::{Case, DEMO_CASE};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use hemotwin::pipeline::{RunOptions, run};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,7 +33,7 @@ enum Command {
         #[arg(long, default_value = "hemotwin-demo")]
         out: PathBuf,
         /// Backend: auto (GPU when a hardware one is found, else CPU), gpu or cpu.
-        #[arg(long, value_enum)]
+        #[arg(long)]
         backend: Option<BackendChoice>,
     },
     /// Run a case file (TOML).
@@ -44,7 +44,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Backend: auto, gpu or cpu (default: the case's run.backend).
-        #[arg(long, value_enum)]
+        #[arg(long)]
         backend: Option<BackendChoice>,
         /// Continue from the output folder's checkpoint.bin (written at every frame).
         #[arg(long)]
@@ -67,7 +67,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Backend of the PCG solves: auto, gpu (f32) or cpu (f64).
-        #[arg(long, value_enum, default_value = "cpu")]
+        #[arg(long, default_value = "cpu")]
         backend: BackendChoice,
     },
     /// List the GPU adapters found and which one each backend choice would use.
@@ -88,7 +88,7 @@ enum Command {
         #[arg(long)]
         rheology: bool,
         /// Measure only this backend (default, or auto: the CPU, and the GPU when one is found).
-        #[arg(long, value_enum)]
+        #[arg(long)]
         backend: Option<BackendChoice>,
     },
 }

@@ -1,8 +1,8 @@
 //! Physical (SI) <-> lattice unit conversion and the stability checks every run passes through.
 
 use crate::error::{Error, Result};
-use crate::lbm::Collision;
-use crate::lbm::d3q19::CS2;
+use crate::stencil::Collision;
+use crate::stencil::d3q19::CS2;
 use serde::Serialize;
 
 /// Lowest relaxation time a run accepts without LES: below it the lattice does not resolve the

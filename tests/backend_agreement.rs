@@ -6,7 +6,8 @@ mod common;
 
 use common::case;
 use hemotwin::case::Case;
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::gpu::BackendChoice;
+use hemotwin::lbm::Solver;
 use hemotwin::pipeline::{prepare, ramp};
 use std::path::Path;
 

@@ -8,7 +8,7 @@ mod wall;
 use hemotwin::fem::multigrid::{MgKernels, Multigrid};
 use hemotwin::fem::pcg::{CpuPcg, PcgKernels, PcgSettings, Preconditioner, Slot, block_jacobi_inverse};
 use hemotwin::fem::{Assembly, Constraints, FemGpu, GpuPcg, Material, Model, Pattern, WallSolver, assemble};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use nalgebra::Vector3;
 use wall::{cylinder, problem};
 
@@ -230,4 +230,25 @@ fn gpu_multigrid_wall_solution_agrees_with_cpu() {
         preconditioner: Preconditioner::Multigrid,
     });
     assert!(diff < 1e-4, "GPU and CPU multigrid displacements differ by {diff:.2e}");
+}
+
+/// `auto` says in the wall summary (and so in summary.json) why it fell back to the CPU, and says
+/// nothing when it found a hardware GPU or when the CPU was asked for.
+#[test]
+fn auto_backend_reports_its_cpu_fallback_in_the_summary() {
+    let (mesh, axis) = cylinder(1.0, 2.0, 32, 4, 2);
+    let summary = |backend| {
+        let mut p = problem(material(0.3), 1.0, backend);
+        p.pcg.tolerance = 1e-5;
+        WallSolver::new(&mesh, &axis, p).unwrap().solution().summary
+    };
+    let auto = summary(BackendChoice::Auto);
+    println!("auto: PCG on {}, notice {:?}", auto.backend, auto.backend_notice);
+    assert_eq!(auto.backend == "cpu", auto.backend_notice.is_some());
+    let json = serde_json::to_value(&auto).unwrap();
+    assert_eq!(json.get("backend_notice").and_then(|v| v.as_str()), auto.backend_notice.as_deref());
+    let cpu = summary(BackendChoice::Cpu);
+    assert!(
+        cpu.backend_notice.is_none() && serde_json::to_value(&cpu).unwrap().get("backend_notice").is_none()
+    );
 }

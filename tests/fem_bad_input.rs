@@ -5,7 +5,7 @@ mod wall;
 
 use hemotwin::fem::{Axis, Material, Model, Pressure, Thickness, WallSolver, WallSpec, extrude};
 use hemotwin::geometry::synth::{StenosisSpec, stenosis};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use wall::{cylinder, problem};
 
 #[test]

@@ -7,7 +7,7 @@
 mod wall;
 
 use hemotwin::fem::{Assembly, Constraints, FACES, Material, Model, Pattern, WallSolver, assemble, pcg};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use nalgebra::{Matrix3, Vector3};
 use wall::{cylinder, problem, rel_l2};
 

@@ -12,7 +12,7 @@
 mod wall;
 
 use hemotwin::fem::{Material, Model, NewtonSettings, WallSolver};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use wall::{cylinder, problem};
 
 /// Analytic pressure (Pa) that inflates the inner radius from `ra` to `a` (outer `rb`), shear modulus `mu`.

@@ -4,7 +4,7 @@
 
 use hemotwin::case::Case;
 use hemotwin::fem::write_pressure_vtp;
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use hemotwin::pipeline::{Silent, run_wall};
 use std::path::Path;
 use vtkio::model::{Attribute, CellType, DataSet};

@@ -7,7 +7,7 @@
 mod wall;
 
 use hemotwin::fem::{Material, Model, PrestressSettings, zero_pressure_geometry};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use wall::{cylinder, problem};
 
 #[test]

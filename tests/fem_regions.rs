@@ -4,7 +4,7 @@
 mod wall;
 
 use hemotwin::fem::{EndCondition, Material, MaterialMap, Model, Region, WallSolver};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use wall::{cylinder, problem};
 
 #[test]

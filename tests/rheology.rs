@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::gpu::BackendChoice;
+use hemotwin::lbm::Solver;
 use hemotwin::pipeline::{apply_rheology, clipped_cells, prepare, ramp, relative_change};
 use std::path::Path;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 fn run_shipped(name: &str) -> hemotwin::pipeline::Summary {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("meshes").join(name);
     let mut case = Case::load(&path).unwrap();
-    case.run.backend = hemotwin::lbm::BackendChoice::Cpu;
+    case.run.backend = hemotwin::gpu::BackendChoice::Cpu;
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
     let s = run(&case, &opts).unwrap().summary;

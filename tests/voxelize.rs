@@ -6,7 +6,7 @@
 use hemotwin::geometry::Surface;
 use hemotwin::geometry::synth::{TubeSpec, tube};
 use hemotwin::lattice::{Grid, Voxels, segment_triangle, voxelize};
-use hemotwin::lbm::d3q19::{C, Q};
+use hemotwin::stencil::d3q19::{C, Q};
 use nalgebra::{Point3, Vector3};
 
 /// A closed, outward box [lo, hi]^3 of 12 triangles.

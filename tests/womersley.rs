@@ -8,8 +8,9 @@ mod common;
 
 use common::{MU, RHO};
 use hemotwin::case::Case;
+use hemotwin::gpu::BackendChoice;
 use hemotwin::hemo::measure;
-use hemotwin::lbm::{BackendChoice, Solver};
+use hemotwin::lbm::Solver;
 use hemotwin::physiology::womersley_shape;
 use hemotwin::pipeline::{port_section, prepare};
 use nalgebra::Complex;

@@ -3,8 +3,9 @@
 use anyhow::{Result, bail};
 use hemotwin::bench::{KERNEL_VARIANTS, bench_fluid, dense_box, lbm_throughput, triad_bandwidth};
 use hemotwin::case::{Case, DEMO_CASE};
-use hemotwin::lbm::{BackendChoice, Collision};
+use hemotwin::gpu::BackendChoice;
 use hemotwin::pipeline::prepare;
+use hemotwin::stencil::Collision;
 use std::path::Path;
 
 pub fn info() -> Result<()> {

@@ -5,8 +5,9 @@
 use rayon::prelude::*;
 use std::ops::{Add, AddAssign, Mul};
 
-/// Threads per workgroup of the FEM kernels; keep in sync with `@workgroup_size` in shaders/fem_*.wgsl.
-pub const WORKGROUP: usize = 256;
+/// Threads per workgroup of the FEM kernels (the GPU layer's `WORKGROUP`, injected into
+/// shaders/fem_*.wgsl), as a length: `fem_dot`'s reduction tree.
+pub const WORKGROUP: usize = crate::gpu::kernels::WORKGROUP as usize;
 
 /// A floating-point type the kernels run in (f32 on the GPU, f64 on the CPU).
 pub trait Real:

@@ -2,25 +2,30 @@
 //! buffers, one pipeline per kernel of shaders/fem_*.wgsl. Work between two dot products is
 //! recorded into one command buffer; each dot product reads its partial sums back.
 
-use super::cpu::WORKGROUP;
 use super::multigrid::{Cycle, MgKernels, Multigrid, Operator, operators, vcycle};
 use super::pcg::{PcgKernels, PcgReport, PcgSettings, Slot, block_jacobi_inverse, pcg};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{
-    compute_pipeline, map_staging, params_entry, read_buffer, staging_buffer, storage_entry,
+    WORKGROUP, compute_pipeline, map_staging, params_entry, read_buffer, staging_buffer, storage_entry,
+    with_workgroup,
 };
 use crate::gpu::{AdapterSummary, GpuContext};
 use nalgebra_sparse::CsrMatrix;
 use wgpu::util::DeviceExt;
 
-/// Kernel parameters; keep in sync with `FemParams` in shaders/fem_*.wgsl.
+/// The parameters of every FEM kernel; keep in sync with `FemParams` in shaders/fem_common.wgsl
+/// (checked by tests/shader_layout.rs).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct FemParams {
-    n: u32,
-    row_width: u32,
-    a: f32,
-    b: f32,
+pub struct FemParams {
+    /// Items the kernel covers (rows, nodes or vector entries).
+    pub n: u32,
+    /// Invocations per row of the 2D dispatch.
+    pub row_width: u32,
+    /// The scalar a of the axpby kernels.
+    pub a: f32,
+    /// The scalar b of the axpby kernels.
+    pub b: f32,
 }
 
 /// Stride of one FemParams slot in the uniform buffer (the dynamic-offset alignment).
@@ -30,30 +35,21 @@ const PARAMS_SLOTS: u64 = 32;
 /// Dot products read back together at most (PCG needs two: r·r and r·z).
 const DOT_SLOTS: u64 = 2;
 
-/// The kernels as compiled: (entry point, source with WORKGROUP and shaders/fem_common.wgsl prepended, storage bindings as
-/// read-only flags after the uniform at binding 0).
-fn shader_sources() -> [(&'static str, String, &'static [bool]); 5] {
-    let prelude =
-        format!("const WORKGROUP: u32 = {WORKGROUP}u;\n{}\n", include_str!("../../shaders/fem_common.wgsl"));
-    [
-        (
-            "fem_spmv",
-            format!("{prelude}{}", include_str!("../../shaders/fem_spmv.wgsl")),
-            &[true, true, true, true, false],
-        ),
-        ("fem_dot", format!("{prelude}{}", include_str!("../../shaders/fem_dot.wgsl")), &[true, true, false]),
-        ("fem_axpby", format!("{prelude}{}", include_str!("../../shaders/fem_axpby.wgsl")), &[true, false]),
-        (
-            "fem_block_jacobi",
-            format!("{prelude}{}", include_str!("../../shaders/fem_block_jacobi.wgsl")),
-            &[true, true, false],
-        ),
-        (
-            "fem_scaled_axpby",
-            format!("{prelude}{}", include_str!("../../shaders/fem_scaled_axpby.wgsl")),
-            &[true, true, false],
-        ),
-    ]
+/// The FEM kernels: entry point, shader file, and the storage bindings after the uniform at
+/// binding 0 as read-only flags.
+const KERNELS: [(&str, &str, &[bool]); 5] = [
+    ("fem_spmv", include_str!("../../shaders/fem_spmv.wgsl"), &[true, true, true, true, false]),
+    ("fem_dot", include_str!("../../shaders/fem_dot.wgsl"), &[true, true, false]),
+    ("fem_axpby", include_str!("../../shaders/fem_axpby.wgsl"), &[true, false]),
+    ("fem_block_jacobi", include_str!("../../shaders/fem_block_jacobi.wgsl"), &[true, true, false]),
+    ("fem_scaled_axpby", include_str!("../../shaders/fem_scaled_axpby.wgsl"), &[true, true, false]),
+];
+
+/// The FEM shaders (entry point, source) as compiled: each with the workgroup size and
+/// shaders/fem_common.wgsl prepended. Pipeline creation then writes out the constant loops.
+pub fn shader_sources() -> [(&'static str, String); 5] {
+    let prelude = with_workgroup(WORKGROUP, include_str!("../../shaders/fem_common.wgsl"));
+    KERNELS.map(|(entry, code, _)| (entry, format!("{prelude}\n{code}")))
 }
 
 /// One compiled kernel and its bind group layout.
@@ -84,8 +80,9 @@ fn kernel(device: &wgpu::Device, entry: &str, code: &str, storage: &[bool]) -> K
 impl FemGpu {
     /// Compiles the FEM kernels on `ctx`'s device.
     pub fn new(ctx: GpuContext) -> Result<Self> {
+        let sources = shader_sources();
         let [spmv, dot, axpby, block_jacobi, scaled_axpby] =
-            shader_sources().map(|(entry, code, storage)| kernel(&ctx.device, entry, &code, storage));
+            std::array::from_fn(|k| kernel(&ctx.device, sources[k].0, &sources[k].1, KERNELS[k].2));
         Ok(FemGpu { ctx, spmv, dot, axpby, block_jacobi, scaled_axpby })
     }
 
@@ -199,7 +196,7 @@ impl<'a> GpuPcg<'a> {
                 init(&format!("fem {s:?}"), bytemuck::cast_slice(&data), rw)
             })
             .into();
-        let groups = n.div_ceil(WORKGROUP).max(1) as u32;
+        let groups = n.div_ceil(WORKGROUP as usize).max(1) as u32;
         let align = u64::from(limits.min_storage_buffer_offset_alignment);
         let partial_stride = (4 * u64::from(groups)).div_ceil(align) * align;
         let partials = device.create_buffer(&wgpu::BufferDescriptor {
@@ -234,7 +231,7 @@ impl<'a> GpuPcg<'a> {
 
     /// Workgroups (x, y) covering `items`, and the items per row of the 2D dispatch.
     fn shape(&self, items: u32) -> (u32, u32, u32) {
-        crate::gpu::kernels::dispatch_shape(&self.gpu.ctx.device, items, WORKGROUP as u32)
+        crate::gpu::kernels::dispatch_shape(&self.gpu.ctx.device, items, WORKGROUP)
     }
 
     /// Uploads the operators of `mg` (built for this matrix) and the V-cycle's vectors; the
@@ -484,7 +481,7 @@ mod tests {
     /// The FEM shaders parse and validate without a GPU, so a broken kernel fails every test run.
     #[test]
     fn fem_shaders_validate_with_naga() {
-        for (entry, code, _) in shader_sources() {
+        for (entry, code) in shader_sources() {
             validate_wgsl(entry, &code);
         }
     }

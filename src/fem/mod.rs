@@ -14,7 +14,7 @@
 //!     WallSolver, WallSpec, extrude, pcg::{PcgSettings, Preconditioner},
 //! };
 //! use hemotwin::geometry::synth::{TubeSpec, tube};
-//! use hemotwin::lbm::BackendChoice;
+//! use hemotwin::gpu::BackendChoice;
 //!
 //! let (surface, ports) = tube(&TubeSpec { radius: 2e-3, length: 1e-3 }, 32)?;
 //! let axis = Axis::between_ports(&ports)?;
@@ -56,7 +56,7 @@ mod wall_mesh;
 pub use assemble::{Assembled, Assembly, Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
 pub use axis::{Axis, AxisFrame};
 pub use element::{FACES, scaled_jacobian};
-pub use gpu::{FemGpu, GpuPcg};
+pub use gpu::{FemGpu, FemParams, GpuPcg, shader_sources};
 pub use material::{Material, MaterialMap, Model, Region, Stent};
 pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
 pub use prestress::{PrestressSettings, ZeroPressure, zero_pressure_geometry};

@@ -63,7 +63,7 @@ pub enum Operator {
     CoarseInverse,
 }
 
-/// The vector operations of a V-cycle; vectors are numbered as in [`Cycle::vector`] (0-4: the
+/// The vector operations of a V-cycle; vectors are numbered as in `Cycle::vectors` (0-4: the
 /// PCG slots).
 pub trait MgKernels {
     /// y = M x for operator `m`.

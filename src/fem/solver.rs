@@ -11,7 +11,7 @@ use super::pcg::{PcgReport, PcgSettings, Preconditioner, solve_cpu};
 use super::stress::{NodalFields, recover};
 use super::wall_mesh::WallMesh;
 use crate::error::{Error, Result};
-use crate::lbm::BackendChoice;
+use crate::gpu::{BackendChoice, Resolved, resolve};
 use nalgebra::{Point3, Vector3};
 use nalgebra_sparse::CsrMatrix;
 use serde::{Deserialize, Serialize};
@@ -136,6 +136,9 @@ pub struct WallSummary {
     pub pcg_relative_residual: f64,
     /// Where the PCG ran ("cpu" or the GPU adapter's name).
     pub backend: String,
+    /// Why `auto` fell back to the CPU, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_notice: Option<String>,
 }
 
 /// A solved wall: nodal fields and the summary.
@@ -156,6 +159,8 @@ pub struct WallSolver<'a> {
     constraints: Constraints,
     materials: Vec<Material>,
     gpu: Option<FemGpu>,
+    /// Why `auto` fell back to the CPU, if it did.
+    backend_notice: Option<String>,
     u: Vec<Vector3<f64>>,
     converged_load: f64,
     newton_iterations: usize,
@@ -270,10 +275,9 @@ impl<'a> WallSolver<'a> {
                 *problem.materials.at_layer(axis.frame(&centre).abscissa, mesh.layer[e] as usize)
             })
             .collect();
-        let gpu = match problem.backend {
-            BackendChoice::Cpu => None,
-            BackendChoice::Gpu => Some(FemGpu::new(crate::gpu::open(true)?)?),
-            BackendChoice::Auto => crate::gpu::open(false).ok().map(FemGpu::new).transpose()?,
+        let (gpu, backend_notice) = match resolve(problem.backend, FemGpu::new)? {
+            Resolved::Gpu(g) => (Some(g), None),
+            Resolved::Cpu { reason } => (None, reason),
         };
         let nonlinear = problem.materials.default.is_nonlinear();
         if let Some(g) = &gpu
@@ -297,6 +301,7 @@ impl<'a> WallSolver<'a> {
             constraints: end_constraints(mesh, problem.ends),
             materials,
             gpu,
+            backend_notice,
             u: vec![Vector3::zeros(); mesh.nodes.len()],
             converged_load: 0.0,
             newton_iterations: 0,
@@ -482,6 +487,7 @@ impl<'a> WallSolver<'a> {
             pcg_tolerance: self.problem.pcg.tolerance,
             pcg_relative_residual: self.last_pcg.relative_residual,
             backend: self.gpu.as_ref().map_or_else(|| "cpu".to_string(), |g| g.adapter().name.clone()),
+            backend_notice: self.backend_notice.clone(),
         };
         WallSolution { fields, summary }
     }

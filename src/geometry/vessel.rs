@@ -425,7 +425,7 @@ fn name_caps(ports: &mut Vec<Port>, inlet: Option<[f64; 3]>, units: Units, path:
 }
 
 /// Loads or generates a vessel and checks that it is closed (`cells` across the inlet sets the
-/// facets of generated vessels). A surface file's ports come from [`surface_caps`]; ports given in
+/// facets of generated vessels). A surface file's ports come from its caps (`surface_caps`); ports given in
 /// `geometry.ports` are matched to those caps ([`match_ports`]) and take the caps' measured
 /// geometry; without them the largest cap is the inlet. Used by `run` and by `mesh check`.
 pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {

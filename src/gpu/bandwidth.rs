@@ -2,14 +2,13 @@
 //! roofline that `hemotwin bench` sets GPU throughput against.
 
 use super::GpuContext;
-use super::kernels::{compute_pipeline, dispatch_shape, params_entry, read_buffer, storage_entry};
+use super::kernels::{
+    WORKGROUP, compute_pipeline, dispatch_shape, params_entry, read_buffer, storage_entry, with_workgroup,
+};
 use crate::error::{Error, Result};
 use bytemuck::{Pod, Zeroable};
 use std::time::Instant;
 use wgpu::util::DeviceExt;
-
-/// Invocations per workgroup of `triad` (keep in sync with shaders/triad.wgsl).
-const WORKGROUP: u32 = 256;
 
 /// Largest array of the triad (bytes): three of them far exceed any GPU cache.
 const MAX_ARRAY_BYTES: u64 = 512 << 20;
@@ -23,14 +22,24 @@ const CHECKED: usize = 4096;
 /// The triad's scalar.
 const SCALAR: f32 = 1.5;
 
-/// Keep in sync with `TriadParams` in shaders/triad.wgsl.
+/// The parameters of `triad`; keep in sync with `TriadParams` in shaders/triad.wgsl (checked by
+/// tests/shader_layout.rs).
 #[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct TriadParams {
-    n: u32,
-    row_width: u32,
-    s: f32,
-    pad: u32,
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct TriadParams {
+    /// Elements (vec4) per array.
+    pub n: u32,
+    /// Invocations per row of the 2D dispatch.
+    pub row_width: u32,
+    /// The scalar s of a = b + s c.
+    pub s: f32,
+    /// Padding to 16 bytes.
+    pub pad: u32,
+}
+
+/// The triad shader as compiled: shaders/triad.wgsl with the workgroup size prepended.
+pub fn triad_shader_source() -> String {
+    with_workgroup(WORKGROUP, include_str!("../../shaders/triad.wgsl"))
 }
 
 /// Sustained memory bandwidth (bytes/s) of `ctx`'s GPU: a triad `a = b + s c` over three f32
@@ -73,7 +82,7 @@ pub fn triad_bandwidth(ctx: &GpuContext, reps: usize) -> Result<f64> {
             storage_entry(3, false),
         ],
     });
-    let pipeline = compute_pipeline(device, "triad", include_str!("../../shaders/triad.wgsl"), &layout);
+    let pipeline = compute_pipeline(device, "triad", &triad_shader_source(), &layout);
     let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("triad"),
         layout: &layout,
@@ -118,4 +127,16 @@ pub fn triad_bandwidth(ctx: &GpuContext, reps: usize) -> Result<f64> {
         )));
     }
     Ok(3.0 * bytes as f64 * TRIADS_PER_SUBMIT as f64 / best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::triad_shader_source;
+    use crate::gpu::kernels::validate_wgsl;
+
+    /// The triad parses and validates without a GPU, so a broken kernel fails every test run.
+    #[test]
+    fn triad_validates_with_naga() {
+        validate_wgsl("triad", &triad_shader_source());
+    }
 }

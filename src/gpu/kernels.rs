@@ -1,7 +1,21 @@
-//! What every compute kernel needs from wgpu, shared by the LBM and FEM backends: bind-group
-//! layout entries, a pipeline from WGSL source, and reading a buffer back to the host.
+//! What every compute kernel needs from wgpu, shared by the LBM and FEM backends: the workgroup
+//! sizes, bind-group layout entries, a pipeline from WGSL source, and reading a buffer back to the
+//! host.
 
 use crate::error::{Error, Result};
+
+/// Invocations per workgroup of every kernel but the LBM ones (the FEM kernels, the triad); also
+/// the length of `fem_dot`'s reduction tree, which its CPU twin in src/fem/cpu.rs repeats.
+pub(crate) const WORKGROUP: u32 = 256;
+
+/// Invocations per workgroup of the LBM kernels (one fluid cell or section entry each).
+pub(crate) const LBM_WORKGROUP: u32 = 64;
+
+/// WGSL `code` with `const WORKGROUP: u32` set to `size` prepended: every shader declares
+/// `@workgroup_size(WORKGROUP)` and takes the size from here.
+pub(crate) fn with_workgroup(size: u32, code: &str) -> String {
+    format!("const WORKGROUP: u32 = {size}u;\n{code}")
+}
 
 /// A read-only or read-write storage buffer at `binding`, visible to compute shaders.
 pub(crate) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {

@@ -12,7 +12,7 @@
 use super::voxelize::{Grid, Voxels};
 use crate::error::{Error, Result};
 use crate::geometry::{Port, Surface};
-use crate::lbm::d3q19::{C, Q};
+use crate::stencil::d3q19::{C, Q};
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
 use std::cmp::Ordering;

@@ -1,7 +1,7 @@
 //! The sparse lattice: fluid cells only, a pull neighbour table and the boundary links.
 
 use super::voxelize::{Grid, Voxels};
-use crate::lbm::d3q19::{C, Q, opposite};
+use crate::stencil::d3q19::{C, Q, opposite};
 use bytemuck::{Pod, Zeroable};
 use nalgebra::{Point3, Vector3};
 
@@ -30,7 +30,7 @@ pub fn wgsl_constants() -> String {
 }
 
 /// One boundary link as the kernels read it (lattice units).
-/// Keep in sync with `struct BoundaryLink` in shaders/lbm_stream_collide.wgsl.
+/// Keep in sync with `struct BoundaryLink` in shaders/lbm_common.wgsl (checked by tests/shader_layout.rs).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct BoundaryLink {

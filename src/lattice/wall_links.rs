@@ -18,7 +18,7 @@
 
 use super::voxelize::{Grid, WallLink};
 use crate::geometry::mesh::Surface;
-use crate::lbm::d3q19::{C, Q, opposite};
+use crate::stencil::d3q19::{C, Q, opposite};
 use nalgebra::Vector3;
 use rayon::prelude::*;
 use std::collections::VecDeque;

@@ -1,10 +1,11 @@
 //! CPU twins of the LBM kernels (rayon): the same names, loops and order of operations as
 //! shaders/lbm_stream_collide.wgsl and shaders/lbm_moments.wgsl.
 
-use super::d3q19::{C, HERMITE3, Q, W, opposite};
+use super::StepParams;
 use super::viscosity::{local_tau, local_taus};
-use super::{COLLISION_REGULARIZED, StepParams};
 use crate::lattice::{BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, PROFILE_SAMPLES};
+use crate::stencil::COLLISION_REGULARIZED;
+use crate::stencil::d3q19::{C, HERMITE3, Q, W, opposite};
 use rayon::prelude::*;
 
 /// Cells per rayon task: large enough to amortise scheduling, small enough to balance 2-64 threads

@@ -1,15 +1,15 @@
 //! The GPU backend of the LBM solver: buffers, pipelines and batched dispatches (wgpu).
 
-use super::StepParams;
-use super::d3q19;
+use super::backend::LbmKernels;
+use super::{BackendInfo, FluxEntry, StepParams};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::gpu::kernels::{compute_pipeline, params_entry, read_buffer, storage_entry};
+use crate::gpu::kernels::{
+    LBM_WORKGROUP, compute_pipeline, params_entry, read_buffer, storage_entry, with_workgroup,
+};
 use crate::lattice::Lattice;
+use crate::stencil::d3q19::Q;
 use wgpu::util::DeviceExt;
-
-/// Threads per workgroup; keep in sync with `@workgroup_size` in the LBM shaders.
-const WORKGROUP: u32 = 64;
 /// Steps recorded into one command buffer.
 const BATCH: usize = 64;
 /// Stride of one StepParams slot in the uniform buffer (the dynamic-offset alignment).
@@ -39,33 +39,34 @@ pub struct GpuLbm {
 
 /// Buffers, pipeline and bind groups of `lbm_section_flux`.
 struct FluxState {
-    entries: Vec<super::FluxEntry>,
+    entries: Vec<FluxEntry>,
     out: wgpu::Buffer,
     pipeline: wgpu::ComputePipeline,
     /// groups[k] reads populations[k].
     groups: [wgpu::BindGroup; 2],
 }
 
-/// The LBM shaders (entry point, source) as compiled: each with the D3Q19, link and viscosity
-/// constants and shaders/lbm_common.wgsl prepended.
-fn shader_sources() -> [(&'static str, String); 4] {
-    let prelude = format!(
-        "const COLLISION_REGULARIZED: u32 = {}u;\n{}{}{}\n{}",
-        super::COLLISION_REGULARIZED,
-        d3q19::wgsl_constants(),
-        crate::lattice::wgsl_constants(),
-        super::viscosity::wgsl_constants(),
-        include_str!("../../shaders/lbm_common.wgsl")
+/// The LBM shaders (entry point, source) as compiled: each with the workgroup size, the D3Q19,
+/// collision, link and viscosity constants and shaders/lbm_common.wgsl prepended. Pipeline
+/// creation then writes out the constant loops.
+pub fn shader_sources() -> [(&'static str, String); 4] {
+    let prelude = with_workgroup(
+        LBM_WORKGROUP,
+        &format!(
+            "{}{}{}\n{}",
+            crate::stencil::wgsl_constants(),
+            crate::lattice::wgsl_constants(),
+            super::viscosity::wgsl_constants(),
+            include_str!("../../shaders/lbm_common.wgsl")
+        ),
     );
     [
-        (
-            "lbm_stream_collide",
-            format!("{prelude}\n{}", include_str!("../../shaders/lbm_stream_collide.wgsl")),
-        ),
-        ("lbm_moments", format!("{prelude}\n{}", include_str!("../../shaders/lbm_moments.wgsl"))),
-        ("lbm_stress", format!("{prelude}\n{}", include_str!("../../shaders/lbm_stress.wgsl"))),
-        ("lbm_section_flux", format!("{prelude}\n{}", include_str!("../../shaders/lbm_section_flux.wgsl"))),
+        ("lbm_stream_collide", include_str!("../../shaders/lbm_stream_collide.wgsl")),
+        ("lbm_moments", include_str!("../../shaders/lbm_moments.wgsl")),
+        ("lbm_stress", include_str!("../../shaders/lbm_stress.wgsl")),
+        ("lbm_section_flux", include_str!("../../shaders/lbm_section_flux.wgsl")),
     ]
+    .map(|(entry, code)| (entry, format!("{prelude}\n{code}")))
 }
 
 impl GpuLbm {
@@ -73,7 +74,7 @@ impl GpuLbm {
     pub fn new(ctx: GpuContext, lattice: &Lattice) -> Result<Self> {
         let device = &ctx.device;
         let n = lattice.len();
-        let pop_bytes = (d3q19::Q * n * 4) as u64;
+        let pop_bytes = (Q * n * 4) as u64;
         let limits = device.limits();
         let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         if pop_bytes > max_binding {
@@ -209,57 +210,9 @@ impl GpuLbm {
         })
     }
 
-    /// Name of the adapter in use.
-    pub fn adapter(&self) -> &crate::gpu::AdapterSummary {
-        &self.ctx.adapter
-    }
-
+    /// Workgroups (x, y) and cells per row of a dispatch over the cells.
     fn shape(&self) -> (u32, u32, u32) {
-        crate::gpu::kernels::dispatch_shape(&self.ctx.device, self.n, WORKGROUP)
-    }
-
-    /// Advances one step per entry of `params` (their `row_width` is filled in here).
-    pub fn run(&mut self, params: &[StepParams]) {
-        let (gx, gy, row) = self.shape();
-        for batch in params.chunks(BATCH) {
-            let mut bytes = vec![0u8; PARAMS_STRIDE as usize * batch.len()];
-            for (k, p) in batch.iter().enumerate() {
-                let p = StepParams { row_width: row, ..*p };
-                let at = k * PARAMS_STRIDE as usize;
-                bytes[at..at + size_of::<StepParams>()].copy_from_slice(bytemuck::bytes_of(&p));
-            }
-            self.ctx.queue.write_buffer(&self.params, 0, &bytes);
-            let mut encoder = self
-                .ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm steps") });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("lbm_stream_collide"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.step_pipeline);
-                for k in 0..batch.len() {
-                    pass.set_bind_group(
-                        0,
-                        &self.step_groups[self.current],
-                        &[(k as u64 * PARAMS_STRIDE) as u32],
-                    );
-                    pass.dispatch_workgroups(gx, gy, 1);
-                    self.current = 1 - self.current;
-                }
-            }
-            self.ctx.queue.submit([encoder.finish()]);
-        }
-    }
-
-    /// Waits until the queued steps have run.
-    pub fn finish(&self) -> Result<()> {
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| Error::Gpu(format!("device poll: {e}")))
+        crate::gpu::kernels::dispatch_shape(&self.ctx.device, self.n, LBM_WORKGROUP)
     }
 
     /// Copies `buffer` (`bytes` long) back to the host after the queued work has finished.
@@ -295,25 +248,79 @@ impl GpuLbm {
         let out = if stress { &self.stress } else { &self.moments };
         self.read_back(out, self.n as u64 * bytes_per_cell)
     }
+}
+
+impl LbmKernels for GpuLbm {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { kind: "gpu".into(), adapter: Some(self.ctx.adapter.clone()), cpu_threads: 0 }
+    }
+
+    /// No cell: on the GPU every cell reads the neighbour table.
+    fn streamed_cells(&self) -> usize {
+        0
+    }
+
+    /// Advances one step per entry of `params` (their `row_width` is filled in here).
+    fn step(&mut self, params: &[StepParams]) {
+        let (gx, gy, row) = self.shape();
+        for batch in params.chunks(BATCH) {
+            let mut bytes = vec![0u8; PARAMS_STRIDE as usize * batch.len()];
+            for (k, p) in batch.iter().enumerate() {
+                let p = StepParams { row_width: row, ..*p };
+                let at = k * PARAMS_STRIDE as usize;
+                bytes[at..at + size_of::<StepParams>()].copy_from_slice(bytemuck::bytes_of(&p));
+            }
+            self.ctx.queue.write_buffer(&self.params, 0, &bytes);
+            let mut encoder = self
+                .ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("lbm steps") });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("lbm_stream_collide"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&self.step_pipeline);
+                for k in 0..batch.len() {
+                    pass.set_bind_group(
+                        0,
+                        &self.step_groups[self.current],
+                        &[(k as u64 * PARAMS_STRIDE) as u32],
+                    );
+                    pass.dispatch_workgroups(gx, gy, 1);
+                    self.current = 1 - self.current;
+                }
+            }
+            self.ctx.queue.submit([encoder.finish()]);
+        }
+    }
+
+    fn finish(&self) -> Result<()> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(format!("device poll: {e}")))
+    }
 
     /// (drho, ux, uy, uz) of every cell, lattice units, computed by `lbm_moments`.
-    pub fn moments(&mut self, template: &StepParams) -> Result<Vec<[f32; 4]>> {
+    fn moments(&mut self, template: &StepParams) -> Result<Vec<[f32; 4]>> {
         let bytes = self.readout(template, false, 16)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, [f32; 4]>(&bytes))
     }
 
     /// The non-equilibrium second moment of every cell before collision, computed by `lbm_stress`
     /// with the boundary values of `params` (those of the last step).
-    pub fn stress(&mut self, params: &StepParams) -> Result<Vec<[f32; 6]>> {
+    fn stress(&mut self, params: &StepParams) -> Result<Vec<[f32; 6]>> {
         let bytes = self.readout(params, true, 24)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, [f32; 6]>(&bytes))
     }
 
     /// Uploads the section cells of `lbm_section_flux` and builds its pipeline.
-    pub fn set_flux_sections(&mut self, entries: &[super::FluxEntry]) -> Result<()> {
+    fn set_flux_sections(&mut self, entries: Vec<FluxEntry>) -> Result<()> {
         let device = &self.ctx.device;
-        let dummy = [<super::FluxEntry as bytemuck::Zeroable>::zeroed()];
-        let data = if entries.is_empty() { &dummy[..] } else { entries };
+        let dummy = [<FluxEntry as bytemuck::Zeroable>::zeroed()];
+        let data = if entries.is_empty() { &dummy[..] } else { &entries[..] };
         let list = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("flux entries"),
             contents: bytemuck::cast_slice(data),
@@ -358,12 +365,12 @@ impl GpuLbm {
     }
 
     /// The section cells set by `set_flux_sections` (one zero-weight dummy when there were none).
-    pub fn flux_entries(&self) -> &[super::FluxEntry] {
+    fn flux_entries(&self) -> &[FluxEntry] {
         self.flux.as_ref().map_or(&[], |f| &f.entries)
     }
 
     /// Per-entry section flux by `lbm_section_flux`, in the order of `flux_entries`.
-    pub fn section_flux(&mut self, template: &StepParams) -> Result<Vec<f32>> {
+    fn section_flux(&mut self, template: &StepParams) -> Result<Vec<f32>> {
         let Some(flux) = &self.flux else { return Ok(Vec::new()) };
         self.ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(template));
         let mut encoder = self
@@ -377,7 +384,7 @@ impl GpuLbm {
             });
             pass.set_pipeline(&flux.pipeline);
             pass.set_bind_group(0, &flux.groups[self.current], &[0]);
-            pass.dispatch_workgroups((flux.entries.len() as u32).div_ceil(WORKGROUP), 1, 1);
+            pass.dispatch_workgroups((flux.entries.len() as u32).div_ceil(LBM_WORKGROUP), 1, 1);
         }
         self.ctx.queue.submit([encoder.finish()]);
         let bytes = self.read_back(&flux.out, flux.entries.len() as u64 * 4)?;
@@ -385,14 +392,13 @@ impl GpuLbm {
     }
 
     /// Overwrites the current populations (shifted, direction-major).
-    pub fn restore(&mut self, populations: &[f32]) {
+    fn restore(&mut self, populations: &[f32]) {
         self.ctx.queue.write_buffer(&self.populations[self.current], 0, bytemuck::cast_slice(populations));
     }
 
     /// The current populations (shifted, direction-major).
-    pub fn populations(&self) -> Result<Vec<f32>> {
-        let bytes =
-            self.read_back(&self.populations[self.current], (d3q19::Q * self.n as usize * 4) as u64)?;
+    fn populations(&self) -> Result<Vec<f32>> {
+        let bytes = self.read_back(&self.populations[self.current], (Q * self.n as usize * 4) as u64)?;
         Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&bytes))
     }
 }

@@ -1,49 +1,25 @@
 //! The lattice-Boltzmann flow solver: D3Q19, regularized or TRT collision, interpolated bounce-back, on the GPU
 //! (wgpu) or the CPU (rayon) with the same arithmetic.
 
+mod backend;
 pub mod cpu;
-pub mod d3q19;
 mod gpu;
 pub mod viscosity;
 
 use crate::error::Result;
-use crate::gpu::AdapterSummary;
+use crate::gpu::{AdapterSummary, BackendChoice, Resolved, resolve};
 use crate::lattice::{Lattice, MAX_PORTS, PROFILE_SAMPLES};
-use crate::memory::zeroed_huge;
+use crate::stencil::COLLISION_TRT;
+use crate::stencil::d3q19::Q;
 use crate::units::LatticeUnits;
+use backend::{CpuLbm, LbmKernels};
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
 
-/// `StepParams::collision` of [`Collision::Trt`].
-pub const COLLISION_TRT: u32 = 0;
-/// `StepParams::collision` of [`Collision::Regularized`].
-pub const COLLISION_REGULARIZED: u32 = 1;
-
-/// The collision of the lattice Boltzmann kernel (`lattice.collision`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Collision {
-    /// Recursive regularized BGK (Malaspinas 2015, Coreixas et al. 2017): every non-equilibrium
-    /// moment but the stress is dropped, so the ghost modes cannot grow as tau -> 1/2.
-    #[default]
-    Regularized,
-    /// Two relaxation times with the magic parameter 3/16 (bounce-back walls exact for Poiseuille
-    /// flow); its ghost modes are barely damped as tau -> 1/2.
-    Trt,
-}
-
-impl Collision {
-    /// The `StepParams::collision` code of this collision.
-    pub fn code(self) -> u32 {
-        match self {
-            Collision::Regularized => COLLISION_REGULARIZED,
-            Collision::Trt => COLLISION_TRT,
-        }
-    }
-}
+pub use gpu::shader_sources;
 
 /// Per-step parameters of the kernels (lattice units).
-/// Keep in sync with `struct StepParams` in shaders/lbm_stream_collide.wgsl and lbm_moments.wgsl.
+/// Keep in sync with `struct StepParams` in shaders/lbm_common.wgsl (checked by tests/shader_layout.rs).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct StepParams {
@@ -128,7 +104,7 @@ impl StepParams {
 }
 
 /// One cell of a port's measuring section, for the per-step outlet coupling.
-/// Keep in sync with `struct FluxEntry` in shaders/lbm_section_flux.wgsl.
+/// Keep in sync with `struct FluxEntry` in shaders/lbm_section_flux.wgsl (checked by tests/shader_layout.rs).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct FluxEntry {
@@ -144,36 +120,12 @@ pub struct FluxEntry {
     pub pad: [u32; 2],
 }
 
-/// Which hardware runs the kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendChoice {
-    /// A hardware GPU when one is found, else the CPU (software GPU adapters are skipped).
-    Auto,
-    /// A GPU adapter, software ones (lavapipe) included; an error when there is none.
-    Gpu,
-    /// The rayon CPU backend.
-    Cpu,
-}
-
-enum State {
-    Cpu {
-        populations: [Vec<f32>; 2],
-        current: usize,
-        neighbours: Vec<u32>,
-        links: Vec<crate::lattice::BoundaryLink>,
-        plan: cpu::Plan,
-        flux: Vec<FluxEntry>,
-    },
-    Gpu(Box<gpu::GpuLbm>),
-}
-
 /// A D3Q19 TRT solver on one lattice; populations start at rest (rho = 1, u = 0).
 pub struct Solver {
     template: StepParams,
     /// The parameters of the last step advanced (its boundary values), for readouts.
     last: StepParams,
-    state: State,
+    kernels: Box<dyn LbmKernels>,
     steps_done: u64,
     notice: Option<String>,
 }
@@ -197,27 +149,12 @@ impl Solver {
             collision: units.collision.code(),
             ..StepParams::newtonian(lattice.len(), units.tau, units.tau_minus, lattice.inlet_profile)
         };
-        let cpu = || State::Cpu {
-            populations: [zeroed_huge(d3q19::Q * lattice.len()), zeroed_huge(d3q19::Q * lattice.len())],
-            current: 0,
-            neighbours: lattice.neighbours.clone(),
-            links: lattice.links.clone(),
-            plan: cpu::Plan::new(&lattice.neighbours, &lattice.links, lattice.len()),
-            flux: Vec::new(),
-        };
-        let (state, notice) = match backend {
-            BackendChoice::Cpu => (cpu(), None),
-            BackendChoice::Gpu => {
-                (State::Gpu(Box::new(gpu::GpuLbm::new(crate::gpu::open(true)?, lattice)?)), None)
-            }
-            BackendChoice::Auto => {
-                match crate::gpu::open(false).and_then(|ctx| gpu::GpuLbm::new(ctx, lattice)) {
-                    Ok(g) => (State::Gpu(Box::new(g)), None),
-                    Err(e) => (cpu(), Some(format!("using the CPU backend: {e}"))),
-                }
-            }
-        };
-        Ok(Solver { template, last: template, state, steps_done: 0, notice })
+        let (kernels, notice): (Box<dyn LbmKernels>, _) =
+            match resolve(backend, |ctx| gpu::GpuLbm::new(ctx, lattice))? {
+                Resolved::Gpu(g) => (Box::new(g), None),
+                Resolved::Cpu { reason } => (Box::new(CpuLbm::new(lattice)), reason),
+            };
+        Ok(Solver { template, last: template, kernels, steps_done: 0, notice })
     }
 
     /// Why `Auto` fell back to the CPU, if it did.
@@ -234,27 +171,15 @@ impl Solver {
     /// written, plus the neighbour table for the cells that read it (all on the GPU; on the CPU
     /// those outside blocks that stream straight from the planes). Boundary links are not counted.
     pub fn bytes_per_update(&self) -> f64 {
-        let populations = (2 * d3q19::Q * 4) as f64;
-        let table = ((d3q19::Q - 1) * 4) as f64;
-        match &self.state {
-            State::Cpu { plan, .. } => {
-                let n = self.template.n_cells.max(1) as f64;
-                populations + table * (1.0 - plan.streamed_cells() as f64 / n)
-            }
-            State::Gpu(_) => populations + table,
-        }
+        let populations = (2 * Q * 4) as f64;
+        let table = ((Q - 1) * 4) as f64;
+        let n = self.template.n_cells.max(1) as f64;
+        populations + table * (1.0 - self.kernels.streamed_cells() as f64 / n)
     }
 
     /// The backend in use.
     pub fn backend(&self) -> BackendInfo {
-        match &self.state {
-            State::Cpu { .. } => {
-                BackendInfo { kind: "cpu".into(), adapter: None, cpu_threads: rayon::current_num_threads() }
-            }
-            State::Gpu(g) => {
-                BackendInfo { kind: "gpu".into(), adapter: Some(g.adapter().clone()), cpu_threads: 0 }
-            }
-        }
+        self.kernels.info()
     }
 
     /// Sets the viscosity model of every later step: the rheology fields of `params` are copied.
@@ -291,80 +216,39 @@ impl Solver {
         if let Some(p) = params.last() {
             self.last = *p;
         }
-        match &mut self.state {
-            State::Cpu { populations, current, neighbours, links, plan, .. } => {
-                for p in &params {
-                    let [a, b] = populations;
-                    let (src, dst) = if *current == 0 { (&*a, b) } else { (&*b, a) };
-                    cpu::stream_collide(p, src, dst, neighbours, links, plan);
-                    *current = 1 - *current;
-                }
-            }
-            State::Gpu(g) => g.run(&params),
-        }
+        self.kernels.step(&params);
         self.steps_done += steps;
     }
 
     /// Waits until the steps queued by `advance` have run (the CPU backend runs them at once).
     pub fn finish(&self) -> Result<()> {
-        match &self.state {
-            State::Cpu { .. } => Ok(()),
-            State::Gpu(g) => g.finish(),
-        }
+        self.kernels.finish()
     }
 
     /// (drho, ux, uy, uz) of every cell, lattice units.
     pub fn moments(&mut self) -> Result<Vec<[f32; 4]>> {
-        match &mut self.state {
-            State::Cpu { populations, current, .. } => {
-                Ok(cpu::moments(self.template.n_cells as usize, &populations[*current]))
-            }
-            State::Gpu(g) => g.moments(&self.template),
-        }
+        self.kernels.moments(&self.template)
     }
 
     /// The non-equilibrium second moment Pi^neq (xx, yy, zz, xy, xz, yz) of every cell before
     /// collision, lattice units: the viscous stress is -(1 - 1/(2 tau)) Pi^neq.
     pub fn stress(&mut self) -> Result<Vec<[f32; 6]>> {
-        let p = self.last;
-        match &mut self.state {
-            State::Cpu { populations, current, neighbours, links, .. } => {
-                Ok(cpu::stress(&p, &populations[*current], neighbours, links))
-            }
-            State::Gpu(g) => g.stress(&p),
-        }
+        self.kernels.stress(&self.last)
     }
 
     /// Sets the section cells whose flux `port_flows` sums (uploaded once).
     pub fn set_flux_sections(&mut self, entries: Vec<FluxEntry>) -> Result<()> {
-        match &mut self.state {
-            State::Cpu { flux, .. } => {
-                *flux = entries;
-                Ok(())
-            }
-            State::Gpu(g) => g.set_flux_sections(&entries),
-        }
+        self.kernels.set_flux_sections(entries)
     }
 
     /// Mass flux (lattice units, rho u . n summed over the section cells) of each of `ports` ports
     /// through the sections set by `set_flux_sections`.
     pub fn port_flows(&mut self, ports: usize) -> Result<Vec<f64>> {
-        let template = self.template;
+        let per_entry = self.kernels.section_flux(&self.template)?;
         let mut sums = vec![0.0f64; ports];
-        let mut add = |entries: &[FluxEntry], per_entry: &[f32]| {
-            for (e, f) in entries.iter().zip(per_entry) {
-                if let Some(s) = sums.get_mut(e.port as usize) {
-                    *s += f64::from(*f);
-                }
-            }
-        };
-        match &mut self.state {
-            State::Cpu { populations, current, flux, .. } => {
-                add(flux, &cpu::section_flux(template.n_cells as usize, &populations[*current], flux))
-            }
-            State::Gpu(g) => {
-                let per_entry = g.section_flux(&template)?;
-                add(g.flux_entries(), &per_entry)
+        for (e, f) in self.kernels.flux_entries().iter().zip(&per_entry) {
+            if let Some(s) = sums.get_mut(e.port as usize) {
+                *s += f64::from(*f);
             }
         }
         Ok(sums)
@@ -373,26 +257,20 @@ impl Solver {
     /// Replaces the populations (shifted, direction-major, as `populations` returns them) and the
     /// step count: a restart from a checkpoint.
     pub fn restore(&mut self, populations: &[f32], steps_done: u64) -> Result<()> {
-        let expected = d3q19::Q * self.template.n_cells as usize;
+        let expected = Q * self.template.n_cells as usize;
         if populations.len() != expected {
             return Err(crate::Error::parameter(
                 "checkpoint",
                 format!("holds {} populations, the lattice needs {expected}", populations.len()),
             ));
         }
-        match &mut self.state {
-            State::Cpu { populations: p, current, .. } => p[*current].copy_from_slice(populations),
-            State::Gpu(g) => g.restore(populations),
-        }
+        self.kernels.restore(populations);
         self.steps_done = steps_done;
         Ok(())
     }
 
     /// The current populations, shifted by the weights (g_i = f_i - w_i), direction-major.
     pub fn populations(&self) -> Result<Vec<f32>> {
-        match &self.state {
-            State::Cpu { populations, current, .. } => Ok(populations[*current].clone()),
-            State::Gpu(g) => g.populations(),
-        }
+        self.kernels.populations()
     }
 }

@@ -71,7 +71,7 @@ impl Divergence {
 /// `CELL_REYNOLDS_REGULARIZED` when LES was off; else a smaller time step when the flow passed the
 /// Mach limit and tau stays at its limit, else 1.5x the cells across the inlet.
 fn divergence_advice(case: &Case, units: &LatticeUnits, mach: f64) -> String {
-    use crate::lbm::Collision;
+    use crate::stencil::Collision;
     let cells = |factor: f64| match case.lattice.cells_across_inlet {
         Some(CellsAcross::Count(n)) => format!("cells_across_inlet = {}", (factor * n).ceil()),
         _ => format!("lattice.dx = {:.3e} (m)", units.dx_m / factor),

@@ -18,8 +18,9 @@ use crate::hemo::{
 use crate::io::outputs::{Frame, read_table, write_frame, write_table};
 use crate::io::vtk::{ImageGrid, PvdEntry};
 use crate::lattice::{Centerline, Lattice, PortRole};
-use crate::lbm::{BackendInfo, FluxEntry, Solver, StepParams, d3q19};
+use crate::lbm::{BackendInfo, FluxEntry, Solver, StepParams};
 use crate::physiology::Inflow;
+use crate::stencil::d3q19;
 use crate::units::LatticeUnits;
 use rayon::prelude::*;
 use std::ops::Range;

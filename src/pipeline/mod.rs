@@ -31,13 +31,13 @@ pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wa
 
 use crate::case::Case;
 use crate::error::{Error, Result};
+use crate::gpu::BackendChoice;
 use crate::io::outputs::{
     CenterlineField, LumenSurface, frame_name, frames_until, write_centerlines, write_json, write_surfaces,
 };
 use crate::io::vtk::{PointField, PvdEntry};
 use crate::io::vtu::write_wall_vtu;
 use crate::lattice::PortRole;
-use crate::lbm::BackendChoice;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

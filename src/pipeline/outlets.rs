@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::geometry::vessel::Vessel;
 use crate::lattice::MAX_PORTS;
 use crate::lattice::PortRole;
-use crate::lbm::d3q19::CS2;
 use crate::physiology::{Inflow, Outlet, OutletModel, windkessels_from_targets};
+use crate::stencil::d3q19::CS2;
 use crate::units::LatticeUnits;
 
 /// The model of every port (None at inlets) and its share of the mean flow (Murray's law among the

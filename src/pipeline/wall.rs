@@ -12,7 +12,7 @@ use crate::fem::{
     WallSpec, extrude, map_to_surface, read_wall_pressure, remesh_lumen,
 };
 use crate::geometry::vessel::Vessel;
-use crate::lbm::BackendChoice;
+use crate::gpu::BackendChoice;
 use nalgebra::Point3;
 use std::path::Path;
 

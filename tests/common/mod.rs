@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)] // each test binary uses a subset; tests unwrap their own fixtures
 
 use hemotwin::case::Case;
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 use hemotwin::pipeline::{FlowRun, RunOptions, relative_change};
 use std::path::Path;
 

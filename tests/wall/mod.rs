@@ -8,7 +8,7 @@ use hemotwin::fem::{
 };
 use hemotwin::geometry::synth::{AneurysmSpec, BifurcationSpec, TubeSpec, aneurysm, bifurcation, tube};
 use hemotwin::geometry::{Port, Surface};
-use hemotwin::lbm::BackendChoice;
+use hemotwin::gpu::BackendChoice;
 
 /// A thick-walled cylinder along z: inner radius `a`, wall `b - a`, `segments` around, `layers`
 /// through the wall, `rings` element rings along the axis (the length follows from the segments).

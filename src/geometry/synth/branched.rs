@@ -152,7 +152,7 @@ impl Solid {
 const FILLET_FRACTION: f64 = 0.5;
 
 /// Signed distance-like function (m, negative inside) of the union of `solids`, with the creases
-/// where two solids meet rounded by a polynomial smooth minimum of width [`FILLET_FRACTION`] of the
+/// where two solids meet rounded by a polynomial smooth minimum of width `FILLET_FRACTION` (0.5) of the
 /// smallest radius (exact away from the creases).
 pub fn union_distance(solids: &[Solid], p: &Point3<f64>) -> f64 {
     let k = FILLET_FRACTION * solids.iter().map(Solid::radius).fold(f64::INFINITY, f64::min);
