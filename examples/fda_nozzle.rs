@@ -58,7 +58,7 @@ fn main() -> hemotwin::Result<()> {
         units.describe()
     );
     let mut solver = Solver::new(&setup.lattice, &units, BackendChoice::Auto)?;
-    hemotwin::pipeline::apply_rheology(&case.fluid, &units, &mut solver);
+    hemotwin::lbm::viscosity::apply_rheology(&case.fluid, &units, &mut solver);
     if let Some(n) = solver.notice() {
         println!("{n}");
     }
@@ -155,7 +155,7 @@ fn main() -> hemotwin::Result<()> {
         }
     }
     let path = out.join("centerline.csv");
-    hemotwin::io::atomic::write_bytes_atomic(&path, csv.as_bytes())?;
+    hemotwin::atomic::write_bytes_atomic(&path, csv.as_bytes())?;
     // Wall pressure along the axis: wall vertices near the y = 0 plane on the +x side.
     let v = &setup.vessel;
     let sampler = WallSampler::new(&v.surface, &v.tags, lattice);
@@ -176,7 +176,7 @@ fn main() -> hemotwin::Result<()> {
         let _ = writeln!(csv, "{z:.6e},{p:.6e},{w:.6e}");
     }
     let wall_path = out.join("wall_pressure.csv");
-    hemotwin::io::atomic::write_bytes_atomic(&wall_path, csv.as_bytes())?;
+    hemotwin::atomic::write_bytes_atomic(&wall_path, csv.as_bytes())?;
     let throat_peak = axis
         .values()
         .filter(|(r, _)| *r < lattice.grid.dx)

@@ -29,6 +29,7 @@
 //! # Ok::<(), hemotwin::Error>(())
 //! ```
 
+pub mod atomic;
 pub mod bench;
 pub mod case;
 pub mod error;

@@ -127,7 +127,7 @@ fn gpu_and_cpu_agree_with_non_newtonian_blood_and_les() {
         let Some(mut gpu) = gpu_solver(&setup) else { return };
         let mut cpu = Solver::new(&setup.lattice, &setup.units, BackendChoice::Cpu).unwrap();
         for s in [&mut gpu, &mut cpu] {
-            hemotwin::pipeline::apply_rheology(&c.fluid, &setup.units, s);
+            hemotwin::lbm::viscosity::apply_rheology(&c.fluid, &setup.units, s);
             s.advance(300, |k| ramp(k, 100));
         }
         let (a, b) = (gpu.moments().unwrap(), cpu.moments().unwrap());

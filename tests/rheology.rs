@@ -5,7 +5,8 @@
 use hemotwin::case::Case;
 use hemotwin::gpu::BackendChoice;
 use hemotwin::lbm::Solver;
-use hemotwin::pipeline::{apply_rheology, clipped_cells, prepare, ramp, relative_change};
+use hemotwin::lbm::viscosity::apply_rheology;
+use hemotwin::pipeline::{clipped_cells, prepare, ramp, relative_change};
 use std::path::Path;
 
 const R: f64 = 2e-3;

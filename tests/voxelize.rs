@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
 use hemotwin::geometry::Surface;
+use hemotwin::geometry::segment_triangle;
 use hemotwin::geometry::synth::{TubeSpec, tube};
-use hemotwin::lattice::{Grid, Voxels, segment_triangle, voxelize};
+use hemotwin::lattice::{Grid, Voxels, voxelize};
 use hemotwin::stencil::d3q19::{C, Q};
 use nalgebra::{Point3, Vector3};
 

@@ -4,7 +4,7 @@
 //!
 //! 1. [`extrude`] builds the [`WallMesh`] from a surface, its ports and an [`Axis`].
 //! 2. [`WallSolver`] assembles, constrains the ends and solves a [`WallProblem`].
-//! 3. [`crate::io::vtu::write_wall_vtu`] writes `wall_fe.vtu`; [`WallSummary`] goes to summary.json.
+//! 3. [`crate::fem::write_wall_vtu`] writes `wall_fe.vtu`; [`WallSummary`] goes to summary.json.
 //!
 //! # Example
 //! A 4 mm artery with a 0.4 mm wall at 13.3 kPa (100 mmHg), ends held axially:
@@ -51,6 +51,7 @@ mod solver;
 mod sparse;
 mod spec;
 mod stress;
+mod vtu;
 mod wall_mesh;
 
 pub use assemble::{Assembled, Assembly, Constraints, FaceStiffness, Pattern, assemble, pressure_forces};
@@ -66,4 +67,5 @@ pub use solver::{
 };
 pub use spec::WallCase;
 pub use stress::{NodalFields, von_mises};
+pub use vtu::write_wall_vtu;
 pub use wall_mesh::{InnerFace, Thickness, WallMesh, WallSpec, extrude, remesh_lumen};

@@ -62,7 +62,7 @@ impl Graph {
 
     /// Geodesic distance (m, along edges) from `source` to every vertex.
     fn distances(&self, source: usize) -> Vec<f64> {
-        use crate::lattice::centerline::Entry;
+        use crate::geometry::mesh::Entry;
         let mut d = vec![f64::INFINITY; self.start.len() - 1];
         d[source] = 0.0;
         let mut heap = BinaryHeap::from([Entry(0.0, source)]);

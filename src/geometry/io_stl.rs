@@ -1,9 +1,9 @@
 //! STL surface files: reading binary and ASCII STL with unit conversion to metres, writing binary STL.
 
+use crate::atomic::write_bytes_atomic;
 use crate::error::{Error, Result};
 use crate::geometry::check::require_usable;
 use crate::geometry::mesh::Surface;
-use crate::io::atomic::write_bytes_atomic;
 use nalgebra::{Point3, Vector3};
 use std::fmt;
 use std::io::Cursor;

@@ -1,6 +1,7 @@
 //! Triangle surfaces and ports: the geometry every later stage reads.
 
 use nalgebra::{Point3, Vector3};
+use std::cmp::Ordering;
 
 /// A triangulated surface in metres; triangles index `vertices` and are oriented outward
 /// (counter-clockwise seen from outside) when the surface is closed.
@@ -41,4 +42,47 @@ pub struct Port {
     pub normal: Vector3<f64>,
     /// Equivalent radius of the cap (m).
     pub radius: f64,
+}
+
+/// What a port imposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortRole {
+    /// A prescribed velocity (inlet).
+    Velocity,
+    /// A prescribed pressure (outlet).
+    Pressure,
+}
+
+/// Möller-Trumbore intersection of the segment `p + t d`, t in [0, 1], with a triangle (f64, with a
+/// relative tolerance of 1e-9 on the barycentric coordinates so that edges are never missed).
+pub fn segment_triangle(p: Point3<f64>, d: Vector3<f64>, v: [Point3<f64>; 3]) -> Option<f64> {
+    const EPS: f64 = 1e-9;
+    let (e1, e2) = (v[1] - v[0], v[2] - v[0]);
+    let h = d.cross(&e2);
+    let det = e1.dot(&h);
+    if det.abs() <= 1e-14 * d.norm() * e1.norm() * e2.norm() {
+        return None;
+    }
+    let s = p - v[0];
+    let u = s.dot(&h) / det;
+    let qv = s.cross(&e1);
+    let w = d.dot(&qv) / det;
+    let t = e2.dot(&qv) / det;
+    (u >= -EPS && w >= -EPS && u + w <= 1.0 + EPS && (-EPS..=1.0 + EPS).contains(&t))
+        .then_some(t.clamp(0.0, 1.0))
+}
+
+/// A Dijkstra queue entry (distance, node) that `BinaryHeap` pops smallest distance first.
+#[derive(PartialEq)]
+pub struct Entry(pub f64, pub usize);
+impl Eq for Entry {}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0)
+    }
+}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }

@@ -13,4 +13,4 @@ pub mod repair;
 pub mod synth;
 pub mod vessel;
 
-pub use mesh::{Port, Surface};
+pub use mesh::{Port, PortRole, Surface, segment_triangle};

@@ -2,7 +2,7 @@
 //! self-intersections) and the safe repairs `hemotwin mesh check --repair` makes.
 
 use super::mesh::Surface;
-use crate::lattice::segment_triangle;
+use crate::geometry::mesh::segment_triangle;
 use nalgebra::Point3;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;

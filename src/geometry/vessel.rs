@@ -3,6 +3,7 @@
 
 use crate::case::{GenerateSpec, GeometrySpec, PortRoleSpec};
 use crate::error::{Error, Result};
+use crate::geometry::PortRole;
 use crate::geometry::caps::{
     CAP_PLANARITY, CREASE_DEGREES, PORT_CENTRE_TOLERANCE, describe, find_flat_caps, match_ports,
 };
@@ -19,7 +20,6 @@ use crate::geometry::synth::{
     stenosis, tube,
 };
 use crate::geometry::{Port, Surface};
-use crate::lattice::PortRole;
 use nalgebra::{Point3, Vector3};
 use std::path::{Path, PathBuf};
 

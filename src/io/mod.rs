@@ -1,6 +1,4 @@
 //! Files: atomic writes, VTK for ParaView, CSV tables, JSON, and the files of a run from plain fields.
 
-pub mod atomic;
 pub mod outputs;
 pub mod vtk;
-pub mod vtu;

@@ -2,9 +2,9 @@
 //! (wall.vtp, ports.vtp), the centerlines (centerline.vtp), tables (CSV) and summary.json, each
 //! written atomically.
 
+use crate::atomic::{write_atomic, write_bytes_atomic};
 use crate::error::{Error, Result};
 use crate::geometry::Surface;
-use crate::io::atomic::{write_atomic, write_bytes_atomic};
 use crate::io::vtk::{
     ImageGrid, PointField, PvdEntry, write_pvd, write_vti, write_vtp, write_vtp_lines, write_vtp_with_ports,
 };

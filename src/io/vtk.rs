@@ -4,9 +4,9 @@
 //! Arrays are stored inline as base64 binary (little endian, UInt64 block headers), zlib-compressed
 //! block by block. Coordinates (origin, spacing) are stored as f32, as vtkio's model holds them.
 
+use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::geometry::Surface;
-use crate::io::atomic::write_atomic;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;

@@ -11,11 +11,11 @@
 
 use super::voxelize::{Grid, Voxels};
 use crate::error::{Error, Result};
+use crate::geometry::mesh::Entry;
 use crate::geometry::{Port, Surface};
 use crate::stencil::d3q19::{C, Q};
 use nalgebra::{Point3, Vector3};
 use rayon::prelude::*;
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// One centerline, from the inlet to one outlet.
@@ -29,21 +29,6 @@ pub struct Centerline {
     pub radius: Vec<f64>,
     /// Arc length from the inlet at each point (m).
     pub abscissa: Vec<f64>,
-}
-
-/// A Dijkstra queue entry (distance, node) that `BinaryHeap` pops smallest distance first.
-#[derive(PartialEq)]
-pub(crate) struct Entry(pub(crate) f64, pub(crate) usize);
-impl Eq for Entry {}
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.0.total_cmp(&self.0)
-    }
-}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
 }
 
 fn step_length(c: [i32; 3], dx: f64) -> f64 {

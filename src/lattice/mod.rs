@@ -6,11 +6,13 @@ mod sparse;
 mod voxelize;
 mod wall_links;
 
+/// The ports' roles, from the geometry (the lattice builds boundary links by them).
+pub use crate::geometry::PortRole;
 pub use centerline::{Centerline, centerlines, peak_mean_velocity};
 pub use inlet_map::InletMap;
 pub use sparse::{
     BOUNDARY_BIT, BoundaryLink, LINK_PRESSURE, LINK_VELOCITY, LINK_WALL, Lattice, MAX_PORTS, PROFILE_SAMPLES,
-    PortRole, wgsl_constants,
+    wgsl_constants,
 };
-pub use voxelize::{Grid, Voxels, WallLink, classify, segment_triangle, voxelize};
+pub use voxelize::{Grid, Voxels, WallLink, classify, voxelize};
 pub use wall_links::wall_links;

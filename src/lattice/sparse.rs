@@ -1,6 +1,7 @@
 //! The sparse lattice: fluid cells only, a pull neighbour table and the boundary links.
 
 use super::voxelize::{Grid, Voxels};
+use crate::geometry::PortRole;
 use crate::stencil::d3q19::{C, Q, opposite};
 use bytemuck::{Pod, Zeroable};
 use nalgebra::{Point3, Vector3};
@@ -48,15 +49,6 @@ pub struct BoundaryLink {
     pub port: u32,
     /// Padding to 32 bytes.
     pub pad: u32,
-}
-
-/// What a port imposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortRole {
-    /// A prescribed velocity (inlet).
-    Velocity,
-    /// A prescribed pressure (outlet).
-    Pressure,
 }
 
 /// The fluid cells of a voxelized vessel, ready for the LBM kernels.

@@ -234,22 +234,3 @@ fn node_range(min: f64, max: f64, origin: f64, dx: f64, n: usize) -> (usize, usi
     let (lo, hi) = (lo as usize, hi as usize);
     (lo.min(hi), hi)
 }
-
-/// Möller-Trumbore intersection of the segment `p + t d`, t in [0, 1], with a triangle (f64, with a
-/// relative tolerance of 1e-9 on the barycentric coordinates so that edges are never missed).
-pub fn segment_triangle(p: Point3<f64>, d: Vector3<f64>, v: [Point3<f64>; 3]) -> Option<f64> {
-    const EPS: f64 = 1e-9;
-    let (e1, e2) = (v[1] - v[0], v[2] - v[0]);
-    let h = d.cross(&e2);
-    let det = e1.dot(&h);
-    if det.abs() <= 1e-14 * d.norm() * e1.norm() * e2.norm() {
-        return None;
-    }
-    let s = p - v[0];
-    let u = s.dot(&h) / det;
-    let qv = s.cross(&e1);
-    let w = d.dot(&qv) / det;
-    let t = e2.dot(&qv) / det;
-    (u >= -EPS && w >= -EPS && u + w <= 1.0 + EPS && (-EPS..=1.0 + EPS).contains(&t))
-        .then_some(t.clamp(0.0, 1.0))
-}

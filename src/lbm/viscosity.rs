@@ -9,6 +9,8 @@
 //! times slower.
 
 use super::StepParams;
+use crate::case::{FluidSpec, Rheology};
+use crate::units::LatticeUnits;
 
 /// Steps of the iteration for the local relaxation time (Casson, LES).
 pub const TAU_ITERATIONS: usize = 5;
@@ -180,6 +182,31 @@ fn fixed_point(
             break;
         }
     }
+}
+
+/// Smagorinsky constant of `fluid.les`.
+pub const SMAGORINSKY: f64 = 0.17;
+
+/// The fluid's viscosity model in lattice units, set on `solver` for every later step.
+pub fn apply_rheology(f: &FluidSpec, units: &LatticeUnits, solver: &mut super::Solver) {
+    let nu = |mu: f64| (mu / f.density * units.dt_s / (units.dx_m * units.dx_m)) as f32;
+    let mut p = *solver.template();
+    p.rheology = match f.rheology {
+        Rheology::Newtonian => 0,
+        Rheology::CarreauYasuda => 1,
+        Rheology::Casson => 2,
+    };
+    p.smagorinsky = if units.les { (SMAGORINSKY * SMAGORINSKY) as f32 } else { 0.0 };
+    p.tau_min = units.tau.min(crate::units::TAU_MIN) as f32;
+    p.tau_max = f.tau_max as f32;
+    p.nu_zero = nu(f.mu_zero);
+    p.nu_inf = if f.rheology == Rheology::Casson { nu(f.casson_viscosity) } else { nu(f.mu_inf) };
+    p.lambda = (f.lambda / units.dt_s) as f32;
+    p.power_a = f.power_a as f32;
+    p.power_n = f.power_n as f32;
+    p.yield_stress = (f.yield_stress / f.density * (units.dt_s / units.dx_m).powi(2)) as f32;
+    p.regularisation = (f.regularisation / units.dt_s) as f32;
+    solver.set_rheology(&p);
 }
 
 #[cfg(test)]

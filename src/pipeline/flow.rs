@@ -6,7 +6,7 @@ use super::RunOptions;
 use super::divergence::{DIVERGENCE_CHECK_STEPS, Divergence, check_stability, relative_change};
 use super::observer::{Event, Observer};
 use super::outlets::OutletCoupling;
-use super::setup::{Setup, apply_rheology, prepare};
+use super::setup::{Setup, prepare};
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::geometry::Port;
@@ -18,6 +18,7 @@ use crate::hemo::{
 use crate::io::outputs::{Frame, read_table, write_frame, write_table};
 use crate::io::vtk::{ImageGrid, PvdEntry};
 use crate::lattice::{Centerline, Lattice, PortRole};
+use crate::lbm::viscosity::apply_rheology;
 use crate::lbm::{BackendInfo, FluxEntry, Solver, StepParams};
 use crate::physiology::Inflow;
 use crate::stencil::d3q19;
@@ -531,7 +532,7 @@ impl FlowRun {
             bytes.extend_from_slice(&p.to_le_bytes());
         }
         bytes.extend_from_slice(bytemuck::cast_slice(&populations));
-        crate::io::atomic::write_bytes_atomic(&dir.join("checkpoint.bin"), &bytes)
+        crate::atomic::write_bytes_atomic(&dir.join("checkpoint.bin"), &bytes)
     }
 
     /// Continues from `dir`/checkpoint.bin and the rows of `dir`/ports.csv up to it; returns the

@@ -23,20 +23,18 @@ pub use flow::{FlowRun, PortSample, clipped_cells, port_section, ramp};
 pub use observer::{Event, Observer, Silent};
 pub use outlets::OutletCoupling;
 pub use result::{FlowResult, MAX_MASS_ERROR};
-pub use setup::{
-    SMAGORINSKY, Setup, apply_rheology, available_memory, inflow_of, lattice_estimate, load_vessel, prepare,
-};
+pub use setup::{Setup, available_memory, inflow_of, lattice_estimate, load_vessel, prepare};
 pub use summary::Summary;
 pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wall_geometry};
 
 use crate::case::Case;
 use crate::error::{Error, Result};
+use crate::fem::write_wall_vtu;
 use crate::gpu::BackendChoice;
 use crate::io::outputs::{
     CenterlineField, LumenSurface, frame_name, frames_until, write_centerlines, write_json, write_surfaces,
 };
 use crate::io::vtk::{PointField, PvdEntry};
-use crate::io::vtu::write_wall_vtu;
 use crate::lattice::PortRole;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

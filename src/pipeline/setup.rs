@@ -2,12 +2,11 @@
 //! outlet models and the centerlines.
 
 use super::outlets::{outlet_models, outlet_pressure_swing};
-use crate::case::{Case, CellsAcross, FluidSpec, Rheology, WallModel};
+use crate::case::{Case, CellsAcross, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::vessel::Vessel;
 use crate::gpu::BackendChoice;
 use crate::lattice::{Centerline, Grid, InletMap, Lattice, PortRole, voxelize};
-use crate::lbm::Solver;
 use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, Waveform, steady_shape};
 use crate::units::{CELL_REYNOLDS_REGULARIZED, LatticeUnits, PhysicalScales, TimeStep};
@@ -44,31 +43,6 @@ pub struct Setup {
     pub outlets: Vec<Option<(Outlet, f64)>>,
     /// The centerlines from the inlet to every outlet (empty when they cannot be traced).
     pub lines: Vec<Centerline>,
-}
-
-/// Smagorinsky constant of `fluid.les`.
-pub const SMAGORINSKY: f64 = 0.17;
-
-/// The fluid's viscosity model in lattice units, set on `solver` for every later step.
-pub fn apply_rheology(f: &FluidSpec, units: &LatticeUnits, solver: &mut Solver) {
-    let nu = |mu: f64| (mu / f.density * units.dt_s / (units.dx_m * units.dx_m)) as f32;
-    let mut p = *solver.template();
-    p.rheology = match f.rheology {
-        Rheology::Newtonian => 0,
-        Rheology::CarreauYasuda => 1,
-        Rheology::Casson => 2,
-    };
-    p.smagorinsky = if units.les { (SMAGORINSKY * SMAGORINSKY) as f32 } else { 0.0 };
-    p.tau_min = units.tau.min(crate::units::TAU_MIN) as f32;
-    p.tau_max = f.tau_max as f32;
-    p.nu_zero = nu(f.mu_zero);
-    p.nu_inf = if f.rheology == Rheology::Casson { nu(f.casson_viscosity) } else { nu(f.mu_inf) };
-    p.lambda = (f.lambda / units.dt_s) as f32;
-    p.power_a = f.power_a as f32;
-    p.power_n = f.power_n as f32;
-    p.yield_stress = (f.yield_stress / f.density * (units.dt_s / units.dx_m).powi(2)) as f32;
-    p.regularisation = (f.regularisation / units.dt_s) as f32;
-    solver.set_rheology(&p);
 }
 
 /// The case's inflow on an inlet of equivalent radius `r_in` (m).

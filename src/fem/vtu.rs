@@ -2,9 +2,9 @@
 //! (VTK_QUADRATIC_TETRA = 24) with displacement (m), Cauchy stress and strain tensors, von Mises,
 //! maximum principal, hoop and radial stress (Pa) at the nodes, and each element's scaled Jacobian.
 
+use super::{NodalFields, WallMesh, scaled_jacobian};
+use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
-use crate::fem::{NodalFields, WallMesh, scaled_jacobian};
-use crate::io::atomic::write_atomic;
 use crate::io::vtk::{ZLIB_LEVEL, xml_to_io};
 use nalgebra::Matrix3;
 use std::io::Write;
