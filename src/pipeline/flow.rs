@@ -260,6 +260,18 @@ impl FlowRun {
         self.converged
     }
 
+    /// Relative change of the velocity per 1000 steps over the last batch (infinite before the
+    /// second batch).
+    pub fn residual(&self) -> f64 {
+        self.residual
+    }
+
+    /// What the run adds to the lattice's pressures (Pa) to report them relative to the pressure
+    /// reference (summary.json `pressure_reference_pa`): 0 unless outlet models move the level.
+    pub fn pressure_shift_pa(&self) -> f64 {
+        self.coupling.shift()
+    }
+
     /// True when the run has done its steps or converged.
     pub fn done(&self) -> bool {
         self.converged || self.steps_done() >= self.total
@@ -397,7 +409,7 @@ impl FlowRun {
             sample.pressure.iter_mut().for_each(|p| *p += shift);
             self.averages.add(&sample, duration);
             self.along.add(&self.moments, &units, shift, duration);
-            if step % c == 0 {
+            if step.is_multiple_of(c) {
                 cycles_converged = self.close_cycle(sample);
             }
         }
