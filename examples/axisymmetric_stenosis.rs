@@ -11,14 +11,17 @@
 //! `stenosis_drop`: area-mean pressure at z = 4 mm minus that at z = 36 mm, minus the Poiseuille
 //! drop of the unobstructed tube over 36 - 4 - 8 = 24 mm.
 //!
-//! Run with `cargo run --release --example axisymmetric_stenosis -- [N ...] [--re RE]
-//! [--length MM]`: N are the radial element counts of the grids (default 8 12 18 27; the axial
-//! spacing is R0 / N everywhere), RE the Reynolds number on D0 (default 100) and MM the tube length
-//! (default 40, to probe the outlet's influence). It first checks the straight tube on the
+//! Run with `cargo run --release --example axisymmetric_stenosis -- [N ...] [--re 100]
+//! [--length-mm 40]`: N are the radial element counts of the grids (default 8 12 18 27; the axial
+//! spacing is R0 / N everywhere), `--re` the Reynolds number on D0 and `--length-mm` the tube length
+//! (to probe the outlet's influence). It first checks the straight tube on the
 //! coarsest grid, then solves the stenosis on every grid and extrapolates every three in a row;
 //! `--manufactured` instead verifies the discretization on the stenosed domain against a
 //! manufactured solution.
 
+mod common;
+
+use clap::Parser;
 use std::f64::consts::PI;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -647,62 +650,49 @@ impl Problem {
     }
 }
 
-/// Command-line options.
-struct Options {
-    /// Radial element counts of the grids (count).
+/// Steady axisymmetric Navier-Stokes through the 75% cosine stenosis of tests/stenosis.rs (Taylor-Hood
+/// finite elements): the pressure drop on a grid sequence and its Richardson extrapolation.
+#[derive(Parser)]
+#[command(allow_negative_numbers = true)]
+struct Args {
+    /// Radial element counts of the grids, 2 to 40 each (40 takes about 3 GB).
+    #[arg(default_values_t = DEFAULT_GRIDS, value_parser = grid_count)]
     grids: Vec<usize>,
-    /// Reynolds number on D0 (dimensionless).
+    /// Reynolds number on the unobstructed diameter D0 and the mean velocity U0, at most 1000.
+    #[arg(long, default_value_t = RE, value_parser = at_most_1000)]
     re: f64,
-    /// Tube length (m).
-    length: f64,
-    /// Whether to verify against the manufactured solution instead of solving the stenosis.
+    /// Tube length (mm, at most 1000); it must reach past the downstream section.
+    #[arg(long, default_value_t = LENGTH * 1e3, value_parser = tube_length_mm)]
+    length_mm: f64,
+    /// Verify the discretization on the stenosed domain against a manufactured solution instead.
+    #[arg(long)]
     manufactured: bool,
 }
 
-/// Parses the command line; errors say which argument is wrong and why.
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options { grids: Vec::new(), re: RE, length: LENGTH, manufactured: false };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--re" | "--length" => {
-                let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
-                let x: f64 = value.parse().map_err(|e| format!("{arg} {value}: not a number ({e})"))?;
-                if !(x.is_finite() && x > 0.0 && x <= 1000.0) {
-                    return Err(format!("{arg} {value}: must be positive and at most 1000"));
-                }
-                if arg == "--re" {
-                    options.re = x;
-                } else {
-                    options.length = x * 1e-3;
-                }
-            }
-            "--manufactured" => options.manufactured = true,
-            "-h" | "--help" => return Err(String::new()),
-            _ => {
-                let n: usize = arg
-                    .parse()
-                    .map_err(|e| format!("{arg}: expected a radial element count or an option ({e})"))?;
-                if !(2..=40).contains(&n) {
-                    return Err(format!(
-                        "{arg}: radial element count must be within 2..=40 (40 takes about 3 GB)"
-                    ));
-                }
-                options.grids.push(n);
-            }
-        }
+/// A radial element count within 2..=40.
+fn grid_count(text: &str) -> Result<usize, String> {
+    let n: usize = text.parse().map_err(|e| format!("expected a radial element count ({e})"))?;
+    if (2..=40).contains(&n) {
+        Ok(n)
+    } else {
+        Err("radial element count must be within 2..=40 (40 takes about 3 GB)".into())
     }
-    if options.grids.is_empty() {
-        options.grids = DEFAULT_GRIDS.to_vec();
+}
+
+/// A positive number of at most 1000.
+fn at_most_1000(text: &str) -> Result<f64, String> {
+    let x = common::positive(text)?;
+    if x <= 1000.0 { Ok(x) } else { Err("must be at most 1000".into()) }
+}
+
+/// A tube length (mm) of at most 1000 that reaches past the downstream measuring section.
+fn tube_length_mm(text: &str) -> Result<f64, String> {
+    let x = at_most_1000(text)?;
+    if x * 1e-3 >= Z_DOWN + 1e-4 {
+        Ok(x)
+    } else {
+        Err(format!("the tube must reach past the downstream section at {:.1} mm", Z_DOWN * 1e3))
     }
-    if options.length < Z_DOWN + 1e-4 {
-        return Err(format!(
-            "--length {}: the tube must reach past the downstream section at {:.1} mm",
-            options.length * 1e3,
-            Z_DOWN * 1e3
-        ));
-    }
-    Ok(options)
 }
 
 /// One solved grid: the pressure drop (Pa) and what it took.
@@ -822,22 +812,13 @@ fn richardson(h: [f64; 3], f: [f64; 3]) -> Option<(f64, f64)> {
 
 /// Runs the tube check and the stenosis grid sequence.
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match parse(&args) {
-        Ok(o) => o,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}");
-            }
-            eprintln!("usage: axisymmetric_stenosis [N ...] [--re RE] [--length MM] [--manufactured]");
-            return if message.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
-        }
-    };
+    let options = Args::parse();
+    let length = options.length_mm * 1e-3;
     let stenosis = Vessel {
         throat: (1.0 - AREA_REDUCTION).sqrt(),
         center: THROAT / R0,
         stenosis_length: LS / R0,
-        length: options.length / R0,
+        length: length / R0,
     };
     let tube = Vessel { throat: 1.0, ..stenosis };
     if options.manufactured {
@@ -867,7 +848,7 @@ fn main() -> ExitCode {
         options.re,
         2.0 * R0 * 1e3,
         options.re * MU / (RHO * 2.0 * R0),
-        options.length * 1e3
+        options.length_mm
     );
     let coarsest = *options.grids.iter().min().unwrap_or(&DEFAULT_GRIDS[0]);
     if let Err(e) = run(tube, coarsest, options.re, "straight tube") {

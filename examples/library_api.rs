@@ -3,11 +3,17 @@
 //!
 //! `cargo run --release --example library_api`
 
+use clap::Parser;
 use hemotwin::case::{Case, DEMO_CASE};
 use hemotwin::pipeline::{FlowRun, RunOptions};
 use std::path::Path;
 
+/// The demo case run twice in memory through the library, at two inflows (no options).
+#[derive(Parser)]
+struct Args {}
+
 fn main() -> hemotwin::Result<()> {
+    Args::parse();
     let mut case = Case::from_toml(DEMO_CASE, Path::new("demo case"))?;
     // A short start-up ramp (s), so that 500 steps see the full inflow.
     case.inflow.ramp = Some(0.005);

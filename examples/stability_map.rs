@@ -3,18 +3,37 @@
 //! (1, 2, 3), the Y bifurcation, and the shared aorta (steady and pulsatile), for each collision
 //! (TRT, regularized, regularized with LES). Prints a markdown table and writes an SVG plot.
 //!
-//! Run with `cargo run --release --example stability_map -- [OUT.svg] [CELLS...]`
-//! (default: docs/stability_map.svg, cells 8 12 16 24 32). The aorta needs ../shared. Each rung is
+//! Run with `cargo run --release --example stability_map -- [--svg docs/stability_map.svg]
+//! [--cells 8 12 16 24 32]` (those are the defaults). The aorta needs ../shared. Each rung is
 //! printed on stderr as it ends; `--log FILE` makes the table and plot from such lines instead of
 //! running (e.g. a run stopped early). In the table a number is the largest stable Re; `(top)`: the
 //! ladder's top held; `(stopped)`: the run was stopped before the next rung; `r`: the next rung was
 //! refused at set-up; otherwise the next rung diverged.
 
+mod common;
+
+use clap::Parser;
 use hemotwin::Error;
 use hemotwin::case::Case;
 use hemotwin::pipeline::{RunOptions, run};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
+
+/// The largest stable inlet Reynolds number per geometry, collision and resolution: a markdown
+/// table on stdout and an SVG plot.
+#[derive(Parser)]
+#[command(allow_negative_numbers = true)]
+struct Args {
+    /// The plot to write (SVG).
+    #[arg(long, default_value = "docs/stability_map.svg")]
+    svg: PathBuf,
+    /// Cells across the inlet, one column of the map each.
+    #[arg(long, num_args = 1.., default_values_t = [8.0, 12.0, 16.0, 24.0, 32.0], value_parser = common::positive)]
+    cells: Vec<f64>,
+    /// Make the table and plot from the progress lines (stderr) of an earlier run instead of running.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+}
 
 /// Inlet Reynolds numbers tried, in order; a configuration stops at its first failure.
 const LADDER: [f64; 7] = [50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0];
@@ -188,23 +207,12 @@ fn climb(cells: &[f64]) -> Vec<Rung> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let log = match args.iter().position(|a| a == "--log") {
-        Some(i) if i + 1 < args.len() => {
-            let file = args.remove(i + 1);
-            args.remove(i);
-            Some(std::fs::read_to_string(file)?)
-        }
-        _ => None,
-    };
-    let svg = args.first().map_or_else(|| PathBuf::from("docs/stability_map.svg"), PathBuf::from);
-    let cells: Vec<f64> = if args.len() > 1 {
-        args[1..].iter().map(|a| a.parse()).collect::<Result<_, _>>()?
-    } else {
-        vec![8.0, 12.0, 16.0, 24.0, 32.0]
-    };
+    let Args { svg, cells, log } = Args::parse();
     let rungs = match &log {
-        Some(text) => parse_log(text),
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            parse_log(&text)
+        }
         None => climb(&cells),
     };
     // (geometry, collision) -> per cell count the largest stable Re (0: none) and how the next

@@ -2,6 +2,7 @@
 //!
 //! Run with `cargo run --release --example tube_flow`.
 
+use clap::Parser;
 use hemotwin::case::Case;
 use hemotwin::hemo::{Section, measure};
 use hemotwin::pipeline::{FlowRun, RunOptions};
@@ -26,7 +27,12 @@ steady_tolerance = 5e-6
 backend = "cpu"
 "#;
 
+/// Steady flow in a straight 4 mm tube on the CPU, compared with Poiseuille's law (no options).
+#[derive(Parser)]
+struct Args {}
+
 fn main() -> hemotwin::Result<()> {
+    Args::parse();
     let case = Case::from_toml(CASE, Path::new("tube_flow example"))?;
     let mut flow = FlowRun::new(&case, &RunOptions::default())?;
     flow.set_ramp(200);

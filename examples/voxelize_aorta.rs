@@ -1,18 +1,33 @@
 //! Voxelization speed on a real vessel: classify every node of the aorta's bounding box at a
 //! given spacing and compute q on every wall link, timing each stage.
 //!
-//! Run with `cargo run --release --example voxelize_aorta -- ../shared/meshes/aorta_vmtk.stl 0.1`
-//! (surface in mm, spacing in mm).
+//! Run with `cargo run --release --example voxelize_aorta -- [STL] [--spacing-mm 0.1]` (default
+//! ../shared/meshes/aorta_vmtk.stl; surface and spacing in mm).
 
+mod common;
+
+use clap::Parser;
 use hemotwin::geometry::io_stl::{Units, read_stl};
 use hemotwin::lattice::{Grid, classify, wall_links};
+use std::path::PathBuf;
 use std::time::Instant;
 
+/// Times the voxelization of a vessel surface: node classification and q of every wall link.
+#[derive(Parser)]
+#[command(allow_negative_numbers = true)]
+struct Args {
+    /// The vessel surface (STL, mm).
+    #[arg(default_value = "../shared/meshes/aorta_vmtk.stl")]
+    surface: PathBuf,
+    /// Lattice spacing (mm).
+    #[arg(long, default_value_t = 0.1, value_parser = common::positive)]
+    spacing_mm: f64,
+}
+
 fn main() -> hemotwin::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).map(String::as_str).unwrap_or("../shared/meshes/aorta_vmtk.stl");
-    let dx_mm: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0.1);
-    let surface = read_stl(std::path::Path::new(path), Units::Millimetre)?;
+    let args = Args::parse();
+    let (path, dx_mm) = (args.surface.display(), args.spacing_mm);
+    let surface = read_stl(&args.surface, Units::Millimetre)?;
     let report = hemotwin::geometry::check::inspect(&surface);
     let grid = Grid::covering(report.bbox_min, report.bbox_max, dx_mm * 1e-3, 1);
     let t = Instant::now();

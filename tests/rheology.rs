@@ -2,11 +2,9 @@
 //! shared/VALIDATION.md) against an independent 1D radial solution of the same rheology within 2%.
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
+mod common;
+
 use hemotwin::case::Case;
-use hemotwin::gpu::BackendChoice;
-use hemotwin::lbm::Solver;
-use hemotwin::lbm::viscosity::apply_rheology;
-use hemotwin::pipeline::{clipped_cells, prepare, ramp, relative_change};
 use std::path::Path;
 
 const R: f64 = 2e-3;
@@ -56,23 +54,11 @@ fn carreau_yasuda_pipe_flow_matches_the_1d_radial_solution_within_2_percent() {
         L * 1e3
     );
     let case = Case::from_toml(&text, Path::new("Carreau-Yasuda case")).unwrap();
-    let setup = prepare(&case).unwrap();
-    let units = setup.units;
-    let mut solver = Solver::new(&setup.lattice, &units, BackendChoice::Cpu).unwrap();
-    apply_rheology(&case.fluid, &units, &mut solver);
-    let mut previous = solver.moments().unwrap();
-    let residual = loop {
-        solver.advance(200, |s| ramp(s, 400));
-        let m = solver.moments().unwrap();
-        let change = relative_change(&previous, &m) / 200.0;
-        previous = m;
-        if (solver.steps_done() > 1000 && change < 5e-8) || solver.steps_done() >= 40_000 {
-            break change;
-        }
-    };
-    let clipped = clipped_cells(&mut solver, &previous).unwrap();
+    let mut s = common::run_steady(&case, 400, 1001, 40_000, 5e-8);
+    let clipped = s.flow.clipped_cells().unwrap();
+    let (units, residual, previous) = (*s.flow.units(), s.residual_per_step, &s.moments);
     // Mid-length layer: axial velocity against radius.
-    let lattice = &setup.lattice;
+    let lattice = s.flow.lattice();
     // One node layer, the nearest to mid-length.
     let layer = (0..lattice.len())
         .map(|c| lattice.point(c).z)
@@ -108,7 +94,7 @@ fn carreau_yasuda_pipe_flow_matches_the_1d_radial_solution_within_2_percent() {
         "Carreau-Yasuda pipe: {} steps (change {residual:.1e}/step), {} section cells, flow {q_lbm:.4e} (1D {q_ref:.4e}) \
          m^3/s, centreline {:.5} m/s (1D {:.5}, a Newtonian parabola would peak at {newtonian_peak:.5}), profile L2 error \
          {:.3}% of the 1D centreline velocity; {clipped} cells clipped; {}",
-        solver.steps_done(),
+        s.steps,
         inside.len(),
         inside.iter().map(|(_, u, _)| *u).fold(0.0, f64::max),
         u_ref[0],

@@ -19,7 +19,16 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 
 /// Writes a CSV table of numbers (10 significant digits) under `header`, atomically.
 pub fn write_table(path: &Path, header: &[String], rows: &[Vec<f64>]) -> Result<()> {
+    write_noted_table(path, &[], header, rows)
+}
+
+/// Writes a CSV table as [`write_table`] does, after `notes`, one `# ` comment line each (what the
+/// columns are measured from).
+pub fn write_noted_table(path: &Path, notes: &[String], header: &[String], rows: &[Vec<f64>]) -> Result<()> {
     write_atomic(path, |w| {
+        for note in notes {
+            writeln!(w, "# {note}")?;
+        }
         let mut csv = csv::Writer::from_writer(w);
         csv.write_record(header)?;
         for row in rows {
@@ -29,7 +38,7 @@ pub fn write_table(path: &Path, header: &[String], rows: &[Vec<f64>]) -> Result<
     })
 }
 
-/// A table of numbers: its header and rows.
+/// A CSV table of numbers: its header and rows.
 pub type Table = (Vec<String>, Vec<Vec<f64>>);
 
 /// The header and rows of a CSV table of numbers written by [`write_table`]; None when the file

@@ -81,14 +81,27 @@ impl Waveform {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::input(path, format!("cannot read the waveform ({e}); check the path")))?;
         let source = path.display().to_string();
-        let mut rows = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.split('#').next().unwrap_or("").trim()))
-            .filter(|(_, l)| !l.is_empty());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .quoting(false)
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                Error::input(path, format!("line {}: {e}", e.position().map_or(0, csv::Position::line)))
+            })?;
+            let cells = cells_before_comment(&record);
+            if cells.iter().any(|c| !c.is_empty()) {
+                rows.push((record.position().map_or(0, csv::Position::line), cells));
+            }
+        }
+        let mut rows = rows.into_iter();
         let (header_line, header) =
             rows.next().ok_or_else(|| Error::input(path, "the waveform file is empty"))?;
-        let columns: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+        let columns: Vec<String> = header.iter().map(|c| c.to_ascii_lowercase()).collect();
         let scale = match columns.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["time_s", "flow_m3_s"] => 1.0,
             ["time_s", "flow_ml_s"] => 1e-6,
@@ -97,20 +110,23 @@ impl Waveform {
                     path,
                     format!(
                         "line {header_line}: the header must be `time_s,flow_m3_s` or `time_s,flow_ml_s` \
-                         (it declares the units), found `{header}`"
+                         (it declares the units), found `{}`",
+                        header.join(",")
                     ),
                 ));
             }
         };
         let (mut times, mut flows, mut lines) = (Vec::new(), Vec::new(), Vec::new());
-        for (line, row) in rows {
-            let cells: Vec<&str> = row.split(',').map(str::trim).collect();
+        for (line, cells) in rows {
             let parsed = match cells.as_slice() {
                 [t, q] => t.parse::<f64>().ok().zip(q.parse::<f64>().ok()),
                 _ => None,
             };
             let (t, q) = parsed.ok_or_else(|| {
-                Error::input(path, format!("line {line}: expected `time,flow` (two numbers), found `{row}`"))
+                Error::input(
+                    path,
+                    format!("line {line}: expected `time,flow` (two numbers), found `{}`", cells.join(",")),
+                )
             })?;
             times.push(t);
             flows.push(q * scale);
@@ -252,6 +268,21 @@ impl Waveform {
     }
 }
 
+/// The trimmed cells of a CSV record up to a `#` (the rest of the line is a comment).
+fn cells_before_comment(record: &csv::StringRecord) -> Vec<String> {
+    let mut cells = Vec::new();
+    for cell in record {
+        match cell.split_once('#') {
+            Some((before, _)) => {
+                cells.push(before.trim().to_string());
+                break;
+            }
+            None => cells.push(cell.to_string()),
+        }
+    }
+    cells
+}
+
 /// Bessel function of the first kind J_m(z), m = 0 or 1, by its power series (accurate to about
 /// 1e-7 relative for |z| up to 30, the range the Womersley profiles use).
 pub fn bessel_j(m: u32, z: Complex<f64>) -> Complex<f64> {
@@ -306,7 +337,8 @@ mod tests {
 
     #[test]
     fn csv_in_ml_per_s_is_read_interpolated_periodically_and_averaged_exactly() {
-        let (_d, p) = csv("# a triangle\ntime_s,flow_ml_s\n0,1\n0.25,5\n0.5,1\n1.0,1\n");
+        let (_d, p) =
+            csv("# a triangle\ntime_s,flow_ml_s\n\n0,1\n0.25,5 # the peak\n  # closed:\n0.5,1\n1.0,1\n");
         let w = Waveform::from_csv(&p, None).unwrap();
         assert_eq!(w.period, 1.0);
         assert_eq!(w.times.len(), 3);

@@ -262,6 +262,18 @@ impl FlowRun {
         self.converged
     }
 
+    /// Relative change of the velocity per 1000 steps over the last batch (infinite before the
+    /// second batch).
+    pub fn residual(&self) -> f64 {
+        self.residual
+    }
+
+    /// What the run adds to the lattice's pressures (Pa) to report them relative to the pressure
+    /// reference (summary.json `pressure_reference_pa`): 0 unless outlet models move the level.
+    pub fn pressure_shift_pa(&self) -> f64 {
+        self.coupling.shift()
+    }
+
     /// True when the run has done its steps or converged.
     pub fn done(&self) -> bool {
         self.converged || self.steps_done() >= self.total
@@ -299,6 +311,11 @@ impl FlowRun {
     /// (see [`Solver::stress`]).
     pub fn stress(&mut self) -> Result<Vec<[f32; 6]>> {
         self.solver.stress()
+    }
+
+    /// Cells whose local relaxation time is clipped in the current state (see [`clipped_cells`]).
+    pub fn clipped_cells(&mut self) -> Result<usize> {
+        clipped_cells(&mut self.solver, &self.moments)
     }
 
     /// The divergence that stopped the last `advance`, if one did.

@@ -5,7 +5,7 @@
 //!    resumed, finished into a [`FlowResult`] (vessel, centerlines, wall fields, port table);
 //! 3. [`wall_after_flow`]: the wall mechanics under the flow's lumen pressure ([`WallResult`]);
 //! 4. [`run`]: the whole chain with its output files (frames, wall.vtp, ports.csv, wall_fe.vtu and
-//!    one summary.json), as `hemotwin run` does it.
+//!    one summary.json), as `hemotwin run` does it; [`write_flow_outputs`] writes a finished flow's.
 //!
 //! The library never prints: progress and notes go to an [`Observer`].
 
@@ -35,7 +35,7 @@ use crate::io::outputs::{
     CenterlineField, LumenSurface, frame_name, frames_until, write_centerlines, write_json, write_surfaces,
 };
 use crate::io::vtk::{PointField, PvdEntry};
-use crate::lattice::PortRole;
+use crate::lattice::{Centerline, PortRole};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,23 +84,14 @@ impl std::fmt::Debug for RunResult {
 }
 
 /// Runs `case` into its output folder: frames (fluid.pvd + fluid_NNNNNNNN.vti), ports.csv and
-/// checkpoint.bin as it goes; then wall.vtp, ports.vtp, centerline.vtp, the wall (wall_fe.vtu)
-/// when the case has one, and summary.json once, flow and wall together.
+/// checkpoint.bin as it goes; then the flow's files ([`write_flow_outputs`]: wall.vtp, ports.vtp,
+/// centerline.vtp), the wall (wall_fe.vtu) when the case has one, and summary.json once, flow and
+/// wall together (the flow's alone when the wall fails).
 pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
     let mut flow = FlowRun::new(case, opts)?;
     write_lumen(&out_dir, flow.vessel(), Vec::new())?;
-    let lines: Vec<CenterlineField<'_>> = flow
-        .centerlines()
-        .iter()
-        .map(|l| CenterlineField {
-            points: &l.points,
-            radius: &l.radius,
-            abscissa: &l.abscissa,
-            branch: l.outlet,
-        })
-        .collect();
-    write_centerlines(&out_dir, &lines)?;
+    write_centerline_vtp(&out_dir, flow.centerlines())?;
     let mut frames: Vec<PvdEntry> = Vec::new();
     if opts.resume {
         let at = flow.resume(&out_dir)?;
@@ -157,6 +148,38 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
     opts.observer.event(&Event::Finished);
     flow.write_ports_csv(&out_dir)?;
     let flow = flow.finish(stopped)?;
+    // The flow's files first: they are kept even when the wall fails.
+    write_flow_outputs(&out_dir, &flow)?;
+    let mut summary = flow.summary.clone();
+    let summary_path = out_dir.join("summary.json");
+    let wall = match (&case.wall, summary.interrupted) {
+        (Some(_), false) => {
+            let backend = opts.backend.unwrap_or(case.run.backend);
+            let solved = wall_after_flow(case, &flow, backend, opts.observer.as_ref()).and_then(|wall| {
+                write_wall_vtu(&out_dir.join("wall_fe.vtu"), &wall.mesh, Some(&wall.solution.fields))?;
+                Ok(wall)
+            });
+            match solved {
+                Ok(wall) => {
+                    summary.wall_mechanics = Some(wall.solution.summary.clone());
+                    Some(wall)
+                }
+                Err(e) => {
+                    // The flow's figures are never lost to a failing wall.
+                    write_json(&summary_path, &summary)?;
+                    return Err(e);
+                }
+            }
+        }
+        _ => None,
+    };
+    write_json(&summary_path, &summary)?;
+    Ok(RunResult { summary, flow, wall })
+}
+
+/// Writes the files of a finished flow into `dir`: wall.vtp with its wall fields (TAWSS, OSI, RRT,
+/// pressures, WSS), ports.vtp and centerline.vtp (summary.json is written by the caller, once).
+pub fn write_flow_outputs(dir: &Path, flow: &FlowResult) -> Result<()> {
     let fields = &flow.wall;
     let mut point_fields: Vec<PointField<'_>> = [
         ("tawss_pa", &fields.tawss_pa),
@@ -169,27 +192,22 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
     .map(|(name, values)| PointField::Scalar { name, values })
     .collect();
     point_fields.push(PointField::Vector { name: "wss_pa", values: &fields.wss_pa });
-    write_lumen(&out_dir, &flow.vessel, point_fields)?;
-    let mut summary = flow.summary.clone();
-    let summary_path = out_dir.join("summary.json");
-    let wall = match (&case.wall, summary.interrupted) {
-        (Some(_), false) => {
-            let backend = opts.backend.unwrap_or(case.run.backend);
-            // The flow's figures are kept even when the wall fails.
-            let wall = wall_after_flow(case, &flow, backend, opts.observer.as_ref())
-                .and_then(|w| {
-                    write_wall_vtu(&out_dir.join("wall_fe.vtu"), &w.mesh, Some(&w.solution.fields)).map(|_| w)
-                })
-                .inspect_err(|_| {
-                    let _ = write_json(&summary_path, &summary);
-                })?;
-            summary.wall_mechanics = Some(wall.solution.summary.clone());
-            Some(wall)
-        }
-        _ => None,
-    };
-    write_json(&summary_path, &summary)?;
-    Ok(RunResult { summary, flow, wall })
+    write_lumen(dir, &flow.vessel, point_fields)?;
+    write_centerline_vtp(dir, &flow.lines)
+}
+
+/// Writes centerline.vtp of `lines` (nothing for no lines).
+fn write_centerline_vtp(dir: &Path, lines: &[Centerline]) -> Result<()> {
+    let fields: Vec<CenterlineField<'_>> = lines
+        .iter()
+        .map(|l| CenterlineField {
+            points: &l.points,
+            radius: &l.radius,
+            abscissa: &l.abscissa,
+            branch: l.outlet,
+        })
+        .collect();
+    write_centerlines(dir, &fields)
 }
 
 /// Writes wall.vtp and ports.vtp of `vessel` with `point_fields`.
