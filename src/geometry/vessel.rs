@@ -47,6 +47,11 @@ pub struct Vessel {
 }
 
 impl Vessel {
+    /// The index of the (first) inlet port, the one with a prescribed velocity.
+    pub fn inlet(&self) -> Option<usize> {
+        self.roles.iter().position(|r| *r == PortRole::Velocity)
+    }
+
     /// The tags with the flow extensions' triangles marked as neither wall nor port (`u16::MAX`):
     /// what the wall indices sample.
     pub fn wall_tags(&self) -> Vec<u16> {

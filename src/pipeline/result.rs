@@ -79,7 +79,7 @@ impl FlowRun {
             }
         };
         let vessel = &self.vessel;
-        let inlet = vessel.roles.iter().position(|r| *r == PortRole::Velocity).unwrap_or(0);
+        let inlet = vessel.inlet().unwrap_or(0);
         let window = &series[window_range];
         let span: f64 = window.iter().map(|x| x.duration).sum::<f64>().max(f64::MIN_POSITIVE);
         let mean_of = |k: usize, f: fn(&SectionMeasure) -> f64| -> f64 {

@@ -97,11 +97,7 @@ pub fn available_memory() -> Option<f64> {
 /// Builds the lattice for `case`: lattice parameters, memory check, voxelization, boundary links.
 pub fn prepare(case: &Case) -> Result<Setup> {
     let vessel = load_vessel(case)?;
-    let inlet = vessel
-        .roles
-        .iter()
-        .position(|r| *r == PortRole::Velocity)
-        .ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
+    let inlet = vessel.inlet().ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
     let r_in = vessel.ports[inlet].radius;
     let inflow = inflow_of(case, r_in)?;
     let mean_u = inflow.mean_flow / (std::f64::consts::PI * r_in * r_in);
