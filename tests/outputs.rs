@@ -183,5 +183,5 @@ fn a_resumed_run_continues_exactly_where_its_checkpoint_left_off() {
     case_changed.lattice.cells_across_inlet = Some(hemotwin::case::CellsAcross::Count(12.0));
     let e = run(&case_changed, &opts(&split, true)).unwrap_err().to_string();
     println!("error: {e}");
-    assert!(e.contains("checkpoint") && e.contains("without --resume"));
+    assert!(e.contains("checkpoint") && e.contains("start from rest instead of resuming"));
 }

@@ -165,7 +165,7 @@ impl<'a> GpuPcg<'a> {
         let biggest = 4 * values.len().max(offsets.len()) as u64;
         if biggest > max || u32::try_from(values.len()).is_err() {
             return Err(Error::Gpu(format!(
-                "the stiffness matrix needs {:.0} MiB in one buffer but {} allows {:.0} MiB; use --backend cpu",
+                "the stiffness matrix needs {:.0} MiB in one buffer but {} allows {:.0} MiB; use the CPU backend (run.backend = \"cpu\")",
                 biggest as f64 / 1048576.0,
                 gpu.ctx.adapter.name,
                 max as f64 / 1048576.0

@@ -79,7 +79,7 @@ pub fn open(allow_software: bool) -> Result<GpuContext> {
                     .to_string()
             } else {
                 format!(
-                    "only software adapters found ({}); use --backend gpu to run on them",
+                    "only software adapters found ({}); run.backend = \"gpu\" runs on them",
                     found.join(", ")
                 )
             })

@@ -582,11 +582,11 @@ impl FlowRun {
         let bytes = std::fs::read(&path).map_err(|e| {
             Error::input(
                 &path,
-                format!("cannot read the checkpoint ({e}); run without --resume to start from rest"),
+                format!("cannot read the checkpoint ({e}); start from rest instead of resuming"),
             )
         })?;
         let bad =
-            |what: &str| Error::input(&path, format!("{what}; run without --resume to start from rest"));
+            |what: &str| Error::input(&path, format!("{what}; start from rest instead of resuming"));
         if bytes.len() < 40 || &bytes[..8] != CHECKPOINT_MAGIC {
             return Err(bad("not a hemotwin checkpoint of this version"));
         }

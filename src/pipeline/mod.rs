@@ -254,7 +254,7 @@ pub fn run_wall(
             _ => {
                 return Err(Error::parameter(
                     name,
-                    "exists but is not a hemotwin summary: write the wall results to another directory (--out)",
+                    "exists but is not a hemotwin summary: write the wall results to another folder",
                 ));
             }
         },

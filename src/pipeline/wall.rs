@@ -94,7 +94,7 @@ pub fn wall_alone(
         (None, None) => {
             return Err(Error::parameter(
                 "wall.pressure",
-                "give a uniform pressure in Pa (wall.pressure = 13000) or the flow's wall.vtp with --pressure",
+                "give a uniform pressure in Pa (wall.pressure = 13000) or a pressure file (the flow's wall.vtp)",
             ));
         }
     };
