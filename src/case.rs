@@ -2,6 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::BackendChoice;
+/// The inlet velocity profile (`inflow.profile`), defined with the inflow it shapes.
+pub use crate::physiology::Profile;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -311,19 +313,6 @@ pub struct InflowSpec {
     pub profile: Profile,
     /// Duration of the smooth (half-cosine) start-up ramp (s); default: 1/10 of the run.
     pub ramp: Option<f64>,
-}
-
-/// Inlet velocity profile.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// Parabolic, peak twice the mean.
-    #[default]
-    Poiseuille,
-    /// Uniform.
-    Plug,
-    /// Womersley's oscillatory pipe flow, from the waveform's Fourier series (Poiseuille when steady).
-    Womersley,
 }
 
 /// Lattice resolution and time step; give exactly one of dx / cells_across_inlet.

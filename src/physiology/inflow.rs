@@ -2,11 +2,24 @@
 //! Womersley profile, turned into the per-step profile table the LBM kernels read.
 
 use super::waveform::{Waveform, womersley_shape};
-use crate::case::Profile;
 use crate::error::{Error, Result};
 use crate::lattice::PROFILE_SAMPLES;
 use nalgebra::Complex;
+use serde::Deserialize;
 use std::f64::consts::PI;
+
+/// Inlet velocity profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Parabolic, peak twice the mean.
+    #[default]
+    Poiseuille,
+    /// Uniform.
+    Plug,
+    /// Womersley's oscillatory pipe flow, from the waveform's Fourier series (Poiseuille when steady).
+    Womersley,
+}
 
 /// Womersley numbers above this are left out of the Fourier series (their power series loses
 /// accuracy, and such harmonics carry a negligible share of physiological waveforms).

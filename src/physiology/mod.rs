@@ -5,6 +5,6 @@ pub mod inflow;
 pub mod outlets;
 pub mod waveform;
 
-pub use inflow::{Inflow, steady_shape};
+pub use inflow::{Inflow, Profile, steady_shape};
 pub use outlets::{Outlet, OutletModel, OutletSpec, windkessels_from_targets};
 pub use waveform::{BUILTIN, Waveform, bessel_j, womersley_shape};

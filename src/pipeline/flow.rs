@@ -585,8 +585,7 @@ impl FlowRun {
                 format!("cannot read the checkpoint ({e}); start from rest instead of resuming"),
             )
         })?;
-        let bad =
-            |what: &str| Error::input(&path, format!("{what}; start from rest instead of resuming"));
+        let bad = |what: &str| Error::input(&path, format!("{what}; start from rest instead of resuming"));
         if bytes.len() < 40 || &bytes[..8] != CHECKPOINT_MAGIC {
             return Err(bad("not a hemotwin checkpoint of this version"));
         }
