@@ -355,6 +355,11 @@ impl LatticeUnits {
         u_lattice / CS2.sqrt()
     }
 
+    /// The lattice's speed of sound in physical units (m/s): c_s dx / dt.
+    pub fn sound_speed_m_s(&self) -> f64 {
+        CS2.sqrt() * self.dx_m / self.dt_s
+    }
+
     /// Number of steps covering `seconds` of physical time (at least one).
     pub fn steps(&self, seconds: f64) -> u64 {
         (seconds / self.dt_s).ceil().max(1.0) as u64

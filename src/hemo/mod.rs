@@ -5,6 +5,6 @@ mod pd_pa;
 mod sections;
 mod wall;
 
-pub use pd_pa::{CenterlinePressure, PdPa};
+pub use pd_pa::{CenterlinePressure, PdPa, lowest_and_at};
 pub use sections::{Section, SectionMeasure, measure, measure_cells, section_cells};
 pub use wall::{LOW_TAWSS_PA, WallAverages, WallFields, WallSample, WallSampler, WallShearSummary};

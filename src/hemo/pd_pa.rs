@@ -101,16 +101,11 @@ impl CenterlinePressure {
         }
         out
     }
+}
 
-    /// The lowest Pd/Pa along the lines, and Pd/Pa at the centerline point nearest `point` (m).
-    pub fn summary(
-        &self,
-        lines: &[Centerline],
-        aortic: f64,
-        reference: Option<f64>,
-        point: Option<[f64; 3]>,
-    ) -> (Option<PdPa>, Option<PdPa>) {
-        let all = self.ratios(lines, aortic, reference);
+/// The lowest of the Pd/Pa values `all`, and the one at the centerline point nearest `point` (m).
+pub fn lowest_and_at(all: &[PdPa], point: Option<[f64; 3]>) -> (Option<PdPa>, Option<PdPa>) {
+    {
         let lowest = all.iter().min_by(|a, b| a.ratio.total_cmp(&b.ratio)).cloned();
         let distance = |a: &PdPa, p: [f64; 3]| (0..3).map(|k| (a.point_m[k] - p[k]).powi(2)).sum::<f64>();
         let at =

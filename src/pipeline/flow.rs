@@ -94,7 +94,11 @@ pub struct FlowRun {
     pub(super) section_offset: f64,
     pub(super) sampler: WallSampler,
     pub(super) along: CenterlinePressure,
-    pub(super) pd_pa: (Option<PdPa>, Option<PdPa>),
+    /// Pd/Pa at every centerline probe over the last complete cycle.
+    pub(super) pd_pa_along: Vec<PdPa>,
+    /// Highest Mach number of the running cycle, and of the last complete one.
+    cycle_peak_mach: f64,
+    pub(super) window_peak_mach: f64,
     pub(super) total: u64,
     ramp_steps: u64,
     check_every: u64,
@@ -120,10 +124,13 @@ impl FlowRun {
     /// Sets up `case` (vessel, lattice, solver on `opts.backend` or the case's) at rest; tells
     /// `opts.observer` the lattice, units, warnings and backend.
     pub fn new(case: &Case, opts: &RunOptions) -> Result<Self> {
-        let t0 = Instant::now();
-        let setup = prepare(case)?;
+        FlowRun::from_setup(case, prepare(case)?, opts)
+    }
+
+    /// The run of `case` on a prepared `setup` (e.g. of an edited vessel), at rest.
+    pub fn from_setup(case: &Case, setup: Setup, opts: &RunOptions) -> Result<Self> {
         let say = |s: &str| opts.observer.event(&Event::Info(s));
-        let Setup { vessel, units, lattice, reynolds, warnings, inflow, outlets, lines, .. } = setup;
+        let Setup { vessel, units, lattice, reynolds, warnings, inflow, outlets, lines, seconds, .. } = setup;
         say(&format!(
             "lattice: {} fluid cells in a {}x{}x{} grid ({:.1}% fill), {} boundary links, {:.0} bytes per fluid \
              cell; set-up {:.2} s",
@@ -134,7 +141,7 @@ impl FlowRun {
             100.0 * lattice.len() as f64 / lattice.grid.len() as f64,
             lattice.links.len(),
             lattice.bytes_per_cell(),
-            t0.elapsed().as_secs_f64()
+            seconds
         ));
         say(&format!("units: {}; Reynolds {reynolds:.1}", units.describe()));
         for w in &warnings {
@@ -208,7 +215,9 @@ impl FlowRun {
             section_offset: offset,
             sampler,
             along,
-            pd_pa: (None, None),
+            pd_pa_along: Vec::new(),
+            cycle_peak_mach: 0.0,
+            window_peak_mach: 0.0,
             total,
             moments,
             previous: None,
@@ -386,7 +395,14 @@ impl FlowRun {
         self.moments = self.solver.moments()?;
         let step = self.solver.steps_done();
         match check_stability(&self.lattice, &self.moments, &units, step) {
-            Ok(mach) => self.max_mach = self.max_mach.max(mach),
+            Ok(mach) => {
+                self.max_mach = self.max_mach.max(mach);
+                self.cycle_peak_mach = self.cycle_peak_mach.max(mach);
+                if self.per_cycle.is_none() {
+                    // A steady run's window is its final state.
+                    self.window_peak_mach = mach;
+                }
+            }
             Err(d) => {
                 let error = d.to_error(&self.case, &self.vessel, &units, None);
                 self.divergence = Some(d);
@@ -464,12 +480,9 @@ impl FlowRun {
         self.cycle_means.push(means);
         let finished = std::mem::take(&mut self.averages);
         self.complete = Some((range, finished, sample));
-        self.pd_pa = self.along.summary(
-            &self.lines,
-            self.case.indices.aortic_pressure,
-            self.coupling.levelled(),
-            self.case.indices.point,
-        );
+        self.pd_pa_along =
+            self.along.ratios(&self.lines, self.case.indices.aortic_pressure, self.coupling.levelled());
+        self.window_peak_mach = std::mem::take(&mut self.cycle_peak_mach);
         self.along.reset();
         self.cycle_start = self.series.len();
         converged

@@ -23,7 +23,9 @@ pub use flow::{FlowRun, PortSample, clipped_cells, port_section, ramp};
 pub use observer::{Event, Observer, Silent};
 pub use outlets::OutletCoupling;
 pub use result::{FlowResult, MAX_MASS_ERROR};
-pub use setup::{Setup, available_memory, inflow_of, lattice_estimate, load_vessel, prepare};
+pub use setup::{
+    Setup, available_memory, inflow_of, lattice_estimate, load_vessel, prepare, prepare_vessel_flow,
+};
 pub use summary::Summary;
 pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wall_geometry};
 
@@ -88,8 +90,13 @@ impl std::fmt::Debug for RunResult {
 /// centerline.vtp), the wall (wall_fe.vtu) when the case has one, and summary.json once, flow and
 /// wall together (the flow's alone when the wall fails).
 pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
+    run_prepared(case, prepare(case)?, opts)
+}
+
+/// [`run`] on a prepared `setup` (e.g. of an edited vessel).
+pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunResult> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
-    let mut flow = FlowRun::new(case, opts)?;
+    let mut flow = FlowRun::from_setup(case, setup, opts)?;
     write_lumen(&out_dir, flow.vessel(), Vec::new())?;
     write_centerline_vtp(&out_dir, flow.centerlines())?;
     let mut frames: Vec<PvdEntry> = Vec::new();

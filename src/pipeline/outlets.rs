@@ -7,7 +7,6 @@ use crate::geometry::vessel::Vessel;
 use crate::lattice::MAX_PORTS;
 use crate::lattice::PortRole;
 use crate::physiology::{Inflow, Outlet, OutletModel, windkessels_from_targets};
-use crate::stencil::d3q19::CS2;
 use crate::units::LatticeUnits;
 
 /// The model of every port (None at inlets) and its share of the mean flow (Murray's law among the
@@ -135,7 +134,7 @@ impl OutletCoupling {
             .map(|o| o.as_ref().map_or(f64::NAN, |(o, share)| o.pressure(share * inflow.mean_flow)))
             .collect();
         let coupled = outlets.iter().flatten().any(|(o, _)| !matches!(o.model, OutletModel::Pressure(_)));
-        let sound = CS2.sqrt() * units.dx_m / units.dt_s;
+        let sound = units.sound_speed_m_s();
         let impedance = vessel
             .ports
             .iter()

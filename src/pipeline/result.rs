@@ -5,7 +5,7 @@ use super::flow::{FlowRun, PortSample};
 use super::summary::{PortSummary, Summary};
 use crate::error::Result;
 use crate::geometry::vessel::Vessel;
-use crate::hemo::{SectionMeasure, WallAverages, WallFields, WallShearSummary};
+use crate::hemo::{PdPa, SectionMeasure, WallAverages, WallFields, WallShearSummary, lowest_and_at};
 use crate::lattice::{Centerline, Lattice, PortRole};
 use crate::units::LatticeUnits;
 
@@ -31,6 +31,10 @@ pub struct FlowResult {
     pub lattice: Lattice,
     /// (drho, ux, uy, uz) of every fluid cell at the end, lattice units.
     pub moments: Vec<[f32; 4]>,
+    /// Pd/Pa at every centerline probe, time-averaged over the window.
+    pub pd_pa_along: Vec<PdPa>,
+    /// Highest velocity magnitude in the flow over the window (m/s).
+    pub peak_velocity_m_s: f64,
 }
 
 impl FlowRun {
@@ -57,16 +61,16 @@ impl FlowRun {
                 self.max_mach
             ));
         }
-        let (aortic, levelled, point) =
-            (self.case.indices.aortic_pressure, self.coupling.levelled(), self.case.indices.point);
+        let (aortic, levelled) = (self.case.indices.aortic_pressure, self.coupling.levelled());
         // The window: the last complete cycle, else (steady, or less than a cycle run) the final state.
-        let pd_pa = if self.complete.is_none() {
+        let pd_pa_along = if self.complete.is_none() {
             self.along.reset();
             self.along.add(&self.moments, &units, shift, 1.0);
-            self.along.summary(&self.lines, aortic, levelled, point)
+            self.along.ratios(&self.lines, aortic, levelled)
         } else {
-            self.pd_pa.clone()
+            std::mem::take(&mut self.pd_pa_along)
         };
+        let pd_pa = lowest_and_at(&pd_pa_along, self.case.indices.point);
         let series = &self.series;
         let (window_range, averages, last_wall) = match self.complete.take() {
             Some(c) => c,
@@ -217,6 +221,8 @@ impl FlowRun {
             series: std::mem::take(&mut self.series),
             units,
             moments: std::mem::take(&mut self.moments),
+            pd_pa_along,
+            peak_velocity_m_s: self.window_peak_mach * units.sound_speed_m_s(),
             vessel: self.vessel,
             lattice: self.lattice,
         })

@@ -43,6 +43,8 @@ pub struct Setup {
     pub outlets: Vec<Option<(Outlet, f64)>>,
     /// The centerlines from the inlet to every outlet (empty when they cannot be traced).
     pub lines: Vec<Centerline>,
+    /// Seconds the lattice set-up took (after the vessel was loaded).
+    pub seconds: f64,
 }
 
 /// The case's inflow on an inlet of equivalent radius `r_in` (m).
@@ -96,7 +98,13 @@ pub fn available_memory() -> Option<f64> {
 
 /// Builds the lattice for `case`: lattice parameters, memory check, voxelization, boundary links.
 pub fn prepare(case: &Case) -> Result<Setup> {
-    let vessel = load_vessel(case)?;
+    prepare_vessel_flow(case, load_vessel(case)?)
+}
+
+/// Builds the lattice for `case` on a vessel already loaded (or edited): [`prepare`] without loading
+/// the case's geometry.
+pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
+    let t0 = std::time::Instant::now();
     let inlet = vessel.inlet().ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
     let r_in = vessel.ports[inlet].radius;
     let inflow = inflow_of(case, r_in)?;
@@ -201,7 +209,19 @@ pub fn prepare(case: &Case) -> Result<Setup> {
         ));
     }
     let reynolds = mean_u * 2.0 * r_in / units.nu_m2_s;
-    Ok(Setup { vessel, units, lattice, inlet_velocity: mean_u, reynolds, warnings, inflow, outlets, lines })
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(Setup {
+        vessel,
+        units,
+        lattice,
+        inlet_velocity: mean_u,
+        reynolds,
+        warnings,
+        inflow,
+        outlets,
+        lines,
+        seconds,
+    })
 }
 
 /// What the peak velocity expected in a vessel depends on (`PeakEstimate::on`).
