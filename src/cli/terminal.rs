@@ -42,6 +42,7 @@ impl Observer for Terminal {
             Event::Info(line) => self.bar.suspend(|| eprintln!("{line}")),
             Event::Warning(line) => self.bar.suspend(|| eprintln!("warning: {line}")),
             Event::Started { step, total } => {
+                self.bar.reset();
                 self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 self.bar.set_length(*total);
                 self.bar.set_position(*step);

@@ -10,6 +10,7 @@ pub mod mesh;
 pub mod ports;
 pub mod remesh;
 pub mod repair;
+pub mod spec;
 pub mod synth;
 pub mod vessel;
 

@@ -1,7 +1,7 @@
 //! The vessel as the solver sees it: a surface read (units given or guessed) or generated, its
 //! ports found or matched to the case's, and checked closed. `run` and `mesh check` share it.
 
-use crate::case::{GenerateSpec, GeometrySpec, PortRoleSpec};
+use crate::geometry::spec::{GenerateSpec, GeometrySpec, PortRoleSpec};
 use crate::error::{Error, Result};
 use crate::geometry::PortRole;
 use crate::geometry::caps::{
@@ -24,6 +24,7 @@ use nalgebra::{Point3, Vector3};
 use std::path::{Path, PathBuf};
 
 /// The vessel as the solver sees it: a closed surface in metres and its ports.
+#[derive(Clone)]
 pub struct Vessel {
     /// Closed, outward-oriented surface (m).
     pub surface: Surface,
@@ -255,7 +256,7 @@ fn surface_caps(
         notes.push(flipped.into());
     }
     // By default only when the case gives no ports: extensions move the ends the ports lie on.
-    let default = if geometry.ports.is_empty() { crate::case::DEFAULT_FLOW_EXTENSIONS } else { 0.0 };
+    let default = if geometry.ports.is_empty() { crate::geometry::spec::DEFAULT_FLOW_EXTENSIONS } else { 0.0 };
     let d = geometry.flow_extensions.unwrap_or(default);
     if d > 0.0 {
         let before = surface.triangles.len();

@@ -1,4 +1,4 @@
-//! Files: atomic writes, VTK for ParaView, CSV tables, JSON, and the files of a run from plain fields.
+//! Files: VTK for ParaView, CSV tables, JSON, and the files of a run from plain fields.
 
 pub mod outputs;
 pub mod vtk;

@@ -32,6 +32,7 @@ pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wa
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::fem::write_wall_vtu;
+use crate::geometry::vessel::Vessel;
 use crate::gpu::BackendChoice;
 use crate::io::outputs::{
     CenterlineField, LumenSurface, frame_name, frames_until, write_centerlines, write_json, write_surfaces,
@@ -217,12 +218,9 @@ fn write_centerline_vtp(dir: &Path, lines: &[Centerline]) -> Result<()> {
     write_centerlines(dir, &fields)
 }
 
-/// Writes wall.vtp and ports.vtp of `vessel` with `point_fields`.
-fn write_lumen(
-    dir: &Path,
-    vessel: &crate::geometry::vessel::Vessel,
-    point_fields: Vec<PointField<'_>>,
-) -> Result<()> {
+/// Calls `write` with the lumen surface of `vessel`: port ids and flow-extension flags per
+/// triangle, and the ports' names and roles.
+fn with_lumen<R>(vessel: &Vessel, write: impl FnOnce(&LumenSurface<'_>) -> R) -> R {
     let port_id: Vec<i32> = vessel.tags.iter().map(|&t| t as i32 - 1).collect();
     let flow_extension: Vec<i32> = (0..port_id.len()).map(|t| vessel.extension.contains(&t) as i32).collect();
     let ports: Vec<(&str, &str)> = vessel
@@ -231,13 +229,31 @@ fn write_lumen(
         .zip(&vessel.roles)
         .map(|(p, r)| (p.name.as_str(), if *r == PortRole::Velocity { "inlet" } else { "outlet" }))
         .collect();
-    let lumen = LumenSurface {
+    write(&LumenSurface {
         surface: &vessel.surface,
         port_id: &port_id,
         flow_extension: &flow_extension,
         ports: &ports,
-    };
-    write_surfaces(dir, &lumen, point_fields)
+    })
+}
+
+/// Writes wall.vtp and ports.vtp of `vessel` with `point_fields`.
+fn write_lumen(dir: &Path, vessel: &Vessel, point_fields: Vec<PointField<'_>>) -> Result<()> {
+    with_lumen(vessel, |lumen| write_surfaces(dir, lumen, point_fields))
+}
+
+/// Writes `vessel`'s surface as one .vtp at `path`, with `port_id` and `flow_extension` per
+/// triangle and the ports' names and roles (e.g. an edited vessel for inspection and reuse).
+pub fn write_vessel_vtp(path: &Path, vessel: &Vessel) -> Result<()> {
+    with_lumen(vessel, |lumen| {
+        crate::io::vtk::write_vtp_with_ports(
+            path,
+            lumen.surface,
+            &[("port_id", lumen.port_id), ("flow_extension", lumen.flow_extension)],
+            Vec::new(),
+            lumen.ports,
+        )
+    })
 }
 
 /// Solves the wall of `case` on its own (`hemotwin wall`) into `out`: wall_fe.vtu, and the peak
