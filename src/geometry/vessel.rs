@@ -1,7 +1,6 @@
 //! The vessel as the solver sees it: a surface read (units given or guessed) or generated, its
 //! ports found or matched to the case's, and checked closed. `run` and `mesh check` share it.
 
-use crate::geometry::spec::{GenerateSpec, GeometrySpec, PortRoleSpec};
 use crate::error::{Error, Result};
 use crate::geometry::PortRole;
 use crate::geometry::caps::{
@@ -15,6 +14,7 @@ use crate::geometry::ports::{
     WALL_TAG, boundary_loops, cap_open_ends, extend_open_ends, orient_open_surface, orient_outward,
     ports_from_face_ids, tag_triangles,
 };
+use crate::geometry::spec::{GenerateSpec, GeometrySpec, PortRoleSpec};
 use crate::geometry::synth::{
     AneurysmSpec, BifurcationSpec, FdaNozzleSpec, StenosisSpec, TubeSpec, aneurysm, bifurcation, fda_nozzle,
     stenosis, tube,
@@ -256,7 +256,8 @@ fn surface_caps(
         notes.push(flipped.into());
     }
     // By default only when the case gives no ports: extensions move the ends the ports lie on.
-    let default = if geometry.ports.is_empty() { crate::geometry::spec::DEFAULT_FLOW_EXTENSIONS } else { 0.0 };
+    let default =
+        if geometry.ports.is_empty() { crate::geometry::spec::DEFAULT_FLOW_EXTENSIONS } else { 0.0 };
     let d = geometry.flow_extensions.unwrap_or(default);
     if d > 0.0 {
         let before = surface.triangles.len();
