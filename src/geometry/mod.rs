@@ -3,6 +3,7 @@
 pub mod caps;
 pub mod check;
 pub mod domes;
+pub mod edit;
 pub mod implicit;
 pub mod io_stl;
 pub mod io_vtp;

@@ -47,13 +47,14 @@ impl StenosisSpec {
     /// R1 = R0 √(1 − area_reduction) at the throat.
     pub fn radius_at(&self, z: f64) -> f64 {
         let throat = self.radius * (1.0 - self.area_reduction).sqrt();
-        let s = (z - self.center) / self.stenosis_length;
-        if s.abs() < 0.5 {
-            self.radius - (self.radius - throat) * (1.0 + (2.0 * PI * s).cos()) / 2.0
-        } else {
-            self.radius
-        }
+        self.radius - (self.radius - throat) * stenosis_shape((z - self.center) / self.stenosis_length)
     }
+}
+
+/// The raised-cosine shape of a stenosis at `u` (distance from the throat in stenosis lengths):
+/// (1 + cos 2πu) / 2, that is 1 at the throat falling with zero slope to 0 at |u| = 1/2, and 0 beyond.
+pub fn stenosis_shape(u: f64) -> f64 {
+    if u.abs() < 0.5 { (1.0 + (2.0 * PI * u).cos()) / 2.0 } else { 0.0 }
 }
 
 /// Checks that `value` is positive and finite.
