@@ -43,6 +43,7 @@ pub mod lbm;
 pub mod memory;
 pub mod physiology;
 pub mod pipeline;
+pub mod plan;
 pub mod stencil;
 pub mod units;
 

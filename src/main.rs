@@ -55,8 +55,20 @@ enum Command {
         #[command(subcommand)]
         action: MeshCommand,
     },
+    /// Run a plan: baseline against treated (virtual stenosis, stent) scenarios of a vessel, with
+    /// pressure drops, Pd/Pa, flows and wall shear per scenario (plan.json, one folder each).
+    Plan {
+        /// The plan file (TOML; see meshes/plan_stent.toml).
+        plan: PathBuf,
+        /// Output folder (default: the plan's `out`, else the case's output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Backend: auto, gpu or cpu (default: the case's run.backend).
+        #[arg(long)]
+        backend: Option<BackendChoice>,
+    },
     /// Solve the vessel wall of a case (its [wall] section) by finite elements: wall_fe.vtu, and
-    /// the peak values under `wall` in summary.json.
+    /// the peak values under `wall_mechanics` in summary.json.
     Wall {
         /// The case file.
         case: PathBuf,
@@ -129,6 +141,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             print_wall(&wall.solution.summary, &files);
             Ok(())
         }
+        Command::Plan { plan, out, backend } => cli::plan::plan(&plan, out, backend).map(|_| ()),
         Command::Info => cli::bench::info(),
         Command::Bench { size, steps, software_gpu, rheology, backend } => {
             cli::bench::bench(size, steps, software_gpu, rheology, backend.unwrap_or(BackendChoice::Auto))

@@ -2,4 +2,5 @@
 
 pub mod bench;
 pub mod mesh;
+pub mod plan;
 pub mod terminal;

@@ -1,0 +1,61 @@
+//! `hemotwin plan`: baseline against treated scenarios of a vessel, with the planner's figures.
+
+use super::terminal::Terminal;
+use anyhow::Result;
+use hemotwin::gpu::BackendChoice;
+use hemotwin::pipeline::RunOptions;
+use hemotwin::plan::{Plan, PlanResult, run_plan};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Pa per mmHg.
+const PA_PER_MMHG: f64 = 133.322;
+
+/// Runs the plan file `file` into `out` (default: the plan's) and prints the figures per scenario.
+pub fn plan(file: &Path, out: Option<PathBuf>, backend: Option<BackendChoice>) -> Result<PlanResult> {
+    let plan = Plan::load(file)?;
+    let observer = Arc::new(Terminal::new());
+    let opts = RunOptions { backend, out_dir: out, observer: observer.clone(), ..Default::default() };
+    let result = run_plan(&plan, &opts);
+    observer.bar.finish_and_clear();
+    let result = result?;
+    print_table(&result);
+    Ok(result)
+}
+
+/// Prints each figure per scenario, with the change from the baseline.
+pub fn print_table(result: &PlanResult) {
+    let names: Vec<&str> = result.scenarios.iter().map(|s| s.name.as_str()).collect();
+    print!("{:<44}", "");
+    for n in &names {
+        print!(" {n:>14}");
+    }
+    println!();
+    let rows: Vec<_> = result.scenarios.iter().map(|s| s.metrics.rows()).collect();
+    for (i, (name, unit, _, pressure)) in rows[0].iter().enumerate() {
+        let label = if unit.is_empty() { name.to_string() } else { format!("{name} ({unit})") };
+        print!("{label:<44}");
+        for r in &rows {
+            print!(" {:>14.4}", r[i].2);
+        }
+        if *pressure {
+            print!("   (mmHg:");
+            for r in &rows {
+                print!(" {:.2}", r[i].2 / PA_PER_MMHG);
+            }
+            print!(")");
+        }
+        println!();
+    }
+    for s in &result.scenarios {
+        if s.run.summary.status != "complete" {
+            println!(
+                "warning: scenario {} is {}: {}",
+                s.name,
+                s.run.summary.status,
+                s.run.summary.status_reasons.join("; ")
+            );
+        }
+    }
+    println!("results in {}/: plan.json and one folder per scenario", result.out_dir.display());
+}

@@ -1,0 +1,281 @@
+//! The planner: virtual stenosis and stent on a patient vessel, baseline against treated.
+//!
+//! A [`Plan`] names a case, the outlet whose centreline path the edits follow, the lesion every
+//! scenario shares and the treated scenarios. [`run_plan`] traces the path on the case's lattice,
+//! edits the lumen of each scenario ([`crate::geometry::edit`]), runs each through the pipeline at
+//! the same lattice spacing and boundary conditions, and measures what a planner reads
+//! ([`ScenarioMetrics`]): `OUT/NAME/` holds each run's files and its edited surface
+//! (treated.stl, treated.vtp), `OUT/plan.json` the figures.
+
+mod metrics;
+mod spec;
+
+pub use metrics::{ScenarioMetrics, WallStretch, measure};
+pub use spec::{CaseRef, EditSpec, Plan, PlanSpec, ScenarioSpec};
+
+use crate::error::{Error, Result};
+use crate::geometry::edit::{CenterlinePath, EditReport, apply_edits_in_tree};
+use crate::geometry::io_stl::write_stl;
+use crate::geometry::vessel::Vessel;
+use crate::io::outputs::write_json;
+use crate::lattice::PortRole;
+use crate::pipeline::{
+    Event, RunOptions, RunResult, prepare, prepare_vessel_flow, run_prepared, write_vessel_vtp,
+};
+use nalgebra::Point3;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One scenario run: its edits, the run and the planner's figures.
+pub struct ScenarioResult {
+    /// Its name (and output folder under the plan's).
+    pub name: String,
+    /// The plan lines of its edits.
+    pub edit_lines: Vec<String>,
+    /// What each edit did.
+    pub edits: Vec<EditReport>,
+    /// The run (summary, flow and wall in memory).
+    pub run: RunResult,
+    /// The planner's figures.
+    pub metrics: ScenarioMetrics,
+    /// Its output folder.
+    pub dir: PathBuf,
+}
+
+/// A finished plan: the scenarios, baseline first, and the lesion's stretch of the branch.
+pub struct PlanResult {
+    /// The scenarios; [0] is the baseline.
+    pub scenarios: Vec<ScenarioResult>,
+    /// The branch's port index.
+    pub branch: usize,
+    /// The stretch of the branch the edits cover (abscissa from the inlet, m).
+    pub lesion: (f64, f64),
+    /// The plan's output folder.
+    pub out_dir: PathBuf,
+}
+
+/// plan.json: each scenario's figures, with the case and edit lines.
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    branch: &'a str,
+    lesion_from_m: f64,
+    lesion_to_m: f64,
+    scenarios: Vec<ScenarioJson<'a>>,
+}
+
+/// One scenario in plan.json.
+#[derive(Serialize)]
+struct ScenarioJson<'a> {
+    name: &'a str,
+    edits: &'a [String],
+    status: &'a str,
+    metrics: &'a ScenarioMetrics,
+}
+
+/// Runs `plan`: every scenario into `OUT/NAME` (OUT: `opts.out_dir`, else the plan's), then
+/// `OUT/plan.json`.
+pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
+    let out_dir = opts.out_dir.clone().unwrap_or_else(|| plan.out_dir.clone());
+    let say = |s: &str| opts.observer.event(&Event::Info(s));
+    // The path the edits follow, on the unedited vessel's lattice.
+    let base = prepare(&plan.case)?;
+    let vessel = &base.vessel;
+    let branch = vessel
+        .ports
+        .iter()
+        .zip(&vessel.roles)
+        .position(|(p, r)| p.name == plan.branch && *r == PortRole::Pressure)
+        .ok_or_else(|| {
+            let outlets: Vec<&str> = vessel
+                .ports
+                .iter()
+                .zip(&vessel.roles)
+                .filter(|(_, r)| **r == PortRole::Pressure)
+                .map(|(p, _)| p.name.as_str())
+                .collect();
+            Error::parameter(
+                "branch",
+                format!("no outlet named {:?}; the outlets are {}", plan.branch, outlets.join(", ")),
+            )
+        })?;
+    let line = base.lines.iter().find(|l| l.outlet == branch).ok_or_else(|| {
+        Error::parameter(
+            "branch",
+            format!("no centreline could be traced to {:?}; see `hemotwin mesh check`", plan.branch),
+        )
+    })?;
+    let origin = extension_length(vessel, line);
+    // Abscissae from the vessel's own inlet (behind any flow extension).
+    let shifted: Vec<Vec<f64>> =
+        base.lines.iter().map(|l| l.abscissa.iter().map(|s| s - origin).collect()).collect();
+    let smooth: Vec<Vec<Point3<f64>>> =
+        base.lines.iter().map(|l| recentred(&smoothed(l), l, vessel)).collect();
+    // The lattice's inscribed radius falls short of the lumen's by about half a spacing (the
+    // distance from the wall's nearest fluid node to the wall): the edits take the lumen's.
+    let radius: Vec<Vec<f64>> =
+        base.lines.iter().map(|l| l.radius.iter().map(|r| r + 0.5 * base.units.dx_m).collect()).collect();
+    let path_of = |k: usize| CenterlinePath { points: &smooth[k], abscissa: &shifted[k], radius: &radius[k] };
+    let index = base.lines.iter().position(|l| l.outlet == branch).unwrap_or(0);
+    let path = path_of(index);
+    let others: Vec<CenterlinePath<'_>> =
+        (0..base.lines.len()).filter(|&k| k != index).map(path_of).collect();
+    // Every scenario on the baseline's spacing: the same lattice resolution, whatever the edits.
+    let mut case = plan.case.clone();
+    case.lattice.dx = Some(base.units.dx_m);
+    case.lattice.cells_across_inlet = None;
+    // Each scenario's vessel, edited.
+    let mut edited = Vec::new();
+    let mut lesion = (f64::INFINITY, f64::NEG_INFINITY);
+    for (name, edits, edit_lines) in &plan.scenarios {
+        say(&format!(
+            "scenario {name}: {}",
+            if edit_lines.is_empty() { "no edits".into() } else { edit_lines.join("; ") }
+        ));
+        let (surface, reports) = apply_edits_in_tree(&vessel.surface, &vessel.tags, &path, &others, edits)?;
+        for r in &reports {
+            lesion = (lesion.0.min(r.from), lesion.1.max(r.to));
+        }
+        let v = Vessel { report: crate::geometry::check::inspect(&surface), surface, ..vessel.clone() };
+        edited.push((v, reports));
+    }
+    if !lesion.0.is_finite() {
+        return Err(Error::parameter(
+            "edit",
+            "the plan has no edits: give the lesion ([[edit]]) or a treatment",
+        ));
+    }
+    // One time step and one LES choice for all: the smallest step any scenario needs (its narrowest
+    // lumen's), LES when any needs it; so that the scenarios differ only by their lumen.
+    let mut units = Vec::new();
+    for (v, _) in &edited {
+        units.push(prepare_vessel_flow(&case, v.clone())?.units);
+    }
+    let dt = units.iter().map(|u| u.dt_s).fold(f64::INFINITY, f64::min);
+    let les = units.iter().any(|u| u.les);
+    if case.lattice.tau.is_none() {
+        case.lattice.dt = Some(dt);
+        case.lattice.mach = None;
+    }
+    case.fluid.les = Some(les);
+    let mut scenarios = Vec::new();
+    for ((name, _, edit_lines), (v, reports)) in plan.scenarios.iter().zip(edited) {
+        let dir = out_dir.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        write_stl(&dir.join("treated.stl"), &v.surface, v.units)?;
+        write_vessel_vtp(&dir.join("treated.vtp"), &v)?;
+        let setup = prepare_vessel_flow(&case, v)?;
+        let run = run_prepared(&case, setup, &RunOptions { out_dir: Some(dir.clone()), ..opts.clone() })?;
+        scenarios.push(ScenarioResult {
+            name: name.clone(),
+            edit_lines: edit_lines.clone(),
+            edits: reports,
+            metrics: measure(&run.flow, branch, (0.0, 0.0), plan.high_tawss_pa),
+            run,
+            dir,
+        });
+    }
+    // The figures over the lesion, in each run's own centreline abscissa (from the inlet port).
+    let range = (lesion.0 + origin, lesion.1 + origin);
+    for s in &mut scenarios {
+        s.metrics = measure(&s.run.flow, branch, range, plan.high_tawss_pa);
+    }
+    let json = PlanJson {
+        branch: &plan.branch,
+        lesion_from_m: lesion.0,
+        lesion_to_m: lesion.1,
+        scenarios: scenarios
+            .iter()
+            .map(|s| ScenarioJson {
+                name: &s.name,
+                edits: &s.edit_lines,
+                status: &s.run.summary.status,
+                metrics: &s.metrics,
+            })
+            .collect(),
+    };
+    write_json(&out_dir.join("plan.json"), &json)?;
+    Ok(PlanResult { scenarios, branch, lesion, out_dir })
+}
+
+/// The points of a lattice centreline averaged over two local radii of abscissa on each side (a
+/// window that shrinks to stay symmetric at the ends): the lattice's staircase about a straight
+/// axis averages out, so that edits scale the lumen about its axis.
+fn smoothed(line: &crate::lattice::Centerline) -> Vec<Point3<f64>> {
+    let s = &line.abscissa;
+    let (first, last) = (s.first().copied().unwrap_or(0.0), s.last().copied().unwrap_or(0.0));
+    (0..line.points.len())
+        .map(|k| {
+            let w = (2.0 * line.radius[k]).min(s[k] - first).min(last - s[k]);
+            let near: Vec<&Point3<f64>> = (0..line.points.len())
+                .filter(|&j| (s[j] - s[k]).abs() <= w)
+                .map(|j| &line.points[j])
+                .collect();
+            let sum = near.iter().fold(nalgebra::Vector3::zeros(), |acc, p| acc + p.coords);
+            Point3::from(sum / near.len().max(1) as f64)
+        })
+        .collect()
+}
+
+/// `points` (a smoothed centreline of `line`) moved to the centroid of the wall around each: the
+/// wall vertices within a slab of half a local radius across the path and 1.5 radii of it,
+/// projected onto the slab's mid-plane. A lattice centreline sits up to half a spacing off the
+/// lumen's axis; edits scale the lumen about this centroid.
+fn recentred(points: &[Point3<f64>], line: &crate::lattice::Centerline, vessel: &Vessel) -> Vec<Point3<f64>> {
+    let surface = &vessel.surface;
+    let mut wall = vec![false; surface.vertices.len()];
+    for (t, tri) in surface.triangles.iter().enumerate() {
+        if vessel.tags[t] == 0 {
+            tri.iter().for_each(|&i| wall[i as usize] = true);
+        }
+    }
+    let n = points.len();
+    (0..n)
+        .map(|k| {
+            let p = points[k];
+            let tangent = (points[(k + 1).min(n - 1)] - points[k.saturating_sub(1)]).normalize();
+            let r = line.radius[k];
+            if !tangent.iter().all(|c| c.is_finite()) {
+                return p;
+            }
+            let (mut sum, mut count) = (nalgebra::Vector3::zeros(), 0usize);
+            for (v, q) in surface.vertices.iter().enumerate() {
+                let d = q - p;
+                let along = d.dot(&tangent);
+                if wall[v] && along.abs() < 0.5 * r && d.norm() < 1.5 * r {
+                    sum += d - tangent * along;
+                    count += 1;
+                }
+            }
+            if count >= 8 { p + sum / count as f64 } else { p }
+        })
+        .collect()
+}
+
+/// The length (m) of the flow extension before the vessel's own inlet along `line`: the abscissa
+/// of the first point whose nearest wall vertex is not on an extension (0 without extensions).
+fn extension_length(vessel: &Vessel, line: &crate::lattice::Centerline) -> f64 {
+    if vessel.extension.is_empty() {
+        return 0.0;
+    }
+    let surface = &vessel.surface;
+    // Vertices of the wall (extensions included), and those of the vessel's own wall.
+    let (mut wall, mut own) = (vec![false; surface.vertices.len()], vec![false; surface.vertices.len()]);
+    for (t, tri) in surface.triangles.iter().enumerate() {
+        if vessel.tags[t] == 0 {
+            for &i in tri {
+                wall[i as usize] = true;
+                own[i as usize] |= !vessel.extension.contains(&t);
+            }
+        }
+    }
+    let wall: Vec<usize> = (0..surface.vertices.len()).filter(|&v| wall[v]).collect();
+    for (k, p) in line.points.iter().enumerate() {
+        let nearest = wall.iter().min_by(|&&a, &&b| {
+            (surface.vertices[a] - p).norm_squared().total_cmp(&(surface.vertices[b] - p).norm_squared())
+        });
+        if nearest.is_some_and(|&v| own[v]) {
+            return line.abscissa[k];
+        }
+    }
+    0.0
+}

@@ -1,0 +1,119 @@
+//! The planner (issue 14): virtual stenoses and stents on generated vessels against the generator's
+//! own shapes, on the same lattice, and Pd/Pa against severity.
+#![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
+
+use hemotwin::pipeline::RunOptions;
+use hemotwin::plan::{Plan, PlanResult, run_plan};
+use std::path::Path;
+
+/// A steady case at inlet Reynolds number 50 in a 4 mm vessel `generate`d (mm), 12 cells across,
+/// one time step and LES on for every vessel (so that runs of different plans differ only by their
+/// lumen: the 75% stenosis needs LES at this resolution).
+fn case(generate: &str) -> String {
+    format!(
+        "[case.geometry]\nunits = \"mm\"\ngenerate = {generate}\n\
+         [case.fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\nles = true\n\
+         [case.inflow]\nflow_rate = 5.19e-7\nprofile = \"poiseuille\"\nramp = 0.05\n\
+         [case.lattice]\ncells_across_inlet = 12\ndt = 5.0e-5\n\
+         [case.run]\ntime = 2.0\nsteady_tolerance = 1e-4\nframes = 1\nbackend = \"cpu\"\n"
+    )
+}
+
+const TUBE: &str = "{ shape = \"tube\", radius = 2.0, length = 32.0 }";
+
+/// A 75% stenosis of the generator, 8 mm long at 16 mm.
+const STENOSIS: &str = "{ shape = \"stenosis\", radius = 2.0, length = 32.0, area_reduction_percent = 75.0, \
+                        stenosis_length = 8.0, center = 16.0 }";
+
+/// Runs the plan text (its case inline) into a temporary folder.
+fn run(text: &str) -> (PlanResult, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = Plan::from_toml(text, Path::new("test plan"), dir.path()).unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    (run_plan(&plan, &opts).unwrap(), dir)
+}
+
+/// The inlet-to-outlet pressure drop (Pa) of scenario `k`.
+fn drop(result: &PlanResult, k: usize) -> f64 {
+    result.scenarios[k].run.summary.pressure_drop_pa
+}
+
+#[test]
+fn a_virtual_stenosis_on_a_tube_matches_the_generated_stenosis_within_2_percent() {
+    let edit =
+        "[[edit]]\nkind = \"stenosis\"\nat_mm = 16.0\nlength_mm = 8.0\narea_reduction_percent = 75.0\n";
+    let (virtual_, _d1) = run(&format!("branch = \"outlet\"\n{edit}{}", case(TUBE)));
+    // The generator's stenosis on the same lattice: a stent-free plan around it (an edit that moves
+    // nothing: a stent no wider than the lumen never narrows it).
+    let keep = "[[edit]]\nkind = \"stent\"\nfrom_mm = 2.0\nto_mm = 4.0\ndiameter_mm = 1.0\n";
+    let (generated, _d2) = run(&format!("branch = \"outlet\"\n{keep}{}", case(STENOSIS)));
+    let (a, b) = (drop(&virtual_, 0), drop(&generated, 0));
+    let dx = |r: &PlanResult| r.scenarios[0].run.summary.lattice.dx_m;
+    println!(
+        "virtual 75% stenosis: pressure drop {a:.3} Pa; generated: {b:.3} Pa; difference {:+.2}% (dx {:.4e} / {:.4e} m)",
+        100.0 * (a - b) / b,
+        dx(&virtual_),
+        dx(&generated)
+    );
+    assert_eq!(dx(&virtual_), dx(&generated), "the same lattice");
+    assert!(((a - b) / b).abs() < 0.02);
+}
+
+#[test]
+fn stenting_a_generated_stenosis_restores_the_straight_tube_drop_within_3_percent() {
+    let stent = "[[scenario]]\nname = \"stent\"\n[[scenario.edit]]\nkind = \"stent\"\nfrom_mm = 10.0\nto_mm = 22.0\n\
+                 diameter_mm = 4.0\n";
+    let (stented, _d1) = run(&format!("branch = \"outlet\"\n{stent}{}", case(STENOSIS)));
+    let keep = "[[edit]]\nkind = \"stent\"\nfrom_mm = 2.0\nto_mm = 4.0\ndiameter_mm = 1.0\n";
+    let (tube, _d2) = run(&format!("branch = \"outlet\"\n{keep}{}", case(TUBE)));
+    let (baseline, treated, straight) = (drop(&stented, 0), drop(&stented, 1), drop(&tube, 0));
+    let m = &stented.scenarios[1].metrics;
+    println!(
+        "75% stenosis {baseline:.3} Pa; stented {treated:.3} Pa; straight tube {straight:.3} Pa ({:+.2}%); minimal \
+         lumen area after the stent {:.3} mm^2 (nominal {:.3})",
+        100.0 * (treated - straight) / straight,
+        m.minimal_lumen_area_m2 * 1e6,
+        std::f64::consts::PI * 4.0
+    );
+    assert!(((treated - straight) / straight).abs() < 0.03);
+    assert!(baseline > 2.0 * treated);
+}
+
+#[test]
+fn pd_pa_falls_with_severity() {
+    let mut text = String::from("branch = \"outlet\"\n");
+    for severity in [50, 60, 70, 80] {
+        text += &format!(
+            "[[scenario]]\nname = \"s{severity}\"\n[[scenario.edit]]\nkind = \"stenosis\"\nat_mm = 16.0\n\
+             length_mm = 8.0\narea_reduction_percent = {severity}\n"
+        );
+    }
+    let (result, dir) = run(&format!("{text}{}", case(TUBE)));
+    let ratios: Vec<f64> = result.scenarios.iter().map(|s| s.metrics.pd_pa_distal).collect();
+    let drops: Vec<f64> = result.scenarios.iter().map(|s| s.metrics.translesional_drop_pa).collect();
+    println!("Pd/Pa distal at 0, 50, 60, 70, 80%: {ratios:?}; translesional drops {drops:?} Pa");
+    assert!(ratios.windows(2).all(|w| w[1] < w[0]), "{ratios:?}");
+    assert!(drops.windows(2).all(|w| w[1] > w[0]), "{drops:?}");
+    for s in &result.scenarios {
+        assert!(s.dir.join("treated.stl").exists() && s.dir.join("treated.vtp").exists());
+    }
+    assert!(dir.path().join("plan.json").exists());
+}
+
+#[test]
+fn a_plan_naming_no_outlet_is_refused_with_the_outlets() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "branch = \"ica\"\n[[edit]]\nkind = \"stenosis\"\nat_mm = 16.0\nlength_mm = 8.0\narea_reduction_percent = 50\n{}",
+        case(TUBE)
+    );
+    let plan = Plan::from_toml(&text, Path::new("test plan"), dir.path()).unwrap();
+    let opts = RunOptions { out_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+    let e = run_plan(&plan, &opts).err().unwrap().to_string();
+    println!("{e}");
+    assert!(e.starts_with("branch") && e.contains("outlet"), "{e}");
+    let bad = text.replace("area_reduction_percent = 50", "area_reduction_percent = 50\nwidth = 3");
+    let e = Plan::from_toml(&bad, Path::new("test plan"), dir.path()).unwrap_err().to_string();
+    println!("{e}");
+    assert!(e.contains("width"), "{e}");
+}
