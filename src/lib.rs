@@ -5,7 +5,8 @@
 //! [`lbm`] (the flow solver) and [`fem`] (the wall) -> [`hemo`] (measurements) -> [`io`] (files).
 //! [`stencil`] (the D3Q19 constants and collision models) lies below both `lattice` and `lbm`;
 //! [`gpu`] (devices, the backend choice, kernel plumbing) below `lbm` and [`fem`]. [`pipeline`]
-//! runs the chain for a [`case::Case`] as stages that keep their results in memory.
+//! runs the chain for a [`case::Case`] as stages that keep their results in memory; [`report`] writes a
+//! plan's scenarios side by side for the surgeon (report.html, view.py).
 //!
 //! A run from code: the demo case, 100 steps, the pressure drop, then again at twice the inflow.
 //! Nothing touches the disk.
@@ -44,6 +45,7 @@ pub mod memory;
 pub mod physiology;
 pub mod pipeline;
 pub mod plan;
+pub mod report;
 pub mod stencil;
 pub mod units;
 

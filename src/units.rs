@@ -23,6 +23,8 @@ pub const MACH_MAX: f64 = 0.3;
 pub const MACH_WARN: f64 = 0.1;
 /// TRT magic parameter: 3/16 puts a bounce-back wall exactly halfway and cancels viscosity-dependent slip.
 pub const TRT_MAGIC: f64 = 3.0 / 16.0;
+/// Pascals in one millimetre of mercury (the unit clinicians read pressures in), Pa/mmHg.
+pub const PA_PER_MMHG: f64 = 133.322;
 
 /// How the time step is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]

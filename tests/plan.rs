@@ -98,6 +98,17 @@ fn pd_pa_falls_with_severity() {
         assert!(s.dir.join("treated.stl").exists() && s.dir.join("treated.vtp").exists());
     }
     assert!(dir.path().join("plan.json").exists());
+    // The report's numbers are summary.json's: each scenario's mean pressure drop to the outlet.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    for s in &result.scenarios {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(s.dir.join("summary.json")).unwrap()).unwrap();
+        let drop = json["ports"][1]["pressure_drop_mean_pa"].as_f64().unwrap();
+        let shown = hemotwin::report::format_number(drop);
+        println!("{}: summary.json pressure drop {drop} Pa, report shows {shown}", s.name);
+        assert!(html.contains(&format!(">{shown}<")), "{shown} not in report.html");
+    }
+    assert!(dir.path().join("view.py").exists());
 }
 
 #[test]

@@ -89,6 +89,22 @@ pub fn measure(flow: &FlowResult, branch: usize, range: (f64, f64), high_tawss: 
     }
 }
 
+/// The wall area each vertex of the flow's vessel stands for (m^2): a third of its wall triangles'
+/// (zero on caps and flow extensions).
+pub fn vertex_areas(flow: &FlowResult) -> Vec<f64> {
+    let surface = &flow.vessel.surface;
+    let mut area = vec![0.0; surface.vertices.len()];
+    for (t, tag) in surface.triangles.iter().zip(flow.vessel.wall_tags()) {
+        if tag != 0 {
+            continue;
+        }
+        let [p, q, r] = t.map(|i| surface.vertices[i as usize]);
+        let third = (q - p).cross(&(r - p)).norm() / 6.0;
+        t.iter().for_each(|&i| area[i as usize] += third);
+    }
+    area
+}
+
 /// Indices of the points of `line` whose abscissa lies in [a, b].
 fn inside(line: &Centerline, a: f64, b: f64) -> impl Iterator<Item = usize> + '_ {
     (0..line.points.len()).filter(move |&k| (a..=b).contains(&line.abscissa[k]))
@@ -121,16 +137,7 @@ fn reference_radius(line: &Centerline, a: f64, b: f64) -> f64 {
 /// centreline point lies there, within twice the local inscribed radius.
 fn wall_stretch(flow: &FlowResult, line: Option<&Centerline>, (a, b): (f64, f64), high: f64) -> WallStretch {
     let surface = &flow.vessel.surface;
-    let tags = flow.vessel.wall_tags();
-    let mut area = vec![0.0; surface.vertices.len()];
-    for (t, tag) in surface.triangles.iter().zip(&tags) {
-        if *tag != 0 {
-            continue;
-        }
-        let [p, q, r] = t.map(|i| surface.vertices[i as usize]);
-        let third = (q - p).cross(&(r - p)).norm() / 6.0;
-        t.iter().for_each(|&i| area[i as usize] += third);
-    }
+    let area = vertex_areas(flow);
     let Some(line) = line else {
         return WallStretch {
             area_m2: 0.0,

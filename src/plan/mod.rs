@@ -5,12 +5,15 @@
 //! edits the lumen of each scenario ([`crate::geometry::edit`]), runs each through the pipeline at
 //! the same lattice spacing and boundary conditions, and measures what a planner reads
 //! ([`ScenarioMetrics`]): `OUT/NAME/` holds each run's files and its edited surface
-//! (treated.stl, treated.vtp), `OUT/plan.json` the figures.
+//! (treated.stl, treated.vtp), `OUT/plan.json` the figures, `OUT/report.html` and `OUT/view.py`
+//! the report.
 
 mod metrics;
+mod report;
 mod spec;
 
-pub use metrics::{ScenarioMetrics, WallStretch, measure};
+pub use metrics::{MetricRow, ScenarioMetrics, WallStretch, measure, vertex_areas};
+pub use report::write_report;
 pub use spec::{CaseRef, EditSpec, Plan, PlanSpec, ScenarioSpec};
 
 use crate::error::{Error, Result};
@@ -52,6 +55,8 @@ pub struct PlanResult {
     pub lesion: (f64, f64),
     /// The plan's output folder.
     pub out_dir: PathBuf,
+    /// Abscissa (m) of the vessel's own inlet along the centrelines (the inlet flow extension's length).
+    pub origin: f64,
 }
 
 /// plan.json: each scenario's figures, with the case and edit lines.
@@ -194,7 +199,10 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
             .collect(),
     };
     write_json(&out_dir.join("plan.json"), &json)?;
-    Ok(PlanResult { scenarios, branch, lesion, out_dir })
+    let result = PlanResult { scenarios, branch, lesion, out_dir, origin };
+    let case_lines = vec![format!("branch: the centreline path from the inlet to outlet `{}`", plan.branch)];
+    write_report(&result, &format!("hemotwin plan: {}", plan.branch), case_lines)?;
+    Ok(result)
 }
 
 /// The points of a lattice centreline averaged over two local radii of abscissa on each side (a
