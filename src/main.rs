@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the embedded demo: a 75% stenosis in a 4 mm artery, no input files needed.
+    /// Run the embedded demo, no input files needed: a stent planned on a carotid bifurcation
+    /// (report.html), or `--case tube`.
     Demo {
         /// Output folder.
         #[arg(long, default_value = "hemotwin-demo")]
@@ -35,6 +36,11 @@ enum Command {
         /// Backend: auto (GPU when a hardware one is found, else CPU), gpu or cpu.
         #[arg(long)]
         backend: Option<BackendChoice>,
+        /// Which demo: `plan` (a carotid bifurcation with a 70% internal carotid stenosis at
+        /// physiological flow, baseline against stented, with report.html) or `tube` (steady flow
+        /// through a 75% stenosis in a 4 mm artery).
+        #[arg(long, default_value = "plan", value_parser = ["plan", "tube"])]
+        case: String,
     },
     /// Run a case file (TOML).
     Run {
@@ -122,9 +128,23 @@ fn main() {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { out, backend } => {
+        Command::Demo { out, backend, case } if case == "tube" => {
             let case = Case::from_toml(DEMO_CASE, Path::new("<embedded demo case>"))?;
             run_case(&case, Some(out), backend, true, false)
+        }
+        Command::Demo { out, backend, .. } => {
+            let plan = hemotwin::plan::Plan::from_toml(
+                hemotwin::plan::DEMO_PLAN,
+                Path::new("<embedded demo plan>"),
+                Path::new("."),
+            )?;
+            let result = cli::plan::run(&plan, Some(out), backend)?;
+            println!(
+                "open {}/report.html in a browser; `paraview --script={}/view.py` shows the scenarios side by side",
+                result.out_dir.display(),
+                result.out_dir.display()
+            );
+            Ok(())
         }
         Command::Run { case, out, backend, resume } => {
             let case = Case::load(&case)?;
@@ -141,7 +161,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             print_wall(&wall.solution.summary, &files);
             Ok(())
         }
-        Command::Plan { plan, out, backend } => cli::plan::plan(&plan, out, backend).map(|_| ()),
+        Command::Plan { plan, out, backend } => {
+            cli::plan::run(&hemotwin::plan::Plan::load(&plan)?, out, backend).map(|_| ())
+        }
         Command::Info => cli::bench::info(),
         Command::Bench { size, steps, software_gpu, rheology, backend } => {
             cli::bench::bench(size, steps, software_gpu, rheology, backend.unwrap_or(BackendChoice::Auto))

@@ -5,18 +5,17 @@ use anyhow::Result;
 use hemotwin::gpu::BackendChoice;
 use hemotwin::pipeline::RunOptions;
 use hemotwin::plan::{Plan, PlanResult, run_plan};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Pa per mmHg.
 const PA_PER_MMHG: f64 = 133.322;
 
-/// Runs the plan file `file` into `out` (default: the plan's) and prints the figures per scenario.
-pub fn plan(file: &Path, out: Option<PathBuf>, backend: Option<BackendChoice>) -> Result<PlanResult> {
-    let plan = Plan::load(file)?;
+/// Runs `plan` into `out` (default: the plan's) and prints the figures per scenario.
+pub fn run(plan: &Plan, out: Option<PathBuf>, backend: Option<BackendChoice>) -> Result<PlanResult> {
     let observer = Arc::new(Terminal::new());
     let opts = RunOptions { backend, out_dir: out, observer: observer.clone(), ..Default::default() };
-    let result = run_plan(&plan, &opts);
+    let result = run_plan(plan, &opts);
     observer.bar.finish_and_clear();
     let result = result?;
     print_table(&result);
@@ -57,5 +56,8 @@ pub fn print_table(result: &PlanResult) {
             );
         }
     }
-    println!("results in {}/: plan.json and one folder per scenario", result.out_dir.display());
+    println!(
+        "results in {}/: report.html, view.py, plan.json and one folder per scenario",
+        result.out_dir.display()
+    );
 }

@@ -29,6 +29,10 @@ use nalgebra::Point3;
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// The embedded plan of `hemotwin demo`: a carotid-like bifurcation with a 70% internal carotid
+/// stenosis at physiological flow, baseline against stented.
+pub const DEMO_PLAN: &str = include_str!("../../meshes/demo_carotid_plan.toml");
+
 /// One scenario run: its edits, the run and the planner's figures.
 pub struct ScenarioResult {
     /// Its name (and output folder under the plan's).
