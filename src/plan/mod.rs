@@ -51,7 +51,7 @@ pub struct ScenarioResult {
 
 /// A finished plan: the scenarios, baseline first, and the lesion's stretch of the branch.
 pub struct PlanResult {
-    /// The scenarios; [0] is the baseline.
+    /// The scenarios, the baseline first.
     pub scenarios: Vec<ScenarioResult>,
     /// The branch's port index.
     pub branch: usize,
