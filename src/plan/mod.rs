@@ -113,12 +113,13 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
             format!("no centreline could be traced to {:?}; see `hemotwin mesh check`", plan.branch),
         )
     })?;
-    let origin = extension_length(vessel, line);
+    let on_wall = wall_vertices(vessel);
+    let origin = extension_length(vessel, &on_wall, line);
     // Abscissae from the vessel's own inlet (behind any flow extension).
     let shifted: Vec<Vec<f64>> =
         base.lines.iter().map(|l| l.abscissa.iter().map(|s| s - origin).collect()).collect();
     let smooth: Vec<Vec<Point3<f64>>> =
-        base.lines.iter().map(|l| recentred(&smoothed(l), l, vessel)).collect();
+        base.lines.iter().map(|l| recentred(&smoothed(l), l, &vessel.surface, &on_wall)).collect();
     // The lattice's inscribed radius falls short of the lumen's by about half a spacing (the
     // distance from the wall's nearest fluid node to the wall): the edits take the lumen's.
     let radius: Vec<Vec<f64>> =
@@ -232,14 +233,12 @@ fn smoothed(line: &crate::lattice::Centerline) -> Vec<Point3<f64>> {
 /// wall vertices within a slab of half a local radius across the path and 1.5 radii of it,
 /// projected onto the slab's mid-plane. A lattice centreline sits up to half a spacing off the
 /// lumen's axis; edits scale the lumen about this centroid.
-fn recentred(points: &[Point3<f64>], line: &crate::lattice::Centerline, vessel: &Vessel) -> Vec<Point3<f64>> {
-    let surface = &vessel.surface;
-    let mut wall = vec![false; surface.vertices.len()];
-    for (t, tri) in surface.triangles.iter().enumerate() {
-        if vessel.tags[t] == 0 {
-            tri.iter().for_each(|&i| wall[i as usize] = true);
-        }
-    }
+fn recentred(
+    points: &[Point3<f64>],
+    line: &crate::lattice::Centerline,
+    surface: &crate::geometry::Surface,
+    wall: &[bool],
+) -> Vec<Point3<f64>> {
     let n = points.len();
     (0..n)
         .map(|k| {
@@ -263,24 +262,33 @@ fn recentred(points: &[Point3<f64>], line: &crate::lattice::Centerline, vessel: 
         .collect()
 }
 
+/// Which vertices of `vessel` lie on its wall (the triangles tagged 0, flow extensions included).
+fn wall_vertices(vessel: &Vessel) -> Vec<bool> {
+    let mut wall = vec![false; vessel.surface.vertices.len()];
+    for (tri, tag) in vessel.surface.triangles.iter().zip(&vessel.tags) {
+        if *tag == 0 {
+            tri.iter().for_each(|&i| wall[i as usize] = true);
+        }
+    }
+    wall
+}
+
 /// The length (m) of the flow extension before the vessel's own inlet along `line`: the abscissa
-/// of the first point whose nearest wall vertex is not on an extension (0 without extensions).
-fn extension_length(vessel: &Vessel, line: &crate::lattice::Centerline) -> f64 {
+/// of the first point whose nearest wall vertex (`on_wall`) is not on an extension (0 without
+/// extensions).
+fn extension_length(vessel: &Vessel, on_wall: &[bool], line: &crate::lattice::Centerline) -> f64 {
     if vessel.extension.is_empty() {
         return 0.0;
     }
     let surface = &vessel.surface;
-    // Vertices of the wall (extensions included), and those of the vessel's own wall.
-    let (mut wall, mut own) = (vec![false; surface.vertices.len()], vec![false; surface.vertices.len()]);
+    // The vertices of the vessel's own wall: of a wall triangle outside the extensions.
+    let mut own = vec![false; surface.vertices.len()];
     for (t, tri) in surface.triangles.iter().enumerate() {
-        if vessel.tags[t] == 0 {
-            for &i in tri {
-                wall[i as usize] = true;
-                own[i as usize] |= !vessel.extension.contains(&t);
-            }
+        if vessel.tags[t] == 0 && !vessel.extension.contains(&t) {
+            tri.iter().for_each(|&i| own[i as usize] = true);
         }
     }
-    let wall: Vec<usize> = (0..surface.vertices.len()).filter(|&v| wall[v]).collect();
+    let wall: Vec<usize> = (0..surface.vertices.len()).filter(|&v| on_wall[v]).collect();
     for (k, p) in line.points.iter().enumerate() {
         let nearest = wall.iter().min_by(|&&a, &&b| {
             (surface.vertices[a] - p).norm_squared().total_cmp(&(surface.vertices[b] - p).norm_squared())
