@@ -162,7 +162,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Plan { plan, out, backend } => {
-            cli::plan::run(&hemotwin::plan::Plan::load(&plan)?, out, backend).map(|_| ())
+            let result = cli::plan::run(&hemotwin::plan::Plan::load(&plan)?, out, backend)?;
+            // A scenario whose results fail the validity gate makes the plan's results invalid.
+            if result.scenarios.iter().any(|s| s.run.summary.status != "complete") {
+                eprintln!("error: a scenario's results are not valid (its summary.json status)");
+                std::process::exit(EXIT_INVALID);
+            }
+            Ok(())
         }
         Command::Info => cli::bench::info(),
         Command::Bench { size, steps, software_gpu, rheology, backend } => {
