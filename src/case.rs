@@ -8,11 +8,11 @@ pub use crate::geometry::spec::{
 use crate::gpu::BackendChoice;
 /// The inlet velocity profile (`inflow.profile`), defined with the inflow it shapes.
 pub use crate::physiology::Profile;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// A whole simulation case, as read from TOML. Every quantity is SI unless its field says otherwise.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// The vessel surface and its ports.
@@ -43,7 +43,7 @@ pub struct Case {
 }
 
 /// Settings of the hemodynamic indices.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicesSpec {
     /// Mean aortic pressure Pa (Pa) for Pd/Pa when the outlets are fixed pressures (default 12400 Pa,
@@ -66,7 +66,7 @@ fn default_aortic_pressure() -> f64 {
 }
 
 /// Targets from which every unlisted outlet gets an RCR Windkessel (flow split by Murray's law).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindkesselSpec {
     /// Mean pressure at the outlets (Pa) at the mean inflow.
@@ -83,7 +83,7 @@ fn default_proximal_fraction() -> f64 {
 }
 
 /// Newtonian blood.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FluidSpec {
     /// Density (kg/m^3).
@@ -126,7 +126,7 @@ pub struct FluidSpec {
 }
 
 /// Blood viscosity model.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rheology {
     /// Constant viscosity.
@@ -167,7 +167,7 @@ fn default_tau_max() -> f64 {
 }
 
 /// The inlet's flow: steady, or a periodic waveform.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InflowSpec {
     /// Mean volume flow rate (m^3/s); with a waveform, the waveform is scaled to this mean.
@@ -187,7 +187,7 @@ pub struct InflowSpec {
 }
 
 /// Lattice resolution and time step; give exactly one of dx / cells_across_inlet.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LatticeSpec {
     /// Lattice spacing (m).
@@ -212,7 +212,7 @@ pub struct LatticeSpec {
 }
 
 /// Cells across the inlet: a number, or chosen by the set-up.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CellsAcross {
     /// This many cells across the inlet diameter.
@@ -222,7 +222,7 @@ pub enum CellsAcross {
 }
 
 /// The keyword `"auto"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Auto {
     /// `"auto"`.
@@ -230,7 +230,7 @@ pub enum Auto {
 }
 
 /// Wall boundary scheme.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WallModel {
     /// Bouzidi interpolated bounce-back with the exact wall distance.
@@ -241,7 +241,7 @@ pub enum WallModel {
 }
 
 /// Run control.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// Physical time to simulate (s); the run may stop earlier when steady.
@@ -309,7 +309,7 @@ impl Default for RunSpec {
 }
 
 /// Output location.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// Output folder (relative to the working directory).
@@ -326,6 +326,9 @@ impl Default for OutputSpec {
         OutputSpec { dir: default_out() }
     }
 }
+
+/// Fewest cells across the inlet a case may ask for (`lattice.cells_across_inlet`).
+pub const MIN_CELLS_ACROSS_INLET: f64 = 4.0;
 
 /// The embedded demo: a 75% stenosis in a 4 mm artery at a Reynolds number of 50.
 pub const DEMO_CASE: &str = include_str!("../meshes/demo_stenosis.toml");
@@ -417,7 +420,7 @@ impl Case {
             (Some(dx), None) => positive("lattice.dx", dx)?,
             (None, Some(CellsAcross::Auto(_))) => {}
             (None, Some(CellsAcross::Count(n))) => {
-                if !(n.is_finite() && n >= 4.0) {
+                if !(n.is_finite() && n >= MIN_CELLS_ACROSS_INLET) {
                     return Err(Error::parameter(
                         "lattice.cells_across_inlet",
                         format!("must be at least 4 (16-32 resolves a vessel well), got {n}"),

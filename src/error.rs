@@ -22,13 +22,13 @@ pub enum Error {
         message: String,
     },
     /// Reading or writing a file failed at the operating-system level.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file being read or written.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error, in the message (not a separate source, so that error
+        /// chains print it once).
+        cause: std::io::Error,
     },
     /// The lattice would not fit in memory.
     #[error("{0}")]
@@ -36,6 +36,15 @@ pub enum Error {
     /// No usable GPU adapter, or a GPU operation failed.
     #[error("GPU: {0}")]
     Gpu(String),
+    /// The output folder is in use by another run, holds another run's results, or its checkpoint
+    /// belongs to another case.
+    #[error("{}: {message}", path.display())]
+    Folder {
+        /// The output folder.
+        path: PathBuf,
+        /// What is in the way and the choices.
+        message: String,
+    },
     /// The simulation became unstable.
     #[error("simulation diverged: {0}")]
     Diverged(String),
@@ -52,9 +61,14 @@ impl Error {
         Error::Parameter { field: field.into(), message: message.into() }
     }
 
+    /// An [`Error::Folder`] for `path` with `message`.
+    pub fn folder(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Folder { path: path.into(), message: message.into() }
+    }
+
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), cause: source }
     }
 }
 

@@ -38,6 +38,7 @@ pub mod fem;
 pub mod geometry;
 pub mod gpu;
 pub mod hemo;
+pub mod identity;
 pub mod io;
 pub mod lattice;
 pub mod lbm;

@@ -9,6 +9,7 @@ use cli::mesh::MeshCommand;
 use cli::terminal::Terminal;
 use hemotwin::case::{Case, DEMO_CASE};
 use hemotwin::gpu::BackendChoice;
+use hemotwin::io::folder::Existing;
 use hemotwin::pipeline::{RunOptions, run};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the embedded demo, no input files needed: a stent planned on a carotid bifurcation
-    /// (report.html), or `--case tube`.
+    /// (report.html), or `--case tube`. It replaces an earlier demo's results in its folder.
     Demo {
         /// Output folder.
         #[arg(long, default_value = "hemotwin-demo")]
@@ -52,9 +53,13 @@ enum Command {
         /// Backend: auto, gpu or cpu (default: the case's run.backend).
         #[arg(long)]
         backend: Option<BackendChoice>,
-        /// Continue from the output folder's checkpoint.bin (written at every frame).
-        #[arg(long)]
+        /// Continue the run in the output folder from its checkpoint.bin (written at every frame);
+        /// refused when the case or its input files changed since, naming what changed.
+        #[arg(long, conflicts_with = "overwrite")]
         resume: bool,
+        /// Replace the results of another run in the output folder (its files only).
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Surface meshes.
     Mesh {
@@ -72,6 +77,13 @@ enum Command {
         /// Backend: auto, gpu or cpu (default: the case's run.backend).
         #[arg(long)]
         backend: Option<BackendChoice>,
+        /// Continue an interrupted plan: each scenario from its folder's checkpoint (finished
+        /// scenarios are not run again).
+        #[arg(long, conflicts_with = "overwrite")]
+        resume: bool,
+        /// Replace the results of an earlier plan in the output folder.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Solve the vessel wall of a case (its [wall] section) by finite elements: wall_fe.vtu, and
     /// the peak values under `wall_mechanics` in summary.json.
@@ -116,13 +128,22 @@ const EXIT_DIVERGED: i32 = 3;
 const EXIT_INTERRUPTED: i32 = 4;
 /// Exit status of a run whose results fail the validity gate (summary.json `status`).
 const EXIT_INVALID: i32 = 5;
+/// Exit status of a run refused its output folder: in use by another run, holding another run's
+/// results, or (`--resume`) holding a checkpoint of another case.
+const EXIT_FOLDER: i32 = 6;
 
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = dispatch(cli) {
         eprintln!("error: {e:#}");
-        let diverged = matches!(e.downcast_ref::<hemotwin::Error>(), Some(hemotwin::Error::Diverged(_)));
-        std::process::exit(if diverged { EXIT_DIVERGED } else { 1 });
+        if let Some(hemotwin::Error::Diverged(_)) = e.downcast_ref::<hemotwin::Error>() {
+            eprintln!("(to run again into the same folder, give --overwrite: it replaces this run's files)");
+        }
+        std::process::exit(match e.downcast_ref::<hemotwin::Error>() {
+            Some(hemotwin::Error::Diverged(_)) => EXIT_DIVERGED,
+            Some(hemotwin::Error::Folder { .. }) => EXIT_FOLDER,
+            _ => 1,
+        });
     }
 }
 
@@ -130,7 +151,7 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo { out, backend, case } if case == "tube" => {
             let case = Case::from_toml(DEMO_CASE, Path::new("<embedded demo case>"))?;
-            run_case(&case, Some(out), backend, true, false)
+            run_case(&case, Some(out), backend, true, Existing::Overwrite)
         }
         Command::Demo { out, backend, .. } => {
             let plan = hemotwin::plan::Plan::from_toml(
@@ -138,7 +159,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 Path::new("<embedded demo plan>"),
                 Path::new("."),
             )?;
-            let result = cli::plan::run(&plan, Some(out), backend)?;
+            let result = cli::plan::run(&plan, Some(out), backend, Existing::Overwrite)?;
             println!(
                 "open {}/report.html in a browser; `paraview --script={}/view.py` shows the scenarios side by side",
                 result.out_dir.display(),
@@ -146,9 +167,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Run { case, out, backend, resume } => {
+        Command::Run { case, out, backend, resume, overwrite } => {
             let case = Case::load(&case)?;
-            run_case(&case, out, backend, false, resume)
+            run_case(&case, out, backend, false, existing(resume, overwrite))
         }
         Command::Mesh { action } => cli::mesh::mesh(action),
         Command::Wall { case, pressure, out, backend } => {
@@ -161,8 +182,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             print_wall(&wall.solution.summary, &files);
             Ok(())
         }
-        Command::Plan { plan, out, backend } => {
-            let result = cli::plan::run(&hemotwin::plan::Plan::load(&plan)?, out, backend)?;
+        Command::Plan { plan, out, backend, resume, overwrite } => {
+            let plan = hemotwin::plan::Plan::load(&plan)?;
+            let result = cli::plan::run(&plan, out, backend, existing(resume, overwrite))?;
             // A scenario whose results fail the validity gate makes the plan's results invalid.
             if result.scenarios.iter().any(|s| s.run.summary.status != "complete") {
                 eprintln!("error: a scenario's results are not valid (its summary.json status)");
@@ -177,12 +199,21 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
+/// What `--resume` and `--overwrite` ask of a folder holding another run's results.
+fn existing(resume: bool, overwrite: bool) -> Existing {
+    match (resume, overwrite) {
+        (true, _) => Existing::Resume,
+        (false, true) => Existing::Overwrite,
+        (false, false) => Existing::Refuse,
+    }
+}
+
 fn run_case(
     case: &Case,
     out: Option<PathBuf>,
     backend: Option<BackendChoice>,
     demo: bool,
-    resume: bool,
+    existing: Existing,
 ) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -198,7 +229,14 @@ fn run_case(
     .context("installing the Ctrl-C handler")?;
     let out_dir = out.clone().unwrap_or_else(|| case.output.dir.clone());
     let observer = Arc::new(Terminal::new());
-    let opts = RunOptions { backend, out_dir: out, observer: observer.clone(), stop, resume };
+    let opts = RunOptions {
+        backend,
+        out_dir: out,
+        observer: observer.clone(),
+        stop,
+        existing,
+        ..Default::default()
+    };
     let result = run(case, &opts);
     observer.bar.finish_and_clear();
     let result = result?;

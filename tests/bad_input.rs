@@ -117,6 +117,62 @@ fn a_lattice_too_large_for_memory_is_refused_before_allocating() {
 }
 
 #[test]
+fn a_memory_budget_no_lattice_fits_asks_for_a_budget_that_does() {
+    // The advice must be one the case accepts: never "cells_across_inlet = 0 or fewer".
+    let dir = tempfile::tempdir().unwrap();
+    let stl = good_tube(dir.path());
+    let case = case_text(&stl, "3.5e-3", "1e-7", "8").replace("[run]\n", "[run]\nmax_memory_gib = 1e-6\n");
+    assert_refused(
+        dir.path(),
+        &case,
+        &["not even the coarsest lattice", "raise run.max_memory_gib to at least"],
+    );
+    // The advised budget, taken from the message, runs the coarsest lattice.
+    let first = Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .args(["run", "case.toml", "--out", "again"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&first.stderr).to_string();
+    let budget: f64 = message
+        .split("to at least ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no budget advised: {message}"));
+    assert!(budget > 0.0 && budget.is_finite());
+    let retry = case
+        .replace("max_memory_gib = 1e-6", &format!("max_memory_gib = {budget}"))
+        .replace("cells_across_inlet = 8", "cells_across_inlet = 4");
+    std::fs::write(dir.path().join("retry.toml"), retry).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .args(["run", "retry.toml", "--out", "retry"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    // The set-up accepts the budget and the run ends with a summary (4 cells across in 100 steps
+    // may well fail the validity gate: that is the lattice's coarseness, not the budget).
+    assert!(
+        dir.path().join("retry/summary.json").exists(),
+        "the advised budget runs: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn an_operating_system_error_is_printed_once() {
+    let run = Command::new(env!("CARGO_BIN_EXE_hemotwin"))
+        .args(["run", "/nonexistent/case.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stderr}");
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
+    assert!(stderr.contains("/nonexistent/case.toml"));
+}
+
+#[test]
 fn a_typo_in_the_case_file_names_the_field_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let stl = good_tube(dir.path());

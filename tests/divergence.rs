@@ -4,6 +4,7 @@
 
 use hemotwin::Error;
 use hemotwin::case::Case;
+use hemotwin::io::folder::Existing;
 use hemotwin::pipeline::{RunOptions, run};
 use std::path::Path;
 
@@ -41,8 +42,9 @@ fn a_divergence_names_where_and_when_and_its_advice_holds_the_flow() {
     assert!(!dir.path().join("fluid.pvd").exists());
     let rows = std::fs::read_to_string(dir.path().join("ports.csv")).unwrap().lines().count();
     assert!(rows > 1, "ports.csv keeps the steps before the divergence");
-    // Followed, the advice runs the same case to its end.
-    let s = run(&tube("regularized"), &opts).unwrap_or_else(|e| panic!("the advice failed: {e}")).summary;
+    // Followed, the advice runs the same case to its end (replacing the diverged run's files).
+    let again = RunOptions { existing: Existing::Overwrite, ..opts.clone() };
+    let s = run(&tube("regularized"), &again).unwrap_or_else(|e| panic!("the advice failed: {e}")).summary;
     println!(
         "regularized: {} steps, max Mach {:.3}, mass error {:.3}%",
         s.steps,
@@ -69,6 +71,7 @@ fn a_run_without_net_flow_is_marked_invalid() {
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["status"], "invalid");
     // The same case run past its ramp is complete.
-    let s = run(&tube("regularized"), &opts).unwrap().summary;
+    let again = RunOptions { existing: Existing::Overwrite, ..opts };
+    let s = run(&tube("regularized"), &again).unwrap().summary;
     assert_eq!((s.status.as_str(), s.status_reasons.len()), ("complete", 0), "{:?}", s.status_reasons);
 }

@@ -5,10 +5,11 @@
 mod common;
 
 use common::case;
+use hemotwin::io::folder::Existing;
 use hemotwin::io::vtk::read_vti;
-use hemotwin::pipeline::{RunOptions, run};
+use hemotwin::pipeline::{Event, Observer, RunOptions, run};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn short_case(steps: u64) -> hemotwin::case::Case {
     let mut c = case(
@@ -143,45 +144,84 @@ fn an_interrupted_run_writes_valid_partial_results() {
     assert!(std::fs::read_to_string(dir.path().join("fluid.pvd")).unwrap().contains(&frame));
 }
 
+/// Sets `stop` once the run has done `at` steps (as Ctrl-C would).
+struct StopAt {
+    stop: Arc<AtomicBool>,
+    at: u64,
+}
+
+impl Observer for StopAt {
+    fn event(&self, event: &Event<'_>) {
+        if let Event::Progress { step, .. } = event
+            && *step >= self.at
+        {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// summary.json without the figures that time the run (wall time, MLUPS).
+fn untimed(dir: &std::path::Path) -> serde_json::Value {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let map = json.as_object_mut().unwrap();
+    map.remove("wall_time_s");
+    map.remove("mlups");
+    json
+}
+
 #[test]
-fn a_resumed_run_continues_exactly_where_its_checkpoint_left_off() {
-    let text = |steps: u64| {
-        format!(
-            "[geometry]\nunits = \"mm\"\ngenerate = {{ shape = \"tube\", radius = 2.0, length = 8.0 }}\n\
-             [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n[inflow]\nwaveform = \"carotid\"\nflow_rate = 2e-7\n\
-             profile = \"womersley\"\nramp = 0.0\n[lattice]\ncells_across_inlet = 10\n\
-             [run]\nsteps = {steps}\nbackend = \"cpu\"\nframes = 2\n\
-             [[outlets]]\nport = \"outlet\"\nproximal = 1e7\ncompliance = 1e-10\ndistal = 3e7\n"
-        )
-    };
-    let case =
-        |steps| hemotwin::case::Case::from_toml(&text(steps), std::path::Path::new("resume case")).unwrap();
+fn a_resumed_run_reports_what_the_uninterrupted_run_does_and_refuses_a_changed_case() {
+    // Pulsatile, with a Windkessel outlet, over two cycles: the resumed run must carry the cycle
+    // averages, Pd/Pa, peaks and the outlet state across the interruption.
+    let text = "[geometry]\nunits = \"mm\"\ngenerate = { shape = \"tube\", radius = 2.0, length = 8.0 }\n\
+         [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n[inflow]\nwaveform = \"carotid\"\nflow_rate = 2e-7\n\
+         profile = \"womersley\"\nramp = 0.0\n[lattice]\ncells_across_inlet = 10\n\
+         [run]\ncycles = 2\nbackend = \"cpu\"\nframes = 6\ncycle_tolerance = 0.0\n\
+         [[outlets]]\nport = \"outlet\"\nproximal = 1e7\ncompliance = 1e-10\ndistal = 3e7\n";
+    let case = hemotwin::case::Case::from_toml(text, std::path::Path::new("resume case")).unwrap();
     let (straight, split) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let opts = |dir: &tempfile::TempDir, resume| RunOptions {
+    let opts = |dir: &tempfile::TempDir, existing| RunOptions {
         out_dir: Some(dir.path().to_path_buf()),
-        resume,
+        existing,
         ..Default::default()
     };
-    let a = run(&case(1200), &opts(&straight, false)).unwrap().summary;
-    run(&case(600), &opts(&split, false)).unwrap();
-    let b = run(&case(1200), &opts(&split, true)).unwrap().summary;
-    let (pa, pb) = (a.ports[0].measure.mean_pressure_pa, b.ports[0].measure.mean_pressure_pa);
-    let (qa, qb) = (a.ports[1].measure.flow_m3_s, b.ports[1].measure.flow_m3_s);
-    println!(
-        "straight: inlet {pa:.9e} Pa, outflow {qa:.9e}; resumed at 600: inlet {pb:.9e} Pa, outflow {qb:.9e}"
-    );
-    assert_eq!(b.steps, 1200);
+    let a = run(&case, &opts(&straight, Existing::Refuse)).unwrap().summary;
+    println!("straight: {} steps, {} Pa mean drop", a.steps, a.pressure_drop_pa);
+    // Stopped within the second cycle, then resumed.
+    let stop = Arc::new(AtomicBool::new(false));
+    let observer = Arc::new(StopAt { stop: stop.clone(), at: a.steps * 2 / 3 });
+    let first = RunOptions { stop, observer, ..opts(&split, Existing::Refuse) };
+    let interrupted = run(&case, &first).unwrap().summary;
+    println!("interrupted at step {}", interrupted.steps);
+    assert!(interrupted.interrupted && interrupted.steps < a.steps);
+    let b = run(&case, &opts(&split, Existing::Resume)).unwrap().summary;
+    assert_eq!(b.steps, a.steps);
     assert_eq!(
-        (pa, qa),
-        (pb, qb),
-        "the CPU backend is deterministic: a resumed run is bitwise the straight one"
+        untimed(split.path()),
+        untimed(straight.path()),
+        "the CPU backend is deterministic: a resumed run's summary is the straight one's, every figure"
     );
-    let rows = std::fs::read_to_string(split.path().join("ports.csv")).unwrap().lines().count();
-    let straight_rows = std::fs::read_to_string(straight.path().join("ports.csv")).unwrap().lines().count();
-    assert_eq!(rows, straight_rows, "ports.csv keeps the rows before the checkpoint");
-    let mut case_changed = case(1200);
-    case_changed.lattice.cells_across_inlet = Some(hemotwin::case::CellsAcross::Count(12.0));
-    let e = run(&case_changed, &opts(&split, true)).unwrap_err().to_string();
-    println!("error: {e}");
-    assert!(e.contains("checkpoint") && e.contains("start from rest instead of resuming"));
+    let ports = |dir: &tempfile::TempDir| std::fs::read_to_string(dir.path().join("ports.csv")).unwrap();
+    assert_eq!(ports(&split), ports(&straight), "ports.csv keeps every row, bit for bit");
+    // The case as run is kept beside its results, and reruns as it is.
+    let rerun = hemotwin::case::Case::load(&split.path().join("case.toml")).unwrap();
+    assert_eq!(
+        hemotwin::identity::RunIdentity::of(&rerun, None).unwrap().case_hash,
+        b.case_hash,
+        "case.toml is the case that ran"
+    );
+    // A fresh run into a used folder, and a resume of an edited case, are refused.
+    let e = run(&case, &opts(&split, Existing::Refuse)).unwrap_err().to_string();
+    println!("fresh run into a used folder: {e}");
+    assert!(e.contains("holds the results of another run") && e.contains("--overwrite"));
+    let mut edited = case.clone();
+    edited.fluid.viscosity *= 1.03;
+    let e = run(&edited, &opts(&split, Existing::Resume)).unwrap_err();
+    println!("resume of an edited case: {e}");
+    assert!(matches!(e, hemotwin::Error::Folder { .. }));
+    assert!(e.to_string().contains("fluid.viscosity: 0.0035 -> "), "the changed field is named: {e}");
+    // --overwrite replaces the old run's files.
+    let c = run(&edited, &opts(&split, Existing::Overwrite)).unwrap().summary;
+    assert_ne!(c.case_hash, b.case_hash);
 }

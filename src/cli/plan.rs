@@ -3,6 +3,7 @@
 use super::terminal::Terminal;
 use anyhow::Result;
 use hemotwin::gpu::BackendChoice;
+use hemotwin::io::folder::Existing;
 use hemotwin::pipeline::RunOptions;
 use hemotwin::plan::{Plan, PlanResult, run_plan};
 use std::path::PathBuf;
@@ -11,10 +12,17 @@ use std::sync::Arc;
 /// Pa per mmHg.
 const PA_PER_MMHG: f64 = 133.322;
 
-/// Runs `plan` into `out` (default: the plan's) and prints the figures per scenario.
-pub fn run(plan: &Plan, out: Option<PathBuf>, backend: Option<BackendChoice>) -> Result<PlanResult> {
+/// Runs `plan` into `out` (default: the plan's; `existing`: what to do with an earlier plan's
+/// results there) and prints the figures per scenario.
+pub fn run(
+    plan: &Plan,
+    out: Option<PathBuf>,
+    backend: Option<BackendChoice>,
+    existing: Existing,
+) -> Result<PlanResult> {
     let observer = Arc::new(Terminal::new());
-    let opts = RunOptions { backend, out_dir: out, observer: observer.clone(), ..Default::default() };
+    let opts =
+        RunOptions { backend, out_dir: out, observer: observer.clone(), existing, ..Default::default() };
     let result = run_plan(plan, &opts);
     observer.bar.finish_and_clear();
     let result = result?;

@@ -6,10 +6,10 @@ use super::pcg::Preconditioner;
 use super::solver::EndCondition;
 use super::wall_mesh::Thickness;
 use crate::error::{Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The `[wall]` section of a case file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WallCase {
     /// Wall thickness: "10%" of the local radius, or a length with its unit ("0.6 mm", "6e-4 m").

@@ -1,11 +1,11 @@
 //! The `[geometry]` section of a case file: the surface file or the generated vessel, its units,
 //! axis, flow extensions and ports.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Where the surface comes from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeometrySpec {
     /// A closed STL surface (relative paths are taken from the case file's folder).
@@ -37,7 +37,7 @@ fn default_units() -> String {
 }
 
 /// A synthetic vessel along +z from z = 0, in the geometry's units.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, tag = "shape", rename_all = "lowercase")]
 pub enum GenerateSpec {
     /// A straight tube.
@@ -107,7 +107,7 @@ fn default_bifurcation_angle() -> f64 {
 }
 
 /// A port of a surface file: a flat cap, given in the geometry's units.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortSpec {
     /// Port name.
@@ -123,7 +123,7 @@ pub struct PortSpec {
 }
 
 /// What a port of the case file does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PortRoleSpec {
     /// Prescribed inflow.

@@ -3,10 +3,10 @@
 
 use crate::lattice::{Centerline, Lattice};
 use crate::units::LatticeUnits;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The lowest distal-to-proximal pressure ratio along the centerlines.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PdPa {
     /// Pd / Pa: (Pa - (p(proximal) - p(here))) / Pa.
     pub ratio: f64,
@@ -22,6 +22,7 @@ pub struct PdPa {
 
 /// Pd/Pa along the centerlines: the fluid cell under each centerline point, and the time-averaged
 /// pressure there.
+#[derive(Serialize, Deserialize)]
 pub struct CenterlinePressure {
     /// (line, point index, cell) of every point that lies on a fluid cell.
     probes: Vec<(usize, usize, u32)>,

@@ -3,7 +3,7 @@
 use crate::lattice::Lattice;
 use crate::units::LatticeUnits;
 use nalgebra::{Point3, Vector3};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A plane disc across the vessel; flow is counted positive along `normal`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,7 +17,7 @@ pub struct Section {
 }
 
 /// What a section measures.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SectionMeasure {
     /// Volume flow through the section at the reference density, i.e. mass flow / rho0 (m^3/s): the
     /// quantity the lattice conserves (its density varies slightly with pressure).

@@ -10,7 +10,7 @@ use crate::lattice::Lattice;
 use crate::units::LatticeUnits;
 use nalgebra::{Matrix3, Matrix4, Point3, Vector3, Vector4};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Radius (lattice spacings) of the cells each wall vertex fits its stress from.
 const FIT_RADIUS: f64 = 2.5;
@@ -31,6 +31,7 @@ pub struct WallSampler {
 }
 
 /// Wall shear stress (Pa) and pressure (Pa, relative to the outlet reference) at the sampled vertices.
+#[derive(Serialize, Deserialize)]
 pub struct WallSample {
     /// WSS vector at each sampled vertex (Pa): the tangential traction the blood exerts on the wall.
     pub wss: Vec<Vector3<f64>>,
@@ -148,7 +149,7 @@ fn stencil(lattice: &Lattice, grid: &crate::lattice::Grid, p: Point3<f64>) -> Ve
 }
 
 /// Cycle averages of the wall quantities: TAWSS (Pa), OSI, RRT (1/Pa) and mean pressure (Pa).
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct WallAverages {
     sum_wss: Vec<Vector3<f64>>,
     sum_magnitude: Vec<f64>,

@@ -102,17 +102,25 @@ pub fn write_frame(
     write_pvd(&dir.join("fluid.pvd"), frames)
 }
 
-/// The frames in `dir` up to step `at` (steps `dt` s apart), for fluid.pvd on resume.
-pub fn frames_until(dir: &Path, at: u64, dt: f64) -> Result<Vec<PvdEntry>> {
-    let mut steps: Vec<u64> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            name.strip_prefix("fluid_")?.strip_suffix(".vti")?.parse::<u64>().ok()
-        })
-        .filter(|&s| s <= at)
-        .collect();
+/// The frames of `dir` up to step `at` (oldest first), removing later ones: a run continued from a
+/// checkpoint at `at` writes those anew, and a fresh run (`at` = 0) all of them.
+pub fn keep_frames_until(dir: &Path, at: u64, dt: f64) -> Result<Vec<PvdEntry>> {
+    let mut steps = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(step) = name.strip_prefix("fluid_").and_then(|n| n.strip_suffix(".vti")) else { continue };
+        let Ok(step) = step.parse::<u64>() else { continue };
+        if step <= at && at > 0 {
+            steps.push(step);
+        } else {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
     steps.sort_unstable();
     Ok(steps.into_iter().map(|s| PvdEntry { time: s as f64 * dt, file: frame_name(s) }).collect())
 }

@@ -5,11 +5,11 @@ use super::waveform::{Waveform, womersley_shape};
 use crate::error::{Error, Result};
 use crate::lattice::PROFILE_SAMPLES;
 use nalgebra::Complex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 /// Inlet velocity profile.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// Parabolic, peak twice the mean.

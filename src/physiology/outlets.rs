@@ -3,7 +3,7 @@
 //! targets.
 
 use crate::error::{Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What an outlet imposes, in SI units (Pa, Pa s/m^3, m^3/Pa).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,7 +32,7 @@ pub enum OutletModel {
 
 /// One `[[outlets]]` entry of a case file: the port's name and its model's parameters (give
 /// `pressure`, or `resistance`, or `proximal` + `compliance` + `distal`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutletSpec {
     /// Name of the outlet port.

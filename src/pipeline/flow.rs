@@ -15,7 +15,8 @@ use crate::hemo::{
     CenterlinePressure, PdPa, Section, SectionMeasure, WallAverages, WallSample, WallSampler, measure_cells,
     section_cells,
 };
-use crate::io::outputs::{Frame, read_table, write_frame, write_table};
+use crate::identity::RunIdentity;
+use crate::io::outputs::{Frame, write_frame, write_table};
 use crate::io::vtk::{ImageGrid, PvdEntry};
 use crate::lattice::{Centerline, Lattice, PortRole};
 use crate::lbm::viscosity::apply_rheology;
@@ -24,6 +25,7 @@ use crate::physiology::Inflow;
 use crate::stencil::d3q19;
 use crate::units::LatticeUnits;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -63,7 +65,7 @@ pub fn clipped_cells(solver: &mut Solver, moments: &[[f32; 4]]) -> Result<usize>
 }
 
 /// The port sections' measures after one batch of steps.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PortSample {
     /// Time at the end of the batch (s).
     pub time: f64,
@@ -73,6 +75,34 @@ pub struct PortSample {
     pub measures: Vec<SectionMeasure>,
     /// Pressure each outlet model imposes (Pa; NaN at inlets).
     pub imposed: Vec<f64>,
+}
+
+/// What a run has measured so far, beyond the populations: the port series, the running and the
+/// last complete cycle's averages, Pd/Pa, the peaks and the loop time (checkpoint.bin holds it).
+#[derive(Serialize, Deserialize)]
+pub(super) struct Progress {
+    /// Pressure along the centerlines, summed over the running cycle.
+    pub(super) along: CenterlinePressure,
+    /// Pd/Pa at every centerline probe over the last complete cycle.
+    pub(super) pd_pa_along: Vec<PdPa>,
+    /// Highest Mach number of the running cycle, of the last complete one, and of the whole run.
+    cycle_peak_mach: f64,
+    pub(super) window_peak_mach: f64,
+    pub(super) max_mach: f64,
+    pub(super) residual: f64,
+    pub(super) converged: bool,
+    /// Most cells whose local tau was clipped after any batch.
+    pub(super) clipped_max: usize,
+    /// The running cycle's wall averages, and where its samples start in `series`.
+    averages: WallAverages,
+    cycle_start: usize,
+    /// The last complete cycle: its samples in `series`, its wall averages and its last wall sample.
+    pub(super) complete: Option<(Range<usize>, WallAverages, WallSample)>,
+    /// Each complete cycle's mean port pressures (Pa).
+    cycle_means: Vec<Vec<f64>>,
+    pub(super) series: Vec<PortSample>,
+    /// Seconds spent stepping.
+    pub(super) loop_seconds: f64,
 }
 
 /// A flow run on one case: its set-up, solver and the measures taken after every batch of steps.
@@ -93,31 +123,19 @@ pub struct FlowRun {
     section_lists: Vec<Vec<(u32, f64)>>,
     pub(super) section_offset: f64,
     pub(super) sampler: WallSampler,
-    pub(super) along: CenterlinePressure,
-    /// Pd/Pa at every centerline probe over the last complete cycle.
-    pub(super) pd_pa_along: Vec<PdPa>,
-    /// Highest Mach number of the running cycle, and of the last complete one.
-    cycle_peak_mach: f64,
-    pub(super) window_peak_mach: f64,
     pub(super) total: u64,
     ramp_steps: u64,
     check_every: u64,
     per_cycle: Option<u64>,
     pub(super) moments: Vec<[f32; 4]>,
     previous: Option<Vec<[f32; 4]>>,
-    pub(super) residual: f64,
-    pub(super) converged: bool,
-    pub(super) max_mach: f64,
-    pub(super) clipped_max: usize,
-    averages: WallAverages,
-    cycle_start: usize,
-    /// The last complete cycle: its samples in `series`, its wall averages and its last wall sample.
-    pub(super) complete: Option<(Range<usize>, WallAverages, WallSample)>,
-    cycle_means: Vec<Vec<f64>>,
-    pub(super) series: Vec<PortSample>,
-    pub(super) loop_seconds: f64,
+    /// Everything measured so far: checkpointed whole, so that a resumed run reports what an
+    /// uninterrupted one would.
+    pub(super) progress: Progress,
     divergence: Option<Divergence>,
     observer: Arc<dyn Observer>,
+    /// The case and input files this run belongs to (summary.json, checkpoint.bin).
+    identity: RunIdentity,
 }
 
 impl FlowRun {
@@ -194,6 +212,7 @@ impl FlowRun {
             ));
         }
         let moments = solver.moments()?;
+        let identity = RunIdentity::of(case, opts.edits.clone().map(|e| ("edits", e)))?;
         Ok(FlowRun {
             ramp_steps: case.inflow.ramp.map(|r| units.steps(r)).unwrap_or(total / 10).max(1),
             // The stability check follows every batch: a divergence stops the run within this many steps.
@@ -214,25 +233,28 @@ impl FlowRun {
             section_lists,
             section_offset: offset,
             sampler,
-            along,
-            pd_pa_along: Vec::new(),
-            cycle_peak_mach: 0.0,
-            window_peak_mach: 0.0,
             total,
             moments,
             previous: None,
-            residual: f64::INFINITY,
-            converged: false,
-            max_mach: 0.0,
-            clipped_max: 0,
-            averages: WallAverages::default(),
-            cycle_start: 0,
-            complete: None,
-            cycle_means: Vec::new(),
-            series: Vec::new(),
-            loop_seconds: 0.0,
+            progress: Progress {
+                along,
+                pd_pa_along: Vec::new(),
+                cycle_peak_mach: 0.0,
+                window_peak_mach: 0.0,
+                max_mach: 0.0,
+                residual: f64::INFINITY,
+                converged: false,
+                clipped_max: 0,
+                averages: WallAverages::default(),
+                cycle_start: 0,
+                complete: None,
+                cycle_means: Vec::new(),
+                series: Vec::new(),
+                loop_seconds: 0.0,
+            },
             divergence: None,
             observer: opts.observer.clone(),
+            identity,
         })
     }
 
@@ -268,13 +290,13 @@ impl FlowRun {
 
     /// True when the run converged (steady state, or pulsatile cycles that repeat).
     pub fn converged(&self) -> bool {
-        self.converged
+        self.progress.converged
     }
 
     /// Relative change of the velocity per 1000 steps over the last batch (infinite before the
     /// second batch).
     pub fn residual(&self) -> f64 {
-        self.residual
+        self.progress.residual
     }
 
     /// What the run adds to the lattice's pressures (Pa) to report them relative to the pressure
@@ -285,7 +307,7 @@ impl FlowRun {
 
     /// True when the run has done its steps or converged.
     pub fn done(&self) -> bool {
-        self.converged || self.steps_done() >= self.total
+        self.progress.converged || self.steps_done() >= self.total
     }
 
     /// (drho, ux, uy, uz) of every fluid cell after the last batch, lattice units.
@@ -295,12 +317,12 @@ impl FlowRun {
 
     /// The port sections measured after every batch so far.
     pub fn port_series(&self) -> &[PortSample] {
-        &self.series
+        &self.progress.series
     }
 
     /// Inlet minus mean outlet section pressure after the last batch (Pa; NaN before any step).
     pub fn pressure_drop_pa(&self) -> f64 {
-        let Some(last) = self.series.last() else { return f64::NAN };
+        let Some(last) = self.progress.series.last() else { return f64::NAN };
         let mean = |role: PortRole| {
             let values: Vec<f64> = (0..self.vessel.ports.len())
                 .filter(|&k| self.vessel.roles[k] == role)
@@ -355,7 +377,7 @@ impl FlowRun {
             let batch = self.batch_within(end - self.steps_done());
             let start = Instant::now();
             let outcome = self.advance_batch(batch);
-            self.loop_seconds += start.elapsed().as_secs_f64();
+            self.progress.loop_seconds += start.elapsed().as_secs_f64();
             outcome?;
         }
         Ok(())
@@ -396,11 +418,11 @@ impl FlowRun {
         let step = self.solver.steps_done();
         match check_stability(&self.lattice, &self.moments, &units, step) {
             Ok(mach) => {
-                self.max_mach = self.max_mach.max(mach);
-                self.cycle_peak_mach = self.cycle_peak_mach.max(mach);
+                self.progress.max_mach = self.progress.max_mach.max(mach);
+                self.progress.cycle_peak_mach = self.progress.cycle_peak_mach.max(mach);
                 if self.per_cycle.is_none() {
                     // A steady run's window is its final state.
-                    self.window_peak_mach = mach;
+                    self.progress.window_peak_mach = mach;
                 }
             }
             Err(d) => {
@@ -411,7 +433,7 @@ impl FlowRun {
         }
         let duration = batch as f64 * units.dt_s;
         let shift = self.coupling.shift();
-        self.series.push(PortSample {
+        self.progress.series.push(PortSample {
             time: step as f64 * units.dt_s,
             duration,
             measures: self
@@ -430,33 +452,34 @@ impl FlowRun {
         if let Some(c) = self.per_cycle {
             let mut sample = self.sampler.sample(&self.solver.stress()?, &self.moments, &units);
             sample.pressure.iter_mut().for_each(|p| *p += shift);
-            self.averages.add(&sample, duration);
-            self.along.add(&self.moments, &units, shift, duration);
+            self.progress.averages.add(&sample, duration);
+            self.progress.along.add(&self.moments, &units, shift, duration);
             if step.is_multiple_of(c) {
                 cycles_converged = self.close_cycle(sample);
             }
         }
         if self.solver.template().local_viscosity() {
-            self.clipped_max = self.clipped_max.max(clipped_cells(&mut self.solver, &self.moments)?);
+            self.progress.clipped_max =
+                self.progress.clipped_max.max(clipped_cells(&mut self.solver, &self.moments)?);
         }
         if let Some(prev) = &self.previous {
-            self.residual = relative_change(prev, &self.moments) * 1000.0 / batch as f64;
+            self.progress.residual = relative_change(prev, &self.moments) * 1000.0 / batch as f64;
             // A pulsatile flow never settles: it runs its cycles.
-            self.converged = step > self.ramp_steps
+            self.progress.converged = step > self.ramp_steps
                 && self.inflow.waveform.is_none()
                 && self.case.run.steady_tolerance > 0.0
-                && self.residual < self.case.run.steady_tolerance;
+                && self.progress.residual < self.case.run.steady_tolerance;
         }
         self.previous = Some(self.moments.clone());
-        self.converged |= cycles_converged;
+        self.progress.converged |= cycles_converged;
         Ok(())
     }
 
     /// Closes the cycle that ends with `sample`: keeps its averages, Pd/Pa and port means; true
     /// when the ports' mean pressures changed by less than run.cycle_tolerance from the last cycle.
     fn close_cycle(&mut self, sample: WallSample) -> bool {
-        let range = self.cycle_start..self.series.len();
-        let window = &self.series[range.clone()];
+        let range = self.progress.cycle_start..self.progress.series.len();
+        let window = &self.progress.series[range.clone()];
         let span: f64 = window.iter().map(|x| x.duration).sum();
         let reference = self.coupling.reference;
         let means: Vec<f64> = (0..self.vessel.ports.len())
@@ -466,31 +489,34 @@ impl FlowRun {
             })
             .collect();
         let mut converged = false;
-        if let Some(prev) = self.cycle_means.last() {
+        if let Some(prev) = self.progress.cycle_means.last() {
             let scale = means.iter().map(|p| p.abs()).fold(f64::MIN_POSITIVE, f64::max);
             let change = means.iter().zip(prev).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
             let line = format!(
                 "cycle {}: port pressures changed by {:.3} %",
-                self.cycle_means.len() + 1,
+                self.progress.cycle_means.len() + 1,
                 100.0 * change
             );
             self.observer.event(&Event::Info(&line));
             converged = self.case.run.cycle_tolerance > 0.0 && change < self.case.run.cycle_tolerance;
         }
-        self.cycle_means.push(means);
-        let finished = std::mem::take(&mut self.averages);
-        self.complete = Some((range, finished, sample));
-        self.pd_pa_along =
-            self.along.ratios(&self.lines, self.case.indices.aortic_pressure, self.coupling.levelled());
-        self.window_peak_mach = std::mem::take(&mut self.cycle_peak_mach);
-        self.along.reset();
-        self.cycle_start = self.series.len();
+        self.progress.cycle_means.push(means);
+        let finished = std::mem::take(&mut self.progress.averages);
+        self.progress.complete = Some((range, finished, sample));
+        self.progress.pd_pa_along = self.progress.along.ratios(
+            &self.lines,
+            self.case.indices.aortic_pressure,
+            self.coupling.levelled(),
+        );
+        self.progress.window_peak_mach = std::mem::take(&mut self.progress.cycle_peak_mach);
+        self.progress.along.reset();
+        self.progress.cycle_start = self.progress.series.len();
         converged
     }
 
     /// Million lattice updates per second of the steps run so far.
     pub fn mlups(&self) -> f64 {
-        self.lattice.len() as f64 * self.steps_done() as f64 / self.loop_seconds.max(1e-9) / 1e6
+        self.lattice.len() as f64 * self.steps_done() as f64 / self.progress.loop_seconds.max(1e-9) / 1e6
     }
 
     /// Writes the current flow as the frame of this step into `dir` and adds it to `frames`
@@ -526,6 +552,7 @@ impl FlowRun {
             }
         }
         let rows: Vec<Vec<f64>> = self
+            .progress
             .series
             .iter()
             .map(|x| {
@@ -542,18 +569,25 @@ impl FlowRun {
         write_table(&dir.join("ports.csv"), &header, &rows)
     }
 
-    /// Writes `dir`/checkpoint.bin atomically: the step, the lattice's cell and link counts (to
-    /// refuse a different lattice on resume), each outlet's state and the populations.
+    /// Writes `dir`/checkpoint.bin atomically: the step, the lattice's cell and link counts, each
+    /// outlet's state, the run's identity (its case and input files), everything measured so far
+    /// ([`Progress`]) and the populations.
     pub fn write_checkpoint(&self, dir: &Path) -> Result<()> {
         let populations = self.solver.populations()?;
         let states = self.coupling.states();
-        let mut bytes = Vec::with_capacity(64 + 4 * populations.len());
+        let identity = serde_json::to_vec(&self.identity)
+            .map_err(|e| Error::parameter("case", format!("cannot be serialised: {e}")))?;
+        let progress = postcard::to_stdvec(&self.progress)
+            .map_err(|e| Error::io(dir.join("checkpoint.bin"), std::io::Error::other(e)))?;
+        let mut bytes = Vec::with_capacity(128 + identity.len() + progress.len() + 4 * populations.len());
         bytes.extend_from_slice(CHECKPOINT_MAGIC);
         for v in [
             self.steps_done(),
             self.lattice.len() as u64,
             self.lattice.links.len() as u64,
             states.len() as u64,
+            identity.len() as u64,
+            progress.len() as u64,
         ] {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
@@ -561,36 +595,15 @@ impl FlowRun {
             bytes.extend_from_slice(&c.to_le_bytes());
             bytes.extend_from_slice(&p.to_le_bytes());
         }
+        bytes.extend_from_slice(&identity);
+        bytes.extend_from_slice(&progress);
         bytes.extend_from_slice(bytemuck::cast_slice(&populations));
         crate::atomic::write_bytes_atomic(&dir.join("checkpoint.bin"), &bytes)
     }
 
-    /// Continues from `dir`/checkpoint.bin and the rows of `dir`/ports.csv up to it; returns the
-    /// checkpoint's step.
+    /// Continues from `dir`/checkpoint.bin: refused (naming the changed fields) when the checkpoint
+    /// belongs to another case or other input files; returns the checkpoint's step.
     pub fn resume(&mut self, dir: &Path) -> Result<u64> {
-        let at = self.read_checkpoint(dir)?;
-        self.series = read_port_samples(dir, self.vessel.ports.len(), (at as f64 + 0.5) * self.units.dt_s)?;
-        if let Some(c) = self.per_cycle {
-            // Restart the cycle bookkeeping at the checkpoint's cycle.
-            let start = at - at % c;
-            self.cycle_start = self
-                .series
-                .iter()
-                .position(|x| x.time > start as f64 * self.units.dt_s)
-                .unwrap_or(self.series.len());
-        }
-        self.moments = self.solver.moments()?;
-        let line = format!(
-            "resumed from {} at step {at} (t = {:.4e} s)",
-            dir.join("checkpoint.bin").display(),
-            at as f64 * self.units.dt_s
-        );
-        self.observer.event(&Event::Info(&line));
-        Ok(at)
-    }
-
-    /// Restores the solver and the outlets from `dir`/checkpoint.bin; returns its step.
-    fn read_checkpoint(&mut self, dir: &Path) -> Result<u64> {
         let path = dir.join("checkpoint.bin");
         let bytes = std::fs::read(&path).map_err(|e| {
             Error::input(
@@ -599,66 +612,78 @@ impl FlowRun {
             )
         })?;
         let bad = |what: &str| Error::input(&path, format!("{what}; start from rest instead of resuming"));
-        if bytes.len() < 40 || &bytes[..8] != CHECKPOINT_MAGIC {
+        if bytes.len() < HEADER || &bytes[..8] != CHECKPOINT_MAGIC {
             return Err(bad("not a hemotwin checkpoint of this version"));
         }
         let word = |k: usize| u64::from_le_bytes(bytes[8 + 8 * k..16 + 8 * k].try_into().unwrap_or([0; 8]));
-        let (step, cells, links, ports) = (word(0), word(1), word(2), word(3) as usize);
+        let [step, cells, links, ports, identity_len, progress_len] = [0, 1, 2, 3, 4, 5].map(word);
+        let states_end = HEADER as u64 + 16 * ports;
+        let identity_end = states_end.saturating_add(identity_len);
+        let progress_end = identity_end.saturating_add(progress_len);
+        if progress_end > bytes.len() as u64 {
+            return Err(bad(&format!("it has {} bytes, its header promises more: cut short?", bytes.len())));
+        }
+        let (states_end, identity_end, progress_end) =
+            (states_end as usize, identity_end as usize, progress_end as usize);
+        let identity: RunIdentity = serde_json::from_slice(&bytes[states_end..identity_end])
+            .map_err(|e| bad(&format!("its case record is unreadable ({e})")))?;
+        let changes = self.identity.changes_from(&identity);
+        if !changes.is_empty() {
+            return Err(Error::folder(
+                dir,
+                format!(
+                    "its checkpoint belongs to another case; changed since that run started:\n  - {}\nresume with \
+                     the case as it was, or start afresh (`--overwrite`, or another output folder)",
+                    changes.join("\n  - ")
+                ),
+            ));
+        }
         let lattice = &self.lattice;
-        let outlets = self.coupling.outlets.len();
+        let outlets = self.coupling.outlets.len() as u64;
         if cells != lattice.len() as u64 || links != lattice.links.len() as u64 || ports != outlets {
             return Err(bad(&format!(
                 "it was written for a lattice of {cells} cells, {links} links and {ports} ports, this case makes {} \
-                 cells, {} links and {outlets} ports (was the case changed?)",
+                 cells, {} links and {outlets} ports (another hemotwin version?)",
                 lattice.len(),
                 lattice.links.len(),
             )));
         }
-        let head = 40 + 16 * ports;
-        let expected = head + 4 * d3q19::Q * lattice.len();
+        let expected = progress_end + 4 * d3q19::Q * lattice.len();
         if bytes.len() != expected {
             return Err(bad(&format!("it has {} bytes, {expected} expected: cut short?", bytes.len())));
         }
+        let progress: Progress = postcard::from_bytes(&bytes[identity_end..progress_end])
+            .map_err(|e| bad(&format!("its record of the run so far is unreadable ({e})")))?;
         let f = |at: usize| f64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-        let states: Vec<(f64, f64)> = (0..ports).map(|k| (f(40 + 16 * k), f(48 + 16 * k))).collect();
-        self.coupling.restore(&states);
-        let populations: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[head..]);
+        let states: Vec<(f64, f64)> =
+            (0..ports as usize).map(|k| (f(HEADER + 16 * k), f(HEADER + 8 + 16 * k))).collect();
+        let populations: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[progress_end..]);
         self.solver.restore(&populations, step)?;
+        self.coupling.restore(&states);
+        self.progress = progress;
+        self.moments = self.solver.moments()?;
+        // The residual of the next batch is measured against this state, as in the run that wrote it.
+        self.previous = Some(self.moments.clone());
+        let line = format!(
+            "resumed from {} at step {step} (t = {:.4e} s)",
+            path.display(),
+            step as f64 * self.units.dt_s
+        );
+        self.observer.event(&Event::Info(&line));
         Ok(step)
+    }
+
+    /// The run's identity: its resolved case, input files and their hash.
+    pub fn identity(&self) -> &RunIdentity {
+        &self.identity
     }
 }
 
 /// First bytes of checkpoint.bin, with the format version.
-const CHECKPOINT_MAGIC: &[u8; 8] = b"HTCKPT01";
+const CHECKPOINT_MAGIC: &[u8; 8] = b"HTCKPT02";
 
-/// The rows of `dir`/ports.csv up to time `until` (s), as port samples (durations from the times).
-/// The file's times carry 10 significant digits: give `until` half a step beyond the last row wanted.
-fn read_port_samples(dir: &Path, ports: usize, until: f64) -> Result<Vec<PortSample>> {
-    let path = dir.join("ports.csv");
-    let Some((_, rows)) = read_table(&path)? else { return Ok(Vec::new()) };
-    let mut out: Vec<PortSample> = Vec::new();
-    for (line, v) in rows.iter().enumerate() {
-        if v.len() != 1 + 3 * ports || !v[0].is_finite() {
-            return Err(Error::input(
-                &path,
-                format!("line {}: not a row of this case's ports.csv", line + 2),
-            ));
-        }
-        if v[0] > until {
-            break;
-        }
-        let duration = v[0] - out.last().map_or(0.0, |x| x.time);
-        out.push(PortSample {
-            time: v[0],
-            duration,
-            measures: (0..ports)
-                .map(|k| SectionMeasure { flow_m3_s: v[1 + 3 * k], mean_pressure_pa: v[2 + 3 * k], cells: 0 })
-                .collect(),
-            imposed: (0..ports).map(|k| v[3 + 3 * k]).collect(),
-        });
-    }
-    Ok(out)
-}
+/// Bytes of checkpoint.bin before the outlet states: the magic and six counts.
+const HEADER: usize = 8 + 6 * 8;
 
 /// The section cells whose flux the outlet coupling reads, one spacing inside each modelled outlet:
 /// the nearer the boundary, the shorter the acoustic delay between the pressure it sets and the

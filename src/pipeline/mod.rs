@@ -34,10 +34,13 @@ use crate::error::{Error, Result};
 use crate::fem::write_wall_vtu;
 use crate::geometry::vessel::Vessel;
 use crate::gpu::BackendChoice;
+use crate::identity::RunIdentity;
+use crate::io::folder::{Existing, OutputFolder, is_run_file};
 use crate::io::outputs::{
-    CenterlineField, LumenSurface, frame_name, frames_until, write_centerlines, write_json, write_surfaces,
+    CenterlineField, LumenSurface, frame_name, keep_frames_until, write_centerlines, write_json,
+    write_surfaces,
 };
-use crate::io::vtk::{PointField, PvdEntry};
+use crate::io::vtk::PointField;
 use crate::lattice::{Centerline, PortRole};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,8 +57,11 @@ pub struct RunOptions {
     pub observer: Arc<dyn Observer>,
     /// Set to true (e.g. by Ctrl-C) to stop after the current batch, writing what is done.
     pub stop: Arc<AtomicBool>,
-    /// Continue from the output folder's checkpoint.bin instead of starting from rest.
-    pub resume: bool,
+    /// What to do when the output folder holds another run's results: refuse (default),
+    /// overwrite them, or resume that run from its checkpoint.bin.
+    pub existing: Existing,
+    /// What the run is beyond its case (e.g. a plan's edits of the vessel): part of its identity.
+    pub edits: Option<serde_json::Value>,
 }
 
 impl Default for RunOptions {
@@ -65,7 +71,8 @@ impl Default for RunOptions {
             out_dir: None,
             observer: Arc::new(Silent),
             stop: Arc::new(AtomicBool::new(false)),
-            resume: false,
+            existing: Existing::Refuse,
+            edits: None,
         }
     }
 }
@@ -97,14 +104,21 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
 /// [`run`] on a prepared `setup` (e.g. of an edited vessel).
 pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunResult> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
+    // Held until the run returns: no second run writes into this folder meanwhile.
+    let _folder = OutputFolder::claim(&out_dir, opts.existing, is_run_file)?;
     let mut flow = FlowRun::from_setup(case, setup, opts)?;
+    let checkpoint = out_dir.join("checkpoint.bin");
+    let resume = opts.existing == Existing::Resume && checkpoint.exists();
+    if opts.existing == Existing::Resume && !resume {
+        let line = format!("no checkpoint in {}: starting from rest", out_dir.display());
+        opts.observer.event(&Event::Info(&line));
+    }
+    // A resumed run keeps the frames up to its checkpoint; later ones are written anew.
+    let at = if resume { flow.resume(&out_dir)? } else { 0 };
+    let mut frames = keep_frames_until(&out_dir, at, flow.units().dt_s)?;
+    write_case_toml(&out_dir, case, flow.identity())?;
     write_lumen(&out_dir, flow.vessel(), Vec::new())?;
     write_centerline_vtp(&out_dir, flow.centerlines())?;
-    let mut frames: Vec<PvdEntry> = Vec::new();
-    if opts.resume {
-        let at = flow.resume(&out_dir)?;
-        frames = frames_until(&out_dir, at, flow.units().dt_s)?;
-    }
     let total = flow.total_steps();
     opts.observer.event(&Event::Started { step: flow.steps_done(), total });
     let frame_every = (total / case.run.frames.max(1) as u64).max(1);
@@ -147,7 +161,7 @@ pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunR
         if crossed(checkpoint_every) || flow.done() || stop {
             flow.write_checkpoint(&out_dir)?;
         }
-        opts.observer.event(&Event::Progress { step, mlups: flow.mlups(), residual: flow.residual });
+        opts.observer.event(&Event::Progress { step, mlups: flow.mlups(), residual: flow.residual() });
         if stop {
             stopped = true;
             break;
@@ -183,6 +197,30 @@ pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunR
     };
     write_json(&summary_path, &summary)?;
     Ok(RunResult { summary, flow, wall })
+}
+
+/// Writes `dir`/case.toml: `case` resolved (every default filled in, file paths absolute), which
+/// `hemotwin run` reruns as it is.
+fn write_case_toml(dir: &Path, case: &Case, identity: &RunIdentity) -> Result<()> {
+    let mut resolved = case.clone();
+    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    resolved.geometry.surface = resolved.geometry.surface.as_deref().map(absolute);
+    if let Some(w) = &resolved.inflow.waveform
+        && !crate::physiology::BUILTIN.contains(&w.as_str())
+    {
+        resolved.inflow.waveform = Some(absolute(Path::new(w)).display().to_string());
+    }
+    resolved.output.dir = absolute(dir);
+    let text = toml::to_string(&resolved)
+        .map_err(|e| Error::parameter("case", format!("cannot be written as TOML: {e}")))?;
+    let head = format!(
+        "# The case of this run, resolved by hemotwin {} (case hash {}{}).\n# `hemotwin run case.toml --out OTHER` \
+         runs it again.\n\n",
+        env!("CARGO_PKG_VERSION"),
+        identity.short_hash(),
+        if identity.case.get("edits").is_some() { "; the vessel was edited: see treated.stl" } else { "" }
+    );
+    crate::atomic::write_bytes_atomic(&dir.join("case.toml"), format!("{head}{text}").as_bytes())
 }
 
 /// Writes the files of a finished flow into `dir`: wall.vtp with its wall fields (TAWSS, OSI, RRT,
@@ -266,6 +304,8 @@ pub fn run_wall(
     backend: BackendChoice,
     observer: &dyn Observer,
 ) -> Result<(WallResult, Vec<PathBuf>)> {
+    // The folder's flow results stay: the wall joins them (but no other run writes meanwhile).
+    let _folder = OutputFolder::claim(out, Existing::Resume, is_run_file)?;
     let wall = wall_alone(case, pressure_file, backend, observer)?;
     let vtu = out.join("wall_fe.vtu");
     write_wall_vtu(&vtu, &wall.mesh, Some(&wall.solution.fields))?;

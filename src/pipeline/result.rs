@@ -44,35 +44,35 @@ impl FlowRun {
     pub fn finish(mut self, stopped: bool) -> Result<FlowResult> {
         let units = self.units;
         let shift = self.coupling.shift();
-        let interrupted = stopped && self.steps_done() < self.total && !self.converged;
+        let interrupted = stopped && self.steps_done() < self.total && !self.progress.converged;
         let mut warnings = std::mem::take(&mut self.warnings);
-        if self.clipped_max > 0 {
+        if self.progress.clipped_max > 0 {
             warnings.push(format!(
                 "the local relaxation time left [{}, {}] in up to {} cells and was clipped there: the viscosity is \
                  wrong in those cells; use a finer lattice (lower shear per step) or raise fluid.tau_max",
                 crate::units::TAU_MIN,
                 self.case.fluid.tau_max,
-                self.clipped_max
+                self.progress.clipped_max
             ));
         }
-        if self.max_mach > crate::units::MACH_WARN {
+        if self.progress.max_mach > crate::units::MACH_WARN {
             warnings.push(format!(
                 "the flow reached Mach {:.3}: consider a smaller time step (lattice.mach)",
-                self.max_mach
+                self.progress.max_mach
             ));
         }
         let (aortic, levelled) = (self.case.indices.aortic_pressure, self.coupling.levelled());
         // The window: the last complete cycle, else (steady, or less than a cycle run) the final state.
-        let pd_pa_along = if self.complete.is_none() {
-            self.along.reset();
-            self.along.add(&self.moments, &units, shift, 1.0);
-            self.along.ratios(&self.lines, aortic, levelled)
+        let pd_pa_along = if self.progress.complete.is_none() {
+            self.progress.along.reset();
+            self.progress.along.add(&self.moments, &units, shift, 1.0);
+            self.progress.along.ratios(&self.lines, aortic, levelled)
         } else {
-            std::mem::take(&mut self.pd_pa_along)
+            std::mem::take(&mut self.progress.pd_pa_along)
         };
         let pd_pa = lowest_and_at(&pd_pa_along, self.case.indices.point);
-        let series = &self.series;
-        let (window_range, averages, last_wall) = match self.complete.take() {
+        let series = &self.progress.series;
+        let (window_range, averages, last_wall) = match self.progress.complete.take() {
             Some(c) => c,
             None => {
                 let mut sample = self.sampler.sample(&self.solver.stress()?, &self.moments, &units);
@@ -142,7 +142,7 @@ impl FlowRun {
         let mass_conservation_error = (inflow - outflow).abs() / inflow.abs().max(1e-300);
         // The validity gate: results that are not results are marked, never passed off as complete.
         let mut status_reasons = Vec::new();
-        if ![p_in, p_out, inflow, outflow, mass_conservation_error, self.max_mach]
+        if ![p_in, p_out, inflow, outflow, mass_conservation_error, self.progress.max_mach]
             .iter()
             .all(|v| v.is_finite())
         {
@@ -183,8 +183,10 @@ impl FlowRun {
             status: status.into(),
             status_reasons,
             hemotwin_version: env!("CARGO_PKG_VERSION").into(),
+            case_hash: self.identity().case_hash.clone(),
+            inputs: self.identity().inputs.clone(),
             lattice: units,
-            max_mach: self.max_mach,
+            max_mach: self.progress.max_mach,
             reynolds_inlet: self.reynolds,
             backend: self.backend.kind.clone(),
             adapter: self.backend.adapter.clone(),
@@ -194,10 +196,10 @@ impl FlowRun {
             boundary_links: lattice.links.len(),
             steps,
             simulated_time_s: steps as f64 * units.dt_s,
-            wall_time_s: self.loop_seconds,
+            wall_time_s: self.progress.loop_seconds,
             mlups: self.mlups(),
-            converged: self.converged,
-            residual_per_1000_steps: self.residual,
+            converged: self.progress.converged,
+            residual_per_1000_steps: self.progress.residual,
             interrupted,
             inlet_pressure_pa: p_in,
             outlet_pressure_pa: p_out,
@@ -218,11 +220,11 @@ impl FlowRun {
             summary,
             wall,
             lines: std::mem::take(&mut self.lines),
-            series: std::mem::take(&mut self.series),
+            series: std::mem::take(&mut self.progress.series),
             units,
             moments: std::mem::take(&mut self.moments),
             pd_pa_along,
-            peak_velocity_m_s: self.window_peak_mach * units.sound_speed_m_s(),
+            peak_velocity_m_s: self.progress.window_peak_mach * units.sound_speed_m_s(),
             vessel: self.vessel,
             lattice: self.lattice,
         })

@@ -2,7 +2,7 @@
 //! outlet models and the centerlines.
 
 use super::outlets::{outlet_models, outlet_pressure_swing};
-use crate::case::{Case, CellsAcross, WallModel};
+use crate::case::{Case, CellsAcross, MIN_CELLS_ACROSS_INLET, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::vessel::Vessel;
 use crate::gpu::BackendChoice;
@@ -151,14 +151,27 @@ pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
     if need > budget {
         let across = 2.0 * r_in / dx;
         let fits = (across * (budget / need).cbrt()).floor();
+        let advice = if fits >= MIN_CELLS_ACROSS_INLET {
+            format!(
+                "use a coarser lattice (cells_across_inlet = {fits} or fewer) or raise run.max_memory_gib"
+            )
+        } else {
+            // Not even the coarsest lattice the case accepts fits: only a larger budget helps.
+            let (_, _, least) = lattice_estimate(&vessel, 2.0 * r_in / MIN_CELLS_ACROSS_INLET);
+            format!(
+                "not even the coarsest lattice ({MIN_CELLS_ACROSS_INLET} cells across the inlet, about {}) fits: raise \
+                 run.max_memory_gib to at least {:.3}",
+                memory_text(least),
+                (least / 1024f64.powi(3) * 1000.0).ceil() / 1000.0
+            )
+        };
         return Err(Error::Memory(format!(
-            "the lattice needs about {:.2} GiB ({} grid nodes, about {:.0} fluid cells at dx = {dx:.3e} m) but \
-             {:.2} GiB are available; use a coarser lattice (cells_across_inlet = {fits} or fewer) or raise \
-             run.max_memory_gib",
-            need / 1024f64.powi(3),
+            "the lattice needs about {} ({} grid nodes, about {:.0} fluid cells at dx = {dx:.3e} m) but {} are \
+             available; {advice}",
+            memory_text(need),
             grid.len(),
             fluid_estimate,
-            budget / 1024f64.powi(3)
+            memory_text(budget),
         )));
     }
     let voxels = voxelize(&vessel.surface, &vessel.tags, &grid);
@@ -347,4 +360,9 @@ fn auto_dx(
         case.run.max_wall_time_s
     ));
     Ok(2.0 * r_in / n)
+}
+/// `bytes` in GiB, or MiB below a tenth of a GiB.
+fn memory_text(bytes: f64) -> String {
+    let gib = bytes / 1024f64.powi(3);
+    if gib >= 0.1 { format!("{gib:.2} GiB") } else { format!("{:.1} MiB", bytes / 1024f64.powi(2)) }
 }

@@ -18,6 +18,11 @@ pub struct Summary {
     pub status_reasons: Vec<String>,
     /// hemotwin version that wrote the file.
     pub hemotwin_version: String,
+    /// SHA-256 of the resolved case (case.toml, less output.dir and run.backend) and of its input
+    /// files' contents: two runs with equal hashes ran the same case on the same inputs.
+    pub case_hash: String,
+    /// The files the case read, with their SHA-256.
+    pub inputs: Vec<crate::identity::InputFile>,
     /// Lattice parameters: dx, dt, tau, Mach.
     pub lattice: LatticeUnits,
     /// Highest Mach number seen in the flow during the run.

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::geometry::edit::{CenterlinePath, EditReport, apply_edits_in_tree};
 use crate::geometry::io_stl::write_stl;
 use crate::geometry::vessel::Vessel;
+use crate::io::folder::OutputFolder;
 use crate::io::outputs::write_json;
 use crate::lattice::PortRole;
 use crate::pipeline::{
@@ -85,6 +86,9 @@ struct ScenarioJson<'a> {
 /// `OUT/plan.json`.
 pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| plan.out_dir.clone());
+    // The plan's own files; each scenario's folder is claimed by its run.
+    let is_plan_file = |name: &str| ["plan.json", "report.html", "view.py"].contains(&name);
+    let _folder = OutputFolder::claim(&out_dir, opts.existing, is_plan_file)?;
     let say = |s: &str| opts.observer.event(&Event::Info(s));
     // The path the edits follow, on the unedited vessel's lattice.
     let base = prepare(&plan.case)?;
@@ -168,13 +172,16 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     }
     case.fluid.les = Some(les);
     let mut scenarios = Vec::new();
-    for ((name, _, edit_lines), (v, reports)) in plan.scenarios.iter().zip(edited) {
+    for ((name, edits, edit_lines), (v, reports)) in plan.scenarios.iter().zip(edited) {
         let dir = out_dir.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_stl(&dir.join("treated.stl"), &v.surface, v.units)?;
         write_vessel_vtp(&dir.join("treated.vtp"), &v)?;
         let setup = prepare_vessel_flow(&case, v)?;
-        let run = run_prepared(&case, setup, &RunOptions { out_dir: Some(dir.clone()), ..opts.clone() })?;
+        // The edits are part of the scenario's identity (its case is the baseline's).
+        let edits = Some(serde_json::Value::String(format!("{edits:?}")));
+        let run =
+            run_prepared(&case, setup, &RunOptions { out_dir: Some(dir.clone()), edits, ..opts.clone() })?;
         scenarios.push(ScenarioResult {
             name: name.clone(),
             edit_lines: edit_lines.clone(),
