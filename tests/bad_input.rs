@@ -216,3 +216,16 @@ fn ports_that_do_not_match_the_surface_are_refused_naming_the_port() {
         assert_refused(dir.path(), &text.replace(out_port, port), needles);
     }
 }
+
+#[test]
+fn a_generated_vessel_too_fine_for_memory_is_refused_before_its_surface_is_built() {
+    // Before the check came first, this built a 2000-facet surface (5 GB, over a minute) and only
+    // then refused the lattice.
+    let dir = tempfile::tempdir().unwrap();
+    let case = "[geometry]\nunits = \"mm\"\n\
+                generate = { shape = \"stenosis\", radius = 2.0, length = 16.0, area_reduction_percent = 75.0, \
+                stenosis_length = 4.0, center = 8.0 }\n\
+                [fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n[inflow]\nflow_rate = 1e-6\n\
+                [lattice]\ncells_across_inlet = 500\n[run]\nsteps = 100\nbackend = \"cpu\"\nmax_memory_gib = 4.0\n";
+    assert_refused(dir.path(), case, &["the lattice needs about", "cells_across_inlet = "]);
+}

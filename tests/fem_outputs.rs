@@ -129,3 +129,18 @@ fn worst_element_mm(mesh: &hemotwin::fem::WallMesh) -> [f64; 3] {
     let c = mesh.corners(worst).iter().fold(nalgebra::Vector3::zeros(), |s, p| s + p.coords) / 4.0;
     [c.x, c.y, c.z].map(|x| (x * 1e5).round() / 100.0)
 }
+
+#[test]
+fn a_lumen_pressure_no_artery_holds_is_refused_before_meshing() {
+    // 1e12 Pa is a unit slip; before the bound, it ran a full solve to a displacement of 1e4 m.
+    let case = tube_case(
+        "thickness = \"10%\"\npressure = 1.0e12\n\
+         material = { model = \"linear-elastic\", youngs_modulus = 1.0e6, poisson_ratio = 0.45 }",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let e = run_wall(&case, None, dir.path(), BackendChoice::Cpu, &Silent).err().unwrap().to_string();
+    println!("{e} ({:.3} s)", start.elapsed().as_secs_f64());
+    assert!(e.starts_with("wall.pressure:") && e.contains("mmHg") && e.contains("in Pa"), "{e}");
+    assert!(!dir.path().join("wall_fe.vtu").exists());
+}

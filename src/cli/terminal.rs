@@ -40,8 +40,24 @@ impl Observer for Terminal {
     fn event(&self, event: &Event<'_>) {
         match event {
             Event::Info(line) => self.bar.suspend(|| eprintln!("{line}")),
+            Event::Stage(line) => {
+                if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    // A spinner that ticks on its own while the stage holds the thread.
+                    self.bar.reset();
+                    self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    {
+                        self.bar.set_style(style);
+                    }
+                    self.bar.set_message(line.to_string());
+                    self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                } else {
+                    eprintln!("{line} ...");
+                }
+            }
             Event::Warning(line) => self.bar.suspend(|| eprintln!("warning: {line}")),
             Event::Started { step, total } => {
+                self.bar.disable_steady_tick();
                 self.bar.reset();
                 self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 self.bar.set_length(*total);

@@ -6,7 +6,7 @@ use super::RunOptions;
 use super::divergence::{DIVERGENCE_CHECK_STEPS, Divergence, check_stability, relative_change};
 use super::observer::{Event, Observer};
 use super::outlets::OutletCoupling;
-use super::setup::{Setup, prepare};
+use super::setup::{Setup, prepare_observed};
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::geometry::Port;
@@ -142,7 +142,7 @@ impl FlowRun {
     /// Sets up `case` (vessel, lattice, solver on `opts.backend` or the case's) at rest; tells
     /// `opts.observer` the lattice, units, warnings and backend.
     pub fn new(case: &Case, opts: &RunOptions) -> Result<Self> {
-        FlowRun::from_setup(case, prepare(case)?, opts)
+        FlowRun::from_setup(case, prepare_observed(case, opts.observer.as_ref())?, opts)
     }
 
     /// The run of `case` on a prepared `setup` (e.g. of an edited vessel), at rest.

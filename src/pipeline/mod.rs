@@ -24,7 +24,8 @@ pub use observer::{Event, Observer, Silent};
 pub use outlets::OutletCoupling;
 pub use result::{FlowResult, MAX_MASS_ERROR};
 pub use setup::{
-    Setup, available_memory, inflow_of, lattice_estimate, load_vessel, prepare, prepare_vessel_flow,
+    Setup, available_memory, inflow_of, lattice_estimate, load_vessel, prepare, prepare_observed,
+    prepare_vessel_flow,
 };
 pub use summary::Summary;
 pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wall_geometry};
@@ -98,7 +99,7 @@ impl std::fmt::Debug for RunResult {
 /// centerline.vtp), the wall (wall_fe.vtu) when the case has one, and summary.json once, flow and
 /// wall together (the flow's alone when the wall fails).
 pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
-    run_prepared(case, prepare(case)?, opts)
+    run_prepared(case, prepare_observed(case, opts.observer.as_ref())?, opts)
 }
 
 /// [`run`] on a prepared `setup` (e.g. of an edited vessel).

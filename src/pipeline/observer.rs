@@ -8,6 +8,9 @@ use crate::fem::WallProgress;
 pub enum Event<'a> {
     /// A line about the set-up or the run (lattice size, units, backend, inflow, outlets, resume).
     Info(&'a str),
+    /// A stage of the set-up begins (reading the surface, voxelizing, tracing the centerlines,
+    /// building the lattice): it runs until the next event.
+    Stage(&'a str),
     /// A warning (also listed in summary.json).
     Warning(&'a str),
     /// The time loop starts (or resumes at `step`) towards `total` steps.

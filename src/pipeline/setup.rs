@@ -1,6 +1,7 @@
 //! The set-up stage: case -> vessel -> lattice parameters -> fluid lattice, with the inflow, the
 //! outlet models and the centerlines.
 
+use super::observer::{Event, Observer, Silent};
 use super::outlets::{outlet_models, outlet_pressure_swing};
 use crate::case::{Case, CellsAcross, MIN_CELLS_ACROSS_INLET, WallModel};
 use crate::error::{Error, Result};
@@ -20,7 +21,60 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
         Some(CellsAcross::Count(n)) => n,
         _ => 24.0,
     };
+    if case.geometry.generate.is_some() {
+        // A generated vessel's surface grows with the lattice it is made for: check the lattice's
+        // memory on a coarse one first, so that a lattice that cannot fit is refused at once.
+        let coarse = crate::geometry::vessel::prepare_vessel(&case.geometry, MIN_CELLS_ACROSS_INLET)?;
+        let inlet = coarse.inlet().ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
+        let r_in = coarse.ports[inlet].radius;
+        let dx = match (case.lattice.dx, case.lattice.cells_across_inlet) {
+            (Some(dx), _) => Some(dx),
+            (None, Some(CellsAcross::Count(n))) => Some(2.0 * r_in / n),
+            _ => None,
+        };
+        if let Some(dx) = dx {
+            check_memory(&coarse, r_in, dx, memory_budget(case))?;
+        }
+    }
     crate::geometry::vessel::prepare_vessel(&case.geometry, cells)
+}
+
+/// The memory a run of `case` may use (bytes): run.max_memory_gib, else 80% of what is available.
+fn memory_budget(case: &Case) -> f64 {
+    match case.run.max_memory_gib {
+        Some(g) => g * 1024f64.powi(3),
+        None => 0.8 * available_memory().unwrap_or(8.0 * 1024f64.powi(3)),
+    }
+}
+
+/// The grid of `vessel` (inlet radius `r_in`, m) at spacing `dx` (m), or
+/// a memory error with advice the case accepts when they need more than `budget` bytes.
+fn check_memory(vessel: &Vessel, r_in: f64, dx: f64, budget: f64) -> Result<Grid> {
+    let (grid, fluid_estimate, need) = lattice_estimate(vessel, dx);
+    if need <= budget {
+        return Ok(grid);
+    }
+    let across = 2.0 * r_in / dx;
+    let fits = (across * (budget / need).cbrt()).floor();
+    let advice = if fits >= MIN_CELLS_ACROSS_INLET {
+        format!("use a coarser lattice (cells_across_inlet = {fits} or fewer) or raise run.max_memory_gib")
+    } else {
+        // Not even the coarsest lattice the case accepts fits: only a larger budget helps.
+        let (_, _, least) = lattice_estimate(vessel, 2.0 * r_in / MIN_CELLS_ACROSS_INLET);
+        format!(
+            "not even the coarsest lattice ({MIN_CELLS_ACROSS_INLET} cells across the inlet, about {}) fits: raise \
+             run.max_memory_gib to at least {:.3}",
+            memory_text(least),
+            (least / 1024f64.powi(3) * 1000.0).ceil() / 1000.0
+        )
+    };
+    Err(Error::Memory(format!(
+        "the lattice needs about {} ({} grid nodes, about {fluid_estimate:.0} fluid cells at dx = {dx:.3e} m) but {} \
+         are available; {advice}",
+        memory_text(need),
+        grid.len(),
+        memory_text(budget),
+    )))
 }
 
 /// A vessel turned into a lattice, with its lattice parameters.
@@ -98,12 +152,22 @@ pub fn available_memory() -> Option<f64> {
 
 /// Builds the lattice for `case`: lattice parameters, memory check, voxelization, boundary links.
 pub fn prepare(case: &Case) -> Result<Setup> {
-    prepare_vessel_flow(case, load_vessel(case)?)
+    prepare_observed(case, &Silent)
+}
+
+/// [`prepare`], telling `observer` each stage as it begins ([`Event::Stage`]).
+pub fn prepare_observed(case: &Case, observer: &dyn Observer) -> Result<Setup> {
+    let what = match &case.geometry.surface {
+        Some(path) => format!("reading and checking {}", path.display()),
+        None => "generating the vessel".to_string(),
+    };
+    observer.event(&Event::Stage(&what));
+    prepare_vessel_flow(case, load_vessel(case)?, observer)
 }
 
 /// Builds the lattice for `case` on a vessel already loaded (or edited): [`prepare`] without loading
 /// the case's geometry.
-pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
+pub fn prepare_vessel_flow(case: &Case, vessel: Vessel, observer: &dyn Observer) -> Result<Setup> {
     let t0 = std::time::Instant::now();
     let inlet = vessel.inlet().ok_or_else(|| Error::parameter("geometry.ports", "no inlet port"))?;
     let r_in = vessel.ports[inlet].radius;
@@ -135,10 +199,7 @@ pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
         collision: case.lattice.collision,
         les: case.fluid.les,
     };
-    let budget = match case.run.max_memory_gib {
-        Some(g) => g * 1024f64.powi(3),
-        None => 0.8 * available_memory().unwrap_or(8.0 * 1024f64.powi(3)),
-    };
+    let budget = memory_budget(case);
     let mut warnings = Vec::new();
     let peak = PeakEstimate { case, vessel: &vessel, inflow: &inflow, outlets: &outlets, inlet, peak_u };
     let dx = match (case.lattice.dx, case.lattice.cells_across_inlet) {
@@ -147,33 +208,15 @@ pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
         (None, Some(CellsAcross::Auto(_))) => auto_dx(&peak, r_in, step, &scales_at, budget, &mut warnings)?,
         (None, None) => return Err(Error::parameter("lattice", "give `dx` or `cells_across_inlet`")),
     };
-    let (grid, fluid_estimate, need) = lattice_estimate(&vessel, dx);
-    if need > budget {
-        let across = 2.0 * r_in / dx;
-        let fits = (across * (budget / need).cbrt()).floor();
-        let advice = if fits >= MIN_CELLS_ACROSS_INLET {
-            format!(
-                "use a coarser lattice (cells_across_inlet = {fits} or fewer) or raise run.max_memory_gib"
-            )
-        } else {
-            // Not even the coarsest lattice the case accepts fits: only a larger budget helps.
-            let (_, _, least) = lattice_estimate(&vessel, 2.0 * r_in / MIN_CELLS_ACROSS_INLET);
-            format!(
-                "not even the coarsest lattice ({MIN_CELLS_ACROSS_INLET} cells across the inlet, about {}) fits: raise \
-                 run.max_memory_gib to at least {:.3}",
-                memory_text(least),
-                (least / 1024f64.powi(3) * 1000.0).ceil() / 1000.0
-            )
-        };
-        return Err(Error::Memory(format!(
-            "the lattice needs about {} ({} grid nodes, about {:.0} fluid cells at dx = {dx:.3e} m) but {} are \
-             available; {advice}",
-            memory_text(need),
-            grid.len(),
-            fluid_estimate,
-            memory_text(budget),
-        )));
-    }
+    let grid = check_memory(&vessel, r_in, dx, budget)?;
+    let stage = format!(
+        "voxelizing {} triangles on a {}x{}x{} grid (dx = {dx:.3e} m)",
+        vessel.surface.triangles.len(),
+        grid.dims[0],
+        grid.dims[1],
+        grid.dims[2]
+    );
+    observer.event(&Event::Stage(&stage));
     let voxels = voxelize(&vessel.surface, &vessel.tags, &grid);
     if voxels.unresolved_links > 0 {
         warnings.push(format!(
@@ -181,6 +224,7 @@ pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
             voxels.unresolved_links
         ));
     }
+    observer.event(&Event::Stage("tracing the centerlines and the peak velocity"));
     let (lines, vessel_peak_u) = peak.on(&voxels, dx, &mut warnings);
     let scales = scales_at(dx, vessel_peak_u);
     let (units, unit_warnings) = LatticeUnits::new(&scales, step)?;
@@ -213,6 +257,7 @@ pub fn prepare_vessel_flow(case: &Case, vessel: Vessel) -> Result<Setup> {
         Some(map) => (-vessel.ports[k].normal * (u_mean * map.flow_correction), map.radial(x)),
         None => (vessel.ports[k].normal, 0.0),
     };
+    observer.event(&Event::Stage("building the lattice and its boundary links"));
     let lattice =
         Lattice::build(&voxels, &vessel.roles, inlet, steady, case.lattice.wall == WallModel::Halfway);
     if lattice.is_empty() {

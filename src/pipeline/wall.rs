@@ -114,6 +114,10 @@ pub fn wall_geometry(case: &Case) -> Result<(Vessel, Axis)> {
     Ok((setup.vessel, axis))
 }
 
+/// Largest lumen pressure magnitude a case's wall accepts (Pa; 100 kPa, 750 mmHg: about twice the
+/// highest blood pressures measured).
+pub const MAX_LUMEN_PRESSURE: f64 = 1.0e5;
+
 /// Builds the wall of `vessel` along `axis` as `spec` says, loads it with `load` and solves it on
 /// `backend`; `observer` hears from solves that run longer than 2 s.
 pub fn solve_wall(
@@ -124,13 +128,34 @@ pub fn solve_wall(
     backend: BackendChoice,
     observer: &dyn Observer,
 ) -> Result<WallResult> {
+    // Bounded before any meshing: a pressure no artery holds is a unit slip, and would run for
+    // minutes into a meaningless answer.
+    let (largest, source) = match &load {
+        WallLoad::Points { pressure, origin, .. } => {
+            (pressure.iter().fold(0.0f64, |m, p| m.max(p.abs())), origin.display().to_string())
+        }
+        WallLoad::Uniform(p) => (p.abs(), "wall.pressure".to_string()),
+    };
+    if largest > MAX_LUMEN_PRESSURE {
+        return Err(Error::parameter(
+            source,
+            format!(
+                "the lumen pressure reaches {largest:.4e} Pa ({:.0} mmHg), beyond the {MAX_LUMEN_PRESSURE:.0} Pa \
+                 ({:.0} mmHg) no artery holds: give it in Pa (1 mmHg = 133.322 Pa, 1 kPa = 1000 Pa)",
+                largest / 133.322,
+                MAX_LUMEN_PRESSURE / 133.322
+            ),
+        ));
+    }
     let wall =
         WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall };
     let lumen = if spec.remesh {
+        observer.event(&Event::Stage("wall: remeshing the lumen"));
         remesh_lumen(&vessel.surface, &vessel.ports, axis, &wall)?
     } else {
         vessel.surface.clone()
     };
+    observer.event(&Event::Stage("wall: extruding the lumen into TET10 layers"));
     let mesh = extrude(&lumen, &vessel.ports, axis, &wall)?;
     let pressure = match load {
         WallLoad::Points { points, pressure, origin } => {
@@ -156,6 +181,7 @@ pub fn solve_wall(
         allow_negative_pressure: spec.allow_negative_pressure,
     };
     let solution = {
+        observer.event(&Event::Stage("wall: assembling the stiffness and the multigrid hierarchy"));
         let mut solver = WallSolver::new(&mesh, axis, problem)?;
         solver.on_progress(|p| observer.event(&Event::Wall(p)));
         solver.solve()?

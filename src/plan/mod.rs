@@ -24,7 +24,7 @@ use crate::io::folder::OutputFolder;
 use crate::io::outputs::write_json;
 use crate::lattice::PortRole;
 use crate::pipeline::{
-    Event, RunOptions, RunResult, prepare, prepare_vessel_flow, run_prepared, write_vessel_vtp,
+    Event, RunOptions, RunResult, prepare_observed, prepare_vessel_flow, run_prepared, write_vessel_vtp,
 };
 use nalgebra::Point3;
 use serde::Serialize;
@@ -91,7 +91,7 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     let _folder = OutputFolder::claim(&out_dir, opts.existing, is_plan_file)?;
     let say = |s: &str| opts.observer.event(&Event::Info(s));
     // The path the edits follow, on the unedited vessel's lattice.
-    let base = prepare(&plan.case)?;
+    let base = prepare_observed(&plan.case, opts.observer.as_ref())?;
     let vessel = &base.vessel;
     let branch = vessel
         .ports
@@ -162,7 +162,7 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     // lumen's), LES when any needs it; so that the scenarios differ only by their lumen.
     let mut units = Vec::new();
     for (v, _) in &edited {
-        units.push(prepare_vessel_flow(&case, v.clone())?.units);
+        units.push(prepare_vessel_flow(&case, v.clone(), opts.observer.as_ref())?.units);
     }
     let dt = units.iter().map(|u| u.dt_s).fold(f64::INFINITY, f64::min);
     let les = units.iter().any(|u| u.les);
@@ -177,7 +177,7 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_stl(&dir.join("treated.stl"), &v.surface, v.units)?;
         write_vessel_vtp(&dir.join("treated.vtp"), &v)?;
-        let setup = prepare_vessel_flow(&case, v)?;
+        let setup = prepare_vessel_flow(&case, v, opts.observer.as_ref())?;
         // The edits are part of the scenario's identity (its case is the baseline's).
         let edits = Some(serde_json::Value::String(format!("{edits:?}")));
         let run =
