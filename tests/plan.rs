@@ -2,6 +2,7 @@
 //! own shapes, on the same lattice, and Pd/Pa against severity.
 #![allow(clippy::unwrap_used)] // tests unwrap their own fixtures
 
+use hemotwin::io::folder::Existing;
 use hemotwin::pipeline::RunOptions;
 use hemotwin::plan::{Plan, PlanResult, run_plan};
 use std::path::Path;
@@ -46,7 +47,8 @@ fn a_virtual_stenosis_on_a_tube_matches_the_generated_stenosis_within_2_percent(
     // The generator's stenosis on the same lattice: a stent-free plan around it (an edit that moves
     // nothing: a stent no wider than the lumen never narrows it).
     let keep = "[[edit]]\nkind = \"stent\"\nfrom_mm = 2.0\nto_mm = 4.0\ndiameter_mm = 1.0\n";
-    let (generated, _d2) = run(&format!("branch = \"outlet\"\n{keep}{}", case(STENOSIS)));
+    let generated_text = format!("branch = \"outlet\"\n{keep}{}", case(STENOSIS));
+    let (generated, d2) = run(&generated_text);
     let (a, b) = (drop(&virtual_, 0), drop(&generated, 0));
     let dx = |r: &PlanResult| r.scenarios[0].run.summary.lattice.dx_m;
     println!(
@@ -57,6 +59,18 @@ fn a_virtual_stenosis_on_a_tube_matches_the_generated_stenosis_within_2_percent(
     );
     assert_eq!(dx(&virtual_), dx(&generated), "the same lattice");
     assert!(((a - b) / b).abs() < 0.02);
+    // The plan's folder now holds its results: a second plan there is refused; resumed, every
+    // scenario continues from its final checkpoint to the same figures.
+    let plan = Plan::from_toml(&generated_text, Path::new("test plan"), d2.path()).unwrap();
+    let opts =
+        |existing| RunOptions { out_dir: Some(d2.path().to_path_buf()), existing, ..Default::default() };
+    let e = run_plan(&plan, &opts(Existing::Refuse)).err().unwrap();
+    println!("second plan into the folder: {e}");
+    assert!(matches!(e, hemotwin::Error::Folder { .. }) && e.to_string().contains("plan.json"));
+    let plan_json = std::fs::read(d2.path().join("plan.json")).unwrap();
+    let resumed = run_plan(&plan, &opts(Existing::Resume)).unwrap();
+    assert_eq!(drop(&resumed, 0).to_bits(), b.to_bits(), "resumed from the final checkpoint");
+    assert_eq!(std::fs::read(d2.path().join("plan.json")).unwrap(), plan_json);
 }
 
 #[test]
