@@ -144,3 +144,15 @@ fn a_lumen_pressure_no_artery_holds_is_refused_before_meshing() {
     assert!(e.starts_with("wall.pressure:") && e.contains("mmHg") && e.contains("in Pa"), "{e}");
     assert!(!dir.path().join("wall_fe.vtu").exists());
 }
+
+#[test]
+fn a_wall_too_large_for_memory_is_refused_before_it_is_built() {
+    let case = tube_case(
+        "thickness = \"10%\"\nlayers = 1000000\npressure = 13300.0\n\
+         material = { model = \"linear-elastic\", youngs_modulus = 1.0e6, poisson_ratio = 0.45 }",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = run_wall(&case, None, dir.path(), BackendChoice::Cpu, &Silent).err().unwrap().to_string();
+    println!("{e}");
+    assert!(e.contains("the wall needs about") && e.contains("wall.layers"), "{e}");
+}

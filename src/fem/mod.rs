@@ -68,4 +68,6 @@ pub use solver::{
 pub use spec::WallCase;
 pub use stress::{NodalFields, von_mises};
 pub use vtu::write_wall_vtu;
-pub use wall_mesh::{InnerFace, Thickness, WallMesh, WallSpec, extrude, remesh_lumen};
+pub use wall_mesh::{
+    InnerFace, Thickness, WallMesh, WallSpec, extrude, remesh_lumen, remeshed_vertices_estimate,
+};

@@ -40,7 +40,7 @@ pub fn load_vessel(case: &Case) -> Result<Vessel> {
 }
 
 /// The memory a run of `case` may use (bytes): run.max_memory_gib, else 80% of what is available.
-fn memory_budget(case: &Case) -> f64 {
+pub(super) fn memory_budget(case: &Case) -> f64 {
     match case.run.max_memory_gib {
         Some(g) => g * 1024f64.powi(3),
         None => 0.8 * available_memory().unwrap_or(8.0 * 1024f64.powi(3)),

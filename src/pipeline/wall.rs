@@ -3,13 +3,13 @@
 
 use super::observer::{Event, Observer};
 use super::result::FlowResult;
-use super::setup::{load_vessel, prepare};
+use super::setup::{load_vessel, memory_budget, prepare};
 use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::fem::pcg::PcgSettings;
 use crate::fem::{
     Axis, MaterialMap, NewtonSettings, Pressure, WallCase, WallMesh, WallProblem, WallSolution, WallSolver,
-    WallSpec, extrude, map_to_surface, read_wall_pressure, remesh_lumen,
+    WallSpec, extrude, map_to_surface, read_wall_pressure, remesh_lumen, remeshed_vertices_estimate,
 };
 use crate::geometry::vessel::Vessel;
 use crate::gpu::BackendChoice;
@@ -70,7 +70,7 @@ pub fn wall_after_flow(
         pressure: flow.wall.pressure.iter().map(|&p| f64::from(p)).collect(),
         origin: Path::new("the flow's lumen pressure"),
     };
-    solve_wall(spec, vessel, &axis, load, backend, observer)
+    solve_wall(spec, vessel, &axis, load, (backend, memory_budget(case)), observer)
 }
 
 /// Solves the wall of `case` on its own (`hemotwin wall`): the pressure of `pressure_file` (a
@@ -98,7 +98,7 @@ pub fn wall_alone(
             ));
         }
     };
-    solve_wall(spec, &vessel, &axis, load, backend, observer)
+    solve_wall(spec, &vessel, &axis, load, (backend, memory_budget(case)), observer)
 }
 
 /// The case's vessel and its axis: the line between the ports of a tube, else the centerlines
@@ -118,16 +118,21 @@ pub fn wall_geometry(case: &Case) -> Result<(Vessel, Axis)> {
 /// highest blood pressures measured).
 pub const MAX_LUMEN_PRESSURE: f64 = 1.0e5;
 
+/// Host memory per degree of freedom of a wall solve (bytes): stiffness, multigrid hierarchy and
+/// fields, measured at 2.9 kB on a 1.0 M-dof wall (2.97 GB peak).
+const WALL_BYTES_PER_DOF: f64 = 3000.0;
+
 /// Builds the wall of `vessel` along `axis` as `spec` says, loads it with `load` and solves it on
-/// `backend`; `observer` hears from solves that run longer than 2 s.
+/// `backend` within `budget` bytes of memory (`limits`); `observer` hears each stage and the solves.
 pub fn solve_wall(
     spec: &WallCase,
     vessel: &Vessel,
     axis: &Axis,
     load: WallLoad<'_>,
-    backend: BackendChoice,
+    limits: (BackendChoice, f64),
     observer: &dyn Observer,
 ) -> Result<WallResult> {
+    let (backend, budget) = limits;
     // Bounded before any meshing: a pressure no artery holds is a unit slip, and would run for
     // minutes into a meaningless answer.
     let (largest, source) = match &load {
@@ -149,6 +154,26 @@ pub fn solve_wall(
     }
     let wall =
         WallSpec { thickness: spec.thickness()?, layers: spec.layers, beyond_radius: spec.allow_thick_wall };
+    // About 7 TET10 nodes per lumen vertex and layer boundary (measured on extruded tubes): the
+    // memory is known before the lumen is remeshed or the mesh built.
+    let vertices = if spec.remesh {
+        remeshed_vertices_estimate(&vessel.surface, axis, &wall)
+    } else {
+        vessel.surface.vertices.len() as f64
+    };
+    let dofs = 21.0 * vertices * (spec.layers + 1) as f64;
+    let need = dofs * WALL_BYTES_PER_DOF;
+    if need > budget {
+        let gib = |b: f64| b / 1024f64.powi(3);
+        return Err(Error::Memory(format!(
+            "the wall needs about {:.2} GiB (about {dofs:.2e} degrees of freedom: {} layers on about {vertices:.0} \
+             lumen vertices) but {:.2} GiB are available; use fewer wall.layers (thinner layers also refine the \
+             lumen), or raise run.max_memory_gib",
+            gib(need),
+            spec.layers,
+            gib(budget),
+        )));
+    }
     let lumen = if spec.remesh {
         observer.event(&Event::Stage("wall: remeshing the lumen"));
         remesh_lumen(&vessel.surface, &vessel.ports, axis, &wall)?
