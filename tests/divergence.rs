@@ -42,6 +42,18 @@ fn a_divergence_names_where_and_when_and_its_advice_holds_the_flow() {
     assert!(!dir.path().join("fluid.pvd").exists());
     let rows = std::fs::read_to_string(dir.path().join("ports.csv")).unwrap().lines().count();
     assert!(rows > 1, "ports.csv keeps the steps before the divergence");
+    // summary.json says so: status diverged, the divergence first among the reasons, the steps
+    // measured before it, no figure of the diverged state passed off as a number.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "diverged", "{summary}");
+    let reason = summary["status_reasons"][0].as_str().unwrap();
+    assert!(reason.contains("at t = ") && reason.contains("collision = \"regularized\""), "{reason}");
+    assert!(summary["steps"].as_u64().unwrap() > 0);
+    for field in ["inlet_pressure_pa", "inflow_m3_s", "max_mach"] {
+        let v = &summary[field];
+        assert!(v.is_null() || v.as_f64().unwrap().is_finite(), "{field}: {v}");
+    }
     // Followed, the advice runs the same case to its end (replacing the diverged run's files).
     let again = RunOptions { existing: Existing::Overwrite, ..opts.clone() };
     let s = run(&tube("regularized"), &again).unwrap_or_else(|e| panic!("the advice failed: {e}")).summary;

@@ -45,6 +45,10 @@ impl FlowRun {
         let units = self.units;
         let shift = self.coupling.shift();
         let interrupted = stopped && self.steps_done() < self.total && !self.progress.converged;
+        // A diverged run's summary holds what was measured up to its last good batch; the fields
+        // taken from the diverged state are non-finite and written as null.
+        let diverged =
+            self.divergence().map(|d| d.to_error(&self.case, &self.vessel, &units, None).to_string());
         let mut warnings = std::mem::take(&mut self.warnings);
         if self.progress.clipped_max > 0 {
             warnings.push(format!(
@@ -172,11 +176,15 @@ impl FlowRun {
                 ));
             }
         }
-        let status = match (interrupted, status_reasons.is_empty()) {
-            (true, _) => "interrupted",
-            (false, true) => "complete",
-            (false, false) => "invalid",
+        let status = match (&diverged, interrupted, status_reasons.is_empty()) {
+            (Some(_), _, _) => "diverged",
+            (None, true, _) => "interrupted",
+            (None, false, true) => "complete",
+            (None, false, false) => "invalid",
         };
+        if let Some(d) = diverged {
+            status_reasons.insert(0, d);
+        }
         let steps = self.steps_done();
         let lattice = &self.lattice;
         let summary = Summary {

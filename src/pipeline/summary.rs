@@ -10,11 +10,11 @@ use serde::Serialize;
 /// Everything a script needs from a finished (or interrupted) run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    /// "complete", "interrupted" (Ctrl-C) or "invalid" (see `status_reasons`); a run that diverged
-    /// writes no summary and exits with status 3.
+    /// "complete", "interrupted" (Ctrl-C), "diverged" (the figures measured up to the last stable
+    /// batch; those of the diverged state are null) or "invalid" (see `status_reasons`).
     pub status: String,
-    /// Why the status is not complete: non-finite results, no net flow, an outlet that only took
-    /// flow in, or a mass error beyond 10%.
+    /// Why the status is not complete: the divergence (where, when, advice), non-finite results, no
+    /// net flow, an outlet that only took flow in, or a mass error beyond 10%.
     pub status_reasons: Vec<String>,
     /// hemotwin version that wrote the file.
     pub hemotwin_version: String,
