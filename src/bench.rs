@@ -150,6 +150,14 @@ pub struct Throughput {
     pub bytes_per_s: f64,
 }
 
+/// This machine's CPU throughput (MLUPS) with `collision` on a lattice larger than its caches (an
+/// 80^3 box, 78 MB of populations, 5 steps): what time estimates before a run rest on (a GPU only
+/// runs faster).
+pub fn cpu_calibration_mlups(collision: Collision) -> Result<f64> {
+    let fluid = bench_fluid("newtonian", false)?;
+    Ok(lbm_throughput(&dense_box(80), BackendChoice::Cpu, &fluid, collision, 5)?.0.mlups)
+}
+
 /// Runs `steps` steps of `bench_solver` on `lattice` after a warm-up and returns the throughput.
 pub fn lbm_throughput(
     lattice: &Lattice,

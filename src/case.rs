@@ -345,17 +345,22 @@ impl Case {
     /// Reads and parses a case file; relative surface paths are resolved against its folder.
     pub fn load(path: &Path) -> Result<Case> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut case = Case::from_toml(&text, path)?;
-        if let (Some(s), Some(dir)) = (&case.geometry.surface, path.parent())
+        Case::from_toml_in(&text, path, path.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// [`Case::from_toml`] with relative surface and waveform paths taken from `folder`.
+    pub fn from_toml_in(text: &str, origin: &Path, folder: &Path) -> Result<Case> {
+        let mut case = Case::from_toml(text, origin)?;
+        if let Some(s) = &case.geometry.surface
             && s.is_relative()
         {
-            case.geometry.surface = Some(dir.join(s));
+            case.geometry.surface = Some(folder.join(s));
         }
-        if let (Some(w), Some(dir)) = (&case.inflow.waveform, path.parent())
+        if let Some(w) = &case.inflow.waveform
             && !crate::physiology::BUILTIN.contains(&w.as_str())
             && Path::new(w).is_relative()
         {
-            case.inflow.waveform = Some(dir.join(w).display().to_string());
+            case.inflow.waveform = Some(folder.join(w).display().to_string());
         }
         Ok(case)
     }

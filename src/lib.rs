@@ -48,6 +48,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod stencil;
+pub mod study;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -1,4 +1,4 @@
-//! The hemotwin command line: demo, run, mesh generate, info, bench.
+//! The hemotwin command line: demo, run, plan, study, wall, mesh, info, bench.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -85,6 +85,10 @@ enum Command {
         #[arg(long)]
         overwrite: bool,
     },
+    /// Run a study: many cases varied from one (grid, zip, random or Latin-hypercube designs, or an
+    /// uncertainty section) into OUT/runs/, study.csv and report.html; again to resume; or as a Slurm
+    /// job array (--slurm).
+    Study(cli::study::StudyArgs),
     /// Solve the vessel wall of a case (its [wall] section) by finite elements: wall_fe.vtu, and
     /// the peak values under `wall_mechanics` in summary.json.
     Wall {
@@ -189,6 +193,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             if result.scenarios.iter().any(|s| s.run.summary.status != "complete") {
                 eprintln!("error: a scenario's results are not valid (its summary.json status)");
                 std::process::exit(EXIT_INVALID);
+            }
+            Ok(())
+        }
+        Command::Study(args) => {
+            let code = cli::study::study(args)?;
+            if code != 0 {
+                std::process::exit(code);
             }
             Ok(())
         }

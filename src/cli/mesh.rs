@@ -209,6 +209,7 @@ fn mesh_check(
             flow_extensions: None,
             ports: Vec::new(),
             inlet,
+            offset: None,
         }
     };
     let (file, units_text) = match &spec.surface {

@@ -78,6 +78,9 @@ impl Observer for Terminal {
                 }
             }
             Event::Finished => self.bar.finish_and_clear(),
+            Event::StudyRun { done, total, line } => {
+                self.bar.suspend(|| eprintln!("[{done}/{total}] {line}"))
+            }
             Event::Wall(p) => {
                 if self.bar.is_finished() || self.bar.length().is_none() {
                     self.bar.reset();

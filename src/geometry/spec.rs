@@ -30,6 +30,10 @@ pub struct GeometrySpec {
     /// A point (in the surface's units) nearest the centre of the cap to use as the inlet, when the
     /// ports are found automatically: needed when the largest caps have equal radii.
     pub inlet: Option<[f64; 3]>,
+    /// Offset of the lumen along its outward normal, in the geometry's units (negative narrows):
+    /// the wall moves by it and every cap grows by it about its centre, e.g. the segmentation
+    /// uncertainty of a study's `[uncertainty] lumen_offset`.
+    pub offset: Option<f64>,
 }
 
 fn default_units() -> String {

@@ -539,6 +539,11 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
         }
         (None, None) => return Err(Error::parameter("geometry", "give `surface` or `generate`")),
     };
+    let (mut surface, mut ports) = (surface, ports);
+    if let Some(offset) = geometry.offset.filter(|d| *d != 0.0) {
+        offset_lumen(&mut surface, &mut ports, &tags, offset * units.scale())?;
+        notes.push(format!("lumen offset by {offset} {} along its outward normal", units.symbol()));
+    }
     let report = require_closed(&surface, &origin)?;
     check_plausible_size(&report, units, &origin)?;
     let planarity = planarity(&surface, &ports, &tags);
@@ -546,6 +551,56 @@ pub fn prepare_vessel(geometry: &GeometrySpec, cells: f64) -> Result<Vessel> {
         notes.push(format!("ports: {}", cap_summary(&ports, &planarity)));
     }
     Ok(Vessel { surface, ports, roles, tags, extension, report, notes, planarity, units })
+}
+
+/// Moves the lumen by `offset` (m) along its outward normal: wall vertices along their area-weighted
+/// normal, cap vertices (rims included) radially about their port's centre so that every cap stays
+/// flat and grows by `offset`. Refused (naming `geometry.offset`) beyond half the smallest port
+/// radius or where it makes the surface cross itself.
+fn offset_lumen(surface: &mut Surface, ports: &mut [Port], tags: &[u16], offset: f64) -> Result<()> {
+    let smallest = ports.iter().map(|p| p.radius).fold(f64::INFINITY, f64::min);
+    if !offset.is_finite() || offset.abs() >= 0.5 * smallest {
+        return Err(Error::parameter(
+            "geometry.offset",
+            format!(
+                "{:.4} mm is beyond half the smallest port radius ({:.4} mm): give a smaller offset",
+                offset * 1e3,
+                smallest * 1e3
+            ),
+        ));
+    }
+    let crossings = crate::geometry::repair::self_intersections(surface, 1).0;
+    let mut normal = vec![Vector3::zeros(); surface.vertices.len()];
+    let mut cap = vec![None; surface.vertices.len()];
+    for (t, &tag) in surface.triangles.iter().zip(tags) {
+        let [a, b, c] = t.map(|i| surface.vertices[i as usize]);
+        let area_normal = (b - a).cross(&(c - a));
+        for &i in t {
+            match tag {
+                WALL_TAG => normal[i as usize] += area_normal,
+                k => cap[i as usize] = Some(k as usize - 1),
+            }
+        }
+    }
+    for (i, v) in surface.vertices.iter_mut().enumerate() {
+        match cap[i] {
+            Some(k) => {
+                let p = &ports[k];
+                *v = p.center + (*v - p.center) * ((p.radius + offset) / p.radius);
+            }
+            None => *v += normal[i].try_normalize(f64::MIN_POSITIVE).unwrap_or_else(Vector3::zeros) * offset,
+        }
+    }
+    for p in ports.iter_mut() {
+        p.radius += offset;
+    }
+    if crate::geometry::repair::self_intersections(surface, 1).0 > crossings {
+        return Err(Error::parameter(
+            "geometry.offset",
+            format!("{:.4} mm makes the surface cross itself: give a smaller offset", offset * 1e3),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads an `.stl` or `.vtp` surface (by extension) in `units`, with what a `.vtp` says of its ports.

@@ -191,12 +191,7 @@ impl FlowRun {
             backend.kind,
             backend.adapter.as_ref().map(|a| format!(" ({}, {})", a.name, a.backend)).unwrap_or_default()
         ));
-        let total = match (case.run.steps, case.run.time, case.run.cycles.zip(inflow.period())) {
-            (Some(s), _, _) => s,
-            (None, Some(t), _) => units.steps(t),
-            (None, None, Some((c, period))) => units.steps(c * period),
-            (None, None, None) => return Err(Error::parameter("run", "give `time`, `steps` or `cycles`")),
-        };
+        let total = super::setup::planned_steps(case, &units, &inflow)?;
         if let Some(period) = inflow.period() {
             say(&format!(
                 "inflow: {} waveform, mean {:.3e} m^3/s, period {period} s ({} steps), {:?} profile{}",

@@ -24,8 +24,8 @@ pub use observer::{Event, Observer, Silent};
 pub use outlets::OutletCoupling;
 pub use result::{FlowResult, MAX_MASS_ERROR};
 pub use setup::{
-    Setup, available_memory, inflow_of, lattice_estimate, load_vessel, prepare, prepare_observed,
-    prepare_vessel_flow,
+    Setup, available_memory, inflow_of, lattice_estimate, load_vessel, planned_steps, prepare,
+    prepare_observed, prepare_vessel_flow,
 };
 pub use summary::Summary;
 pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wall_geometry};
@@ -41,7 +41,7 @@ use crate::io::outputs::{
     CenterlineField, LumenSurface, frame_name, keep_frames_until, write_centerlines, write_json,
     write_surfaces,
 };
-use crate::io::vtk::PointField;
+use crate::io::vtk::{PointField, PvdEntry};
 use crate::lattice::{Centerline, PortRole};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -128,22 +128,8 @@ pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunR
     while !flow.done() {
         let batch = flow.next_batch();
         if let Err(e) = flow.advance(batch) {
-            return Err(match flow.divergence() {
-                // Keep what is sound: the port series up to the last good batch (frames and the
-                // checkpoint are written only from checked states).
-                Some(d) => {
-                    let kept = match (flow.write_ports_csv(&out_dir), frames.last()) {
-                        (Err(e), _) => format!("ports.csv could not be kept ({e})"),
-                        (Ok(()), Some(f)) => format!(
-                            "the frames up to {} (t = {:.4e} s), ports.csv and the last checkpoint are intact",
-                            f.file, f.time
-                        ),
-                        (Ok(()), None) => {
-                            "no frame had been written yet; ports.csv holds the steps before".into()
-                        }
-                    };
-                    d.to_error(case, flow.vessel(), flow.units(), Some(&kept))
-                }
+            return Err(match flow.divergence().copied() {
+                Some(d) => diverged(case, flow, &out_dir, d, frames.last()),
                 None => e,
             });
         }
@@ -198,6 +184,38 @@ pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunR
     };
     write_json(&summary_path, &summary)?;
     Ok(RunResult { summary, flow, wall })
+}
+
+/// The error of a run that diverged at `d`, after keeping what is sound: the port series up to the
+/// last good batch and a summary.json with status "diverged" (frames and the checkpoint are
+/// written only from checked states).
+fn diverged(
+    case: &Case,
+    flow: FlowRun,
+    out_dir: &Path,
+    d: Divergence,
+    last_frame: Option<&PvdEntry>,
+) -> Error {
+    let (vessel, units) = (flow.vessel().clone(), *flow.units());
+    let ports = match flow.write_ports_csv(out_dir) {
+        Err(e) => format!("ports.csv could not be kept ({e})"),
+        Ok(()) => "ports.csv".to_string(),
+    };
+    let summary = match flow.finish(false).and_then(|f| write_json(&out_dir.join("summary.json"), &f.summary))
+    {
+        Err(e) => format!("summary.json could not be written ({e})"),
+        Ok(()) => "summary.json (status \"diverged\")".to_string(),
+    };
+    let kept = match last_frame {
+        Some(f) => format!(
+            "the frames up to {} (t = {:.4e} s), {ports}, {summary} and the last checkpoint are intact",
+            f.file, f.time
+        ),
+        None => {
+            format!("no frame had been written yet; {ports} holds the steps before; {summary} is written")
+        }
+    };
+    d.to_error(case, &vessel, &units, Some(&kept))
 }
 
 /// Writes `dir`/case.toml: `case` resolved (every default filled in, file paths absolute), which

@@ -33,6 +33,15 @@ pub enum Event<'a> {
     Finished,
     /// The wall's solver progress (solves longer than 2 s).
     Wall(&'a WallProgress),
+    /// A run of a study ended.
+    StudyRun {
+        /// Runs of the study ended so far (earlier calls' included).
+        done: usize,
+        /// Runs in the study.
+        total: usize,
+        /// Which run, its parameters, and how it ended.
+        line: &'a str,
+    },
 }
 
 /// Hears a run's events; `Sync` so that one observer can watch runs on several threads.

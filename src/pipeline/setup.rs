@@ -6,7 +6,6 @@ use super::outlets::{outlet_models, outlet_pressure_swing};
 use crate::case::{Case, CellsAcross, MIN_CELLS_ACROSS_INLET, WallModel};
 use crate::error::{Error, Result};
 use crate::geometry::vessel::Vessel;
-use crate::gpu::BackendChoice;
 use crate::lattice::{Centerline, Grid, InletMap, Lattice, PortRole, voxelize};
 use crate::physiology::inflow::DEFAULT_HARMONICS;
 use crate::physiology::{Inflow, Outlet, Waveform, steady_shape};
@@ -140,6 +139,17 @@ pub fn lattice_estimate(vessel: &Vessel, dx: f64) -> (Grid, f64, f64) {
     let per_cell = (2 * 19 * 4 + 18 * 4 + 4 + 16) as f64;
     let bytes = grid.len() as f64 * per_node + fluid * per_cell + links * 56.0;
     (grid, fluid, bytes)
+}
+
+/// The steps `case` asks for at `units`: `run.steps`, or `run.time`, or `run.cycles` of the
+/// inflow's period.
+pub fn planned_steps(case: &Case, units: &LatticeUnits, inflow: &Inflow) -> Result<u64> {
+    match (case.run.steps, case.run.time, case.run.cycles.zip(inflow.period())) {
+        (Some(s), _, _) => Ok(s),
+        (None, Some(t), _) => Ok(units.steps(t)),
+        (None, None, Some((c, period))) => Ok(units.steps(c * period)),
+        (None, None, None) => Err(Error::parameter("run", "give `time`, `steps` or `cycles`")),
+    }
 }
 
 /// Memory available to this process (bytes), from /proc/meminfo where there is one.
@@ -368,13 +378,7 @@ fn auto_dx(
     let (_, u_peak) = peak.on(&voxels, trial, &mut Vec::new());
     let nu = case.fluid.viscosity / case.fluid.density;
     let resolved = (u_peak * 2.0 * r_in / (CELL_REYNOLDS_REGULARIZED * nu)).ceil().max(AUTO_CELLS_MIN);
-    // This machine's CPU throughput on a lattice larger than its caches (an 80^3 box, 78 MB of
-    // populations, 5 steps); a GPU only runs faster.
-    let fluid = crate::bench::bench_fluid("newtonian", false)?;
-    let calibration = crate::bench::dense_box(80);
-    let (throughput, _) =
-        crate::bench::lbm_throughput(&calibration, BackendChoice::Cpu, &fluid, case.lattice.collision, 5)?;
-    let mlups = throughput.mlups;
+    let mlups = crate::bench::cpu_calibration_mlups(case.lattice.collision)?;
     // Memory (bytes) and time-loop seconds at n cells across; None where the set-up would refuse.
     let cost = |n: f64| -> Option<(f64, f64)> {
         let dx = 2.0 * r_in / n;

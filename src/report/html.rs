@@ -11,7 +11,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// The page's style sheet: readable on screen and on paper, warnings impossible to miss.
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font-family: system-ui, sans-serif; color: #222; max-width: 1120px; margin: 1.5em auto;
        padding: 0 1em; }
 h1 { margin-bottom: 0.2em; }

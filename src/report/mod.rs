@@ -36,7 +36,9 @@ mod html;
 mod plots;
 mod view;
 
+pub(crate) use html::STYLE;
 pub use html::write_report_html;
+pub(crate) use plots::padded_range;
 pub use view::write_view_py;
 
 use serde::Serialize;

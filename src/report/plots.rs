@@ -189,7 +189,7 @@ struct LineChart<'a> {
 
 /// The range of `values` (finite ones only), padded by 5% of its width (of the value when all are
 /// equal, 1 when all are zero); `None` when there are none.
-fn padded_range(values: impl Iterator<Item = f64>) -> Option<Range<f64>> {
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> Option<Range<f64>> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
