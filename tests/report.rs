@@ -8,6 +8,8 @@ use quick_xml::events::Event;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 /// Inlet pressure of the synthetic scenarios, Pa (90 mmHg).
 const INLET_PA: f64 = 12_000.0;
 /// Cardiac cycle, s.
@@ -91,10 +93,6 @@ fn plan() -> PlanReport {
 }
 
 /// The full path of `program` if it is on PATH.
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
-}
-
 /// Parses `text` as XML with quick-xml, checking end names and attributes; returns the number of
 /// elements and the largest depth, or the first error with its byte position.
 fn parse_xml(text: &str) -> Result<(usize, usize), String> {
@@ -212,19 +210,9 @@ fn report_refuses_a_metric_without_a_value_per_scenario() {
 /// A headless Chromium loads report.html and exits 0 (skipped without chromium).
 #[test]
 fn report_html_renders_in_headless_chromium() {
-    let Some(chromium) = on_path("chromium").or_else(|| on_path("chromium-browser")) else {
-        println!("skipped: no chromium");
-        return;
-    };
     let (_dir, path, _) = written_report();
-    let output = Command::new(&chromium)
-        .args(["--headless", "--disable-gpu", "--no-sandbox", "--dump-dom"])
-        .arg(&path)
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&output.stdout);
-    println!("{}: exit {}, DOM {} bytes", chromium.display(), output.status, dom.len());
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let Some((status, dom, stderr)) = common::chromium_dom(&path) else { return };
+    assert!(status.success(), "{stderr}");
     assert!(dom.contains("translesional pressure drop"));
 }
 
@@ -237,7 +225,7 @@ fn report_view_py_is_valid_python() {
         .expect("view.py written");
     let text = std::fs::read_to_string(&path).expect("view.py readable");
     assert!(text.contains("[\"stent\",\"stent\"]"));
-    let Some(python) = on_path("python3") else {
+    let Some(python) = common::on_path("python3") else {
         println!("skipped: no python3");
         return;
     };
@@ -289,7 +277,7 @@ fn tiny_scenario(dir: &Path, peak_velocity: f32) {
 /// view.py renders one PNG per scenario under pvpython (skipped without pvpython).
 #[test]
 fn report_view_py_renders_screenshots_under_pvpython() {
-    let Some(pvpython) = on_path("pvpython") else {
+    let Some(pvpython) = common::on_path("pvpython") else {
         println!("skipped: no pvpython");
         return;
     };
@@ -303,7 +291,7 @@ fn report_view_py_renders_screenshots_under_pvpython() {
     let script = out.path().join("view.py");
     write_view_py(&script, &pairs).expect("view.py written");
     let shots = out.path().join("shots");
-    let mut command = match on_path("xvfb-run") {
+    let mut command = match common::on_path("xvfb-run") {
         Some(xvfb) => {
             let mut c = Command::new(xvfb);
             c.arg("-a").arg(&pvpython);

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod common;
+
 /// A small steady stenosis (8 cells across the inlet), run until steady.
 const BASE: &str = "[geometry]\nunits = \"mm\"\n\
 generate = { shape = \"stenosis\", radius = 2.0, length = 12.0, area_reduction_percent = 50.0, stenosis_length = 4.0, center = 5.0 }\n\
@@ -99,6 +101,10 @@ fn a_grid_study_completes_its_table_equals_the_summaries_and_a_second_call_runs_
     assert!(drop[2] > drop[0] && drop[1] > drop[0], "{drop:?}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("<svg") && report.contains("4 complete"));
+    if let Some((status, dom, stderr)) = common::chromium_dom(&out.join("report.html")) {
+        assert!(status.success(), "{stderr}");
+        assert!(dom.contains("Figures against each parameter") && dom.contains("<svg"));
+    }
     // The same study again runs nothing; one value edited reruns only the two runs it changes.
     let (_, again) = run_counted(&study, &out);
     assert_eq!(again, 0, "a complete study runs nothing again");
@@ -244,4 +250,45 @@ fn slurm_scripts_hold_the_array_and_the_dependency_and_list_only_unfinished_runs
         write_scripts(&study, &file, &out, &binary, &opts).unwrap().indices.is_empty(),
         "nothing left to submit"
     );
+}
+
+#[test]
+fn a_plan_study_sweeps_the_planners_stenosis_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // A plan on a 4 mm tube: a virtual stenosis at 8 mm, and a stent over it.
+    let plan = "branch = \"outlet\"\n[case.geometry]\nunits = \"mm\"\n\
+                generate = { shape = \"tube\", radius = 2.0, length = 16.0 }\n\
+                [case.fluid]\ndensity = 1060.0\nviscosity = 3.5e-3\n\
+                [case.inflow]\nflow_rate = 5.19e-7\nramp = 0.02\n\
+                [case.lattice]\ncells_across_inlet = 10\n\
+                [case.run]\ntime = 1.0\nsteady_tolerance = 1e-4\nframes = 1\nbackend = \"cpu\"\n\
+                [[edit]]\nkind = \"stenosis\"\nat_mm = 8.0\nlength_mm = 4.0\narea_reduction_percent = 50.0\n\
+                [[scenario]]\nname = \"stent\"\n[[scenario.edit]]\nkind = \"stent\"\nfrom_mm = 5.0\nto_mm = 11.0\n";
+    std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
+    let path = dir.path().join("study.toml");
+    std::fs::write(
+        &path,
+        "plan = \"plan.toml\"\n[[parameter]]\npath = \"edit.0.area_reduction_percent\"\nvalues = [30.0, 60.0]\n",
+    )
+    .unwrap();
+    let study = Study::load(&path).unwrap();
+    let (table, ran) = run_counted(&study, &out);
+    assert_eq!(ran, 2);
+    assert_eq!(table.counts(), vec![("complete".to_string(), 2)]);
+    let column = |name: &str| table.column(name).unwrap_or_else(|| panic!("{name} in {:?}", table.metrics));
+    let (baseline, stent) = (column("baseline.translesional_drop_pa"), column("stent.translesional_drop_pa"));
+    let stenosis = column("baseline.area_stenosis_percent");
+    println!(
+        "area stenosis {stenosis:?} %, translesional drop baseline {baseline:?} Pa, stented {stent:?} Pa"
+    );
+    // The more severe lesion drops more; the stent takes most of either drop away.
+    assert!(baseline[1] > baseline[0] && stenosis[1] > stenosis[0]);
+    assert!(stent[0] < baseline[0] && stent[1] < 0.5 * baseline[1]);
+    // Every figure is the one in the run's plan.json.
+    let plan_json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("runs").join(&table.rows[1].name).join("plan.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plan_json["scenarios"][0]["metrics"]["translesional_drop_pa"].as_f64().unwrap(), baseline[1]);
 }

@@ -143,7 +143,7 @@ fn run_all(args: StudyRunArgs) -> Result<i32> {
             loaded
                 .runs
                 .iter()
-                .find_map(|r| r.case.as_ref().ok())
+                .find_map(|r| r.job.as_ref().ok().map(hemotwin::study::Job::case))
                 .map(|c| c.lattice.collision)
                 .unwrap_or_default(),
         )?;

@@ -1,5 +1,5 @@
-//! Batch studies: a study file varies a base case (a grid, zipped lists, random or Latin-hypercube
-//! draws, or an uncertainty section), runs every case in its own folder
+//! Batch studies: a study file varies a base case or plan (a grid, zipped lists, random or
+//! Latin-hypercube draws, or an uncertainty section), runs every case in its own folder
 //! `OUT/runs/<index>-<short case hash>/` on this machine (N at a time) or as a Slurm job array, skips
 //! the runs already complete on the next call, and collects one table (`study.csv`), the
 //! uncertainty bands (`uncertainty.csv`) and `report.html`.
@@ -21,6 +21,7 @@ use crate::gpu::BackendChoice;
 use crate::identity::RunIdentity;
 use crate::io::folder::{Existing, OutputFolder};
 use crate::pipeline::{Event, Observer, RunOptions, Silent};
+use crate::plan::Plan;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -52,12 +53,31 @@ pub struct StudyRun {
     pub index: usize,
     /// The value of each parameter (in [`Study::parameters`] order).
     pub values: Vec<Value>,
-    /// The case it runs, or why the case refuses its values (the run is then recorded as failed).
-    pub case: std::result::Result<Case, String>,
-    /// SHA-256 of its resolved case and input files (as in its summary.json).
+    /// What it runs, or why the case (plan) refuses its values (the run is then recorded as failed).
+    pub job: std::result::Result<Job, String>,
+    /// SHA-256 of its resolved case (plan) and input files (as in its summary.json).
     pub hash: String,
     /// Its folder's name under `OUT/runs/`: `<index>-<short hash>`.
     pub name: String,
+}
+
+/// What one run of a study runs.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// A case (`hemotwin run`).
+    Case(Box<Case>),
+    /// A plan (`hemotwin plan`): its scenarios in sub-folders, plan.json beside them.
+    Plan(Box<Plan>),
+}
+
+impl Job {
+    /// The case it runs (a plan's base case).
+    pub fn case(&self) -> &Case {
+        match self {
+            Job::Case(c) => c,
+            Job::Plan(p) => &p.case,
+        }
+    }
 }
 
 /// Where a run stands, read from its folder.
@@ -111,15 +131,31 @@ impl Study {
     pub fn from_toml(text: &str, origin: &Path, folder: &Path) -> Result<Study> {
         let spec: StudySpec =
             toml::from_str(text).map_err(|e| Error::input(origin, format!("invalid study file: {e}")))?;
-        let case_path = folder.join(&spec.case);
-        let case_text = std::fs::read_to_string(&case_path).map_err(|e| Error::io(&case_path, e))?;
+        let (base_path, is_plan) = match (&spec.case, &spec.plan) {
+            (Some(c), None) => (folder.join(c), false),
+            (None, Some(p)) => (folder.join(p), true),
+            _ => {
+                return Err(Error::input(
+                    origin,
+                    "give `case` (a case file) or `plan` (a plan file), one of them",
+                ));
+            }
+        };
+        let base_text = std::fs::read_to_string(&base_path).map_err(|e| Error::io(&base_path, e))?;
         let base: Value = Value::Table(
-            case_text
+            base_text
                 .parse::<toml::Table>()
-                .map_err(|e| Error::input(&case_path, format!("invalid case file: {e}")))?,
+                .map_err(|e| Error::input(&base_path, format!("invalid TOML: {e}")))?,
         );
-        // The base case must stand on its own: a study of a broken case fails at once.
-        Case::from_toml_in(&case_text, &case_path, case_path.parent().unwrap_or(Path::new(".")))?;
+        let base_folder = base_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        // The base must stand on its own: a study of a broken case or plan fails at once.
+        job_of(&base_text, &base_path, &base_folder, is_plan)?;
+        if is_plan && spec.uncertainty.is_some() {
+            return Err(Error::input(
+                origin,
+                "[uncertainty] takes a base `case`; vary a plan with [[parameter]]s",
+            ));
+        }
         let in_study = |e: Error| Error::input(origin, e.to_string());
         let (parameters, rows, uncertainty) = match (&spec.uncertainty, spec.parameters.is_empty()) {
             (Some(_), false) => {
@@ -152,27 +188,34 @@ impl Study {
                 (parameters, rows, false)
             }
         };
-        let case_folder = case_path.parent().unwrap_or(Path::new(".")).to_path_buf();
         // A run whose values the case refuses is recorded as failed, the others run; when every run
         // is refused the study is (a parameter path or value wrong for them all).
         let runs: Vec<StudyRun> = rows
             .into_iter()
             .enumerate()
             .map(|(index, values)| {
-                let case = resolve(&base, &parameters, &values, folder, &case_folder)
-                    .map_err(|e| format!("the case refuses these values: {e}"));
-                let hash = match &case {
-                    Ok(case) => RunIdentity::of(case, None)?.case_hash,
+                let job = resolve(&base, &parameters, &values, folder, &base_folder, is_plan).map_err(|e| {
+                    format!("the {} refuses these values: {e}", if is_plan { "plan" } else { "case" })
+                });
+                let hash = match &job {
+                    Ok(Job::Case(case)) => RunIdentity::of(case, None)?.case_hash,
+                    Ok(Job::Plan(plan)) => {
+                        let edits =
+                            serde_json::to_value(plan.scenarios.iter().map(|s| &s.2).collect::<Vec<_>>())
+                                .map_err(|e| Error::parameter("plan", e.to_string()))?;
+                        let plan_json = serde_json::json!([plan.branch, edits, plan.high_tawss_pa]);
+                        RunIdentity::of(&plan.case, Some(("plan", plan_json)))?.case_hash
+                    }
                     Err(_) => {
                         crate::identity::hex(&sha2::Sha256::digest(describe(&parameters, &values).as_bytes()))
                     }
                 };
                 let name = format!("{index:04}-{}", &hash[..12]);
-                Ok(StudyRun { index, values, case, hash, name })
+                Ok(StudyRun { index, values, job, hash, name })
             })
             .collect::<Result<_>>()?;
-        if let Some(Err(first)) = runs.first().map(|r| &r.case)
-            && runs.iter().all(|r| r.case.is_err())
+        if let Some(Err(first)) = runs.first().map(|r| &r.job)
+            && runs.iter().all(|r| r.job.is_err())
         {
             return Err(Error::input(
                 origin,
@@ -197,25 +240,22 @@ impl Study {
     /// Where run `run` stands in `out`.
     pub fn state(&self, out: &Path, run: &StudyRun) -> RunState {
         let dir = self.run_dir(out, run);
-        if let Err(e) = &run.case {
-            return RunState::Failed(e.clone());
-        }
+        let plan = match &run.job {
+            Err(e) => return RunState::Failed(e.clone()),
+            Ok(job) => matches!(job, Job::Plan(_)),
+        };
         if let Ok(error) = std::fs::read_to_string(dir.join(FAILED_FILE)) {
             return RunState::Failed(error.trim().to_string());
         }
-        let summary: Option<serde_json::Value> =
-            std::fs::read(dir.join("summary.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        if plan {
+            return plan_state(&dir);
+        }
+        let summary = read_json(&dir.join("summary.json"));
         match summary {
             Some(s) if s["case_hash"] == run.hash.as_str() => match s["status"].as_str() {
                 Some("complete") => RunState::Complete,
                 Some("interrupted") => RunState::Interrupted,
-                Some(other) => RunState::Unsound(
-                    other.to_string(),
-                    s["status_reasons"]
-                        .as_array()
-                        .map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; "))
-                        .unwrap_or_default(),
-                ),
+                Some(other) => RunState::Unsound(other.to_string(), reasons(&s)),
                 None => RunState::Pending,
             },
             _ if dir.join("checkpoint.bin").exists() => RunState::Interrupted,
@@ -227,6 +267,62 @@ impl Study {
     pub fn unfinished(&self, out: &Path) -> Vec<usize> {
         self.runs.iter().filter(|r| self.state(out, r) != RunState::Complete).map(|r| r.index).collect()
     }
+}
+
+/// A JSON file's content, when it reads.
+fn read_json(path: &Path) -> Option<serde_json::Value> {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// The `status_reasons` of a summary, joined.
+fn reasons(summary: &serde_json::Value) -> String {
+    summary["status_reasons"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; "))
+        .unwrap_or_default()
+}
+
+/// Where a plan run stands in `dir` (the folder, named by the plan's hash, is its identity):
+/// complete when plan.json says every scenario is; interrupted when a scenario left a checkpoint.
+fn plan_state(dir: &Path) -> RunState {
+    match read_json(&dir.join("plan.json")) {
+        Some(plan) => {
+            let scenarios = plan["scenarios"].as_array().cloned().unwrap_or_default();
+            let unsound: Vec<String> = scenarios
+                .iter()
+                .filter(|s| s["status"] != "complete")
+                .map(|s| {
+                    let name = s["name"].as_str().unwrap_or("?");
+                    let why = read_json(&dir.join(name).join("summary.json"))
+                        .map(|x| reasons(&x))
+                        .unwrap_or_default();
+                    format!("scenario {name} {}: {why}", s["status"].as_str().unwrap_or("?"))
+                })
+                .collect();
+            if unsound.is_empty() && !scenarios.is_empty() {
+                RunState::Complete
+            } else {
+                RunState::Unsound("invalid".into(), unsound.join("; "))
+            }
+        }
+        None => {
+            let interrupted = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.path().join("checkpoint.bin").exists());
+            if interrupted { RunState::Interrupted } else { RunState::Pending }
+        }
+    }
+}
+
+/// The case (`is_plan`: the plan) of `text` read from `origin`, relative paths from `folder`.
+fn job_of(text: &str, origin: &Path, folder: &Path, is_plan: bool) -> Result<Job> {
+    Ok(if is_plan {
+        Job::Plan(Box::new(Plan::from_toml(text, origin, folder)?))
+    } else {
+        Job::Case(Box::new(Case::from_toml_in(text, origin, folder)?))
+    })
 }
 
 /// The parameters of an uncertainty study over `base` (a case as TOML).
@@ -328,21 +424,25 @@ fn nominal(p: &Parameter, base: &Value) -> Value {
     }
 }
 
-/// The base case with `values` set: paths given relative to the study file are made absolute.
+/// The base case or plan with `values` set: paths given relative to the study file are made
+/// absolute.
 fn resolve(
     base: &Value,
     parameters: &[Parameter],
     values: &[Value],
     folder: &Path,
-    case_folder: &Path,
-) -> Result<Case> {
+    base_folder: &Path,
+    is_plan: bool,
+) -> Result<Job> {
     let mut table = base.clone();
     for (p, v) in parameters.iter().zip(values) {
         match &p.setter {
             Setter::Path(path) => {
                 let v = match v {
                     Value::String(s)
-                        if (path == "geometry.surface" || path == "inflow.waveform")
+                        if (path.ends_with("geometry.surface")
+                            || path.ends_with("inflow.waveform")
+                            || path == "case")
                             && !crate::physiology::BUILTIN.contains(&s.as_str())
                             && Path::new(s).is_relative() =>
                     {
@@ -363,7 +463,7 @@ fn resolve(
     }
     let text =
         toml::to_string(&table).map_err(|e| Error::parameter("case", format!("cannot be written: {e}")))?;
-    Case::from_toml_in(&text, Path::new("the case with these values"), case_folder)
+    job_of(&text, Path::new("these values"), base_folder, is_plan)
 }
 
 /// `name = value, ...` of one run's parameters.
@@ -413,8 +513,8 @@ pub fn run_one(study: &Study, index: usize, opts: &StudyOptions) -> Result<RunSt
     })?;
     let out = &opts.out_dir;
     let dir = study.run_dir(out, run);
-    let case = match &run.case {
-        Ok(case) => case,
+    let job = match &run.job {
+        Ok(job) => job,
         Err(e) => return Ok(RunState::Failed(e.clone())),
     };
     let existing = match study.state(out, run) {
@@ -431,8 +531,12 @@ pub fn run_one(study: &Study, index: usize, opts: &StudyOptions) -> Result<RunSt
         existing,
         edits: None,
     };
-    match crate::pipeline::run(case, &run_opts) {
-        Ok(_) | Err(Error::Diverged(_)) => Ok(study.state(out, run)),
+    let ran = match job {
+        Job::Case(case) => crate::pipeline::run(case, &run_opts).map(|_| ()),
+        Job::Plan(plan) => crate::plan::run_plan(plan, &run_opts).map(|_| ()),
+    };
+    match ran {
+        Ok(()) | Err(Error::Diverged(_)) => Ok(study.state(out, run)),
         // Another process holds this run: not a failure of the run.
         Err(e @ Error::Folder { .. }) => Err(e),
         Err(e) => {
@@ -536,9 +640,15 @@ pub fn estimate(study: &Study, out: &Path, mlups: f64) -> Vec<(usize, Result<Run
         .into_iter()
         .map(|index| {
             let estimate =
-                study.runs[index].case.clone().map_err(|e| Error::parameter("case", e)).and_then(|case| {
-                    let setup = crate::pipeline::prepare(&case)?;
-                    let steps = crate::pipeline::planned_steps(&case, &setup.units, &setup.inflow)?;
+                study.runs[index].job.clone().map_err(|e| Error::parameter("case", e)).and_then(|job| {
+                    let case = job.case();
+                    let setup = crate::pipeline::prepare(case)?;
+                    let scenarios = match &job {
+                        Job::Plan(p) => p.scenarios.len() as u64,
+                        Job::Case(_) => 1,
+                    };
+                    let steps =
+                        scenarios * crate::pipeline::planned_steps(case, &setup.units, &setup.inflow)?;
                     let cells = setup.lattice.len();
                     Ok(RunEstimate {
                         index,

@@ -11,13 +11,34 @@ use quick_xml::escape::escape;
 use std::fmt::Write;
 use std::path::Path;
 
-/// The figures plotted against each parameter.
-const PLOTTED: [(&str, &str); 4] = [
+/// The figures plotted against each parameter: a case run's column, or a plan run's scenario
+/// figure (`<scenario>.<figure>`), with its axis label.
+const PLOTTED: [(&str, &str); 7] = [
     ("pressure_drop_pa", "pressure drop inlet to outlet (Pa)"),
     ("pd_pa_min", "lowest Pd/Pa along the centrelines"),
     ("tawss_mean_pa", "area-weighted mean TAWSS (Pa)"),
     ("low_tawss_area_fraction", "wall area fraction with low TAWSS"),
+    ("translesional_drop_pa", "translesional pressure drop (Pa)"),
+    ("pd_pa_distal", "Pd/Pa distal to the lesion"),
+    ("segment.tawss_mean_pa", "mean TAWSS over the lesion (Pa)"),
 ];
+
+/// The columns of `table` to plot, with their axis labels.
+fn plotted(table: &StudyTable) -> Vec<(String, String)> {
+    let mut chosen = Vec::new();
+    for (key, label) in PLOTTED {
+        for m in &table.metrics {
+            match m.split_once('.') {
+                _ if m == key => chosen.push((m.clone(), label.to_string())),
+                Some((scenario, rest)) if rest == key => {
+                    chosen.push((m.clone(), format!("{scenario}: {label}")))
+                }
+                _ => {}
+            }
+        }
+    }
+    chosen
+}
 
 /// Size of one scatter plot, px.
 const PLOT: (u32, u32) = (360, 270);
@@ -70,6 +91,7 @@ pub fn write_study_report(path: &Path, study: &Study, table: &StudyTable) -> Res
         }
         page.push_str("</table>");
     }
+    let plotted = plotted(table);
     page.push_str("<h2>Figures against each parameter</h2><div class=\"figures\">");
     for (k, parameter) in table.parameters.iter().enumerate() {
         let categories = study.parameters[k].values.as_ref().filter(|v| v.iter().any(|x| x.is_str()));
@@ -95,13 +117,13 @@ pub fn write_study_report(path: &Path, study: &Study, table: &StudyTable) -> Res
             ),
             None => parameter.clone(),
         };
-        for (metric, y_desc) in PLOTTED {
+        for (metric, y_desc) in &plotted {
             let Some(y) = table.column(metric) else { continue };
             if let Some(svg) = scatter(&x, &y, &x_desc, y_desc).map_err(fail)? {
                 let _ = write!(
                     page,
                     "<figure class=\"small\"><figcaption>{} against {}</figcaption>{svg}</figure>",
-                    escape(y_desc),
+                    escape(y_desc.as_str()),
                     escape(x_desc.as_str())
                 );
             }
@@ -111,8 +133,8 @@ pub fn write_study_report(path: &Path, study: &Study, table: &StudyTable) -> Res
     for p in &table.parameters {
         let _ = write!(page, "<th>{}</th>", escape(p.as_str()));
     }
-    for (metric, _) in PLOTTED {
-        let _ = write!(page, "<th>{metric}</th>");
+    for (metric, _) in &plotted {
+        let _ = write!(page, "<th>{}</th>", escape(metric.as_str()));
     }
     page.push_str("</tr>");
     for r in &table.rows {
@@ -120,7 +142,7 @@ pub fn write_study_report(path: &Path, study: &Study, table: &StudyTable) -> Res
         for v in &r.values {
             let _ = write!(page, "<td>{}</td>", escape(v.as_str()));
         }
-        for (metric, _) in PLOTTED {
+        for (metric, _) in &plotted {
             let v = table.metrics.iter().position(|m| m == metric).map_or(f64::NAN, |i| r.metrics[i]);
             let _ = write!(page, "<td class=\"num\">{}</td>", format_number(v));
         }

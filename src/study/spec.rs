@@ -9,7 +9,10 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct StudySpec {
     /// The base case file (relative paths from the study file's folder).
-    pub case: PathBuf,
+    pub case: Option<PathBuf>,
+    /// A base plan file instead (`hemotwin plan`): each run is a plan, baseline and treated
+    /// scenarios, and parameters address the plan's fields, e.g. `edit.0.area_reduction_percent`.
+    pub plan: Option<PathBuf>,
     /// Output folder (default `hemotwin-study`; `--out` overrides it).
     pub out: Option<PathBuf>,
     /// How the parameters combine (default grid).

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use std::path::Path;
 use toml::Value;
 
-/// The run-level figures of study.csv: column name and where it is in summary.json.
+/// The figures of a case run in study.csv: column name and where it is in summary.json.
 const METRICS: [(&str, &str); 18] = [
     ("pressure_drop_pa", "/pressure_drop_pa"),
     ("pd_pa_min", "/pd_pa_min/ratio"),
@@ -121,6 +121,41 @@ pub(super) fn cell(value: &Value) -> String {
     }
 }
 
+/// A JSON file's content, when it reads.
+fn read(path: &Path) -> Option<Json> {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// The figures of a case run's summary.json: [`METRICS`], then [`OUTLET_METRICS`] per outlet.
+fn case_figures(summary: &Json) -> Vec<(String, f64)> {
+    let number = |v: Option<&Json>| v.and_then(Json::as_f64).unwrap_or(f64::NAN);
+    let mut figures: Vec<(String, f64)> =
+        METRICS.iter().map(|(name, pointer)| (name.to_string(), number(summary.pointer(pointer)))).collect();
+    for p in summary["ports"].as_array().into_iter().flatten().filter(|p| p["role"] == "outlet") {
+        let name = p["name"].as_str().unwrap_or("?");
+        figures.extend(
+            OUTLET_METRICS.iter().map(|(pattern, field)| (pattern.replace("{}", name), number(p.get(field)))),
+        );
+    }
+    figures
+}
+
+/// The figures of a plan run's plan.json: every scenario's metrics as `<scenario>.<metric>`
+/// (nested ones joined by dots, e.g. `stent.segment.tawss_mean_pa`).
+fn plan_figures(plan: &Json) -> Vec<(String, f64)> {
+    fn flatten(prefix: &str, value: &Json, into: &mut Vec<(String, f64)>) {
+        match value {
+            Json::Object(map) => map.iter().for_each(|(k, v)| flatten(&format!("{prefix}.{k}"), v, into)),
+            v => into.push((prefix.to_string(), v.as_f64().unwrap_or(f64::NAN))),
+        }
+    }
+    let mut figures = Vec::new();
+    for s in plan["scenarios"].as_array().into_iter().flatten() {
+        flatten(s["name"].as_str().unwrap_or("?"), &s["metrics"], &mut figures);
+    }
+    figures
+}
+
 /// A figure as the tables write it: exact (it reads back to the same f64), in scientific notation
 /// below 1e-3 and from 1e6; empty when not finite.
 fn number(v: f64) -> String {
@@ -134,59 +169,46 @@ fn number(v: f64) -> String {
 /// Reads every run's folder under `out` and writes study.csv, uncertainty.csv (an uncertainty
 /// study) and report.html, atomically.
 pub fn collect(study: &Study, out: &Path) -> Result<StudyTable> {
-    let summaries: Vec<Option<Json>> = study
+    // Each run's figures as (column, value), in the order they come; the columns are their union.
+    let figures: Vec<Vec<(String, f64)>> = study
         .runs
         .iter()
         .map(|r| {
-            std::fs::read(study.run_dir(out, r).join("summary.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Json>(&b).ok())
-                .filter(|s| s["case_hash"] == r.hash.as_str())
+            let dir = study.run_dir(out, r);
+            match &r.job {
+                Ok(super::Job::Plan(_)) => read(&dir.join("plan.json")).map(|p| plan_figures(&p)),
+                _ => read(&dir.join("summary.json"))
+                    .filter(|s| s["case_hash"] == r.hash.as_str())
+                    .map(|s| case_figures(&s)),
+            }
+            .unwrap_or_default()
         })
         .collect();
-    let mut outlets: Vec<String> = Vec::new();
-    for s in summaries.iter().flatten() {
-        for p in s["ports"].as_array().into_iter().flatten().filter(|p| p["role"] == "outlet") {
-            if let Some(name) = p["name"].as_str().filter(|n| !outlets.iter().any(|o| o == n)) {
-                outlets.push(name.to_string());
-            }
+    let mut metrics: Vec<String> = Vec::new();
+    for (name, _) in figures.iter().flatten() {
+        if !metrics.contains(name) {
+            metrics.push(name.clone());
         }
     }
-    let mut metrics: Vec<String> = METRICS.iter().map(|(name, _)| name.to_string()).collect();
-    for o in &outlets {
-        metrics.extend(OUTLET_METRICS.iter().map(|(pattern, _)| pattern.replace("{}", o)));
-    }
-    let rows: Vec<Row> =
-        study
-            .runs
-            .iter()
-            .zip(&summaries)
-            .map(|(run, summary)| {
-                let state = study.state(out, run);
-                let mut figures: Vec<f64> = METRICS
+    let rows: Vec<Row> = study
+        .runs
+        .iter()
+        .zip(&figures)
+        .map(|(run, figures)| {
+            let state = study.state(out, run);
+            Row {
+                index: run.index,
+                name: run.name.clone(),
+                status: state.word().to_string(),
+                reason: state.reason().to_string(),
+                values: run.values.iter().map(cell).collect(),
+                metrics: metrics
                     .iter()
-                    .map(|(_, pointer)| {
-                        summary.as_ref().and_then(|s| s.pointer(pointer)?.as_f64()).unwrap_or(f64::NAN)
-                    })
-                    .collect();
-                for o in &outlets {
-                    let port = summary.as_ref().and_then(|s| {
-                        s["ports"].as_array()?.iter().find(|p| p["name"] == o.as_str()).cloned()
-                    });
-                    figures.extend(OUTLET_METRICS.iter().map(|(_, field)| {
-                        port.as_ref().and_then(|p| p[*field].as_f64()).unwrap_or(f64::NAN)
-                    }));
-                }
-                Row {
-                    index: run.index,
-                    name: run.name.clone(),
-                    status: state.word().to_string(),
-                    reason: state.reason().to_string(),
-                    values: run.values.iter().map(cell).collect(),
-                    metrics: figures,
-                }
-            })
-            .collect();
+                    .map(|m| figures.iter().find(|(n, _)| n == m).map_or(f64::NAN, |f| f.1))
+                    .collect(),
+            }
+        })
+        .collect();
     let parameters: Vec<String> = study.parameters.iter().map(|p| p.name.clone()).collect();
     let mut table = StudyTable { parameters, metrics, rows, bands: Vec::new() };
     if study.uncertainty {

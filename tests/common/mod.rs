@@ -58,3 +58,25 @@ pub fn run_steady(case: &Case, ramp_steps: u64, min_steps: u64, max_steps: u64, 
     let stress = flow.stress().unwrap();
     Steady { steps: flow.steps_done(), flow, moments: prev, residual_per_step: residual, stress }
 }
+
+/// The first `program` on the PATH.
+pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// `page` loaded by a headless Chromium: its exit status and the DOM it built; `None` (with a
+/// line saying so) where no chromium is installed.
+pub fn chromium_dom(page: &Path) -> Option<(std::process::ExitStatus, String, String)> {
+    let Some(chromium) = on_path("chromium").or_else(|| on_path("chromium-browser")) else {
+        println!("skipped: no chromium");
+        return None;
+    };
+    let output = std::process::Command::new(&chromium)
+        .args(["--headless", "--disable-gpu", "--no-sandbox", "--dump-dom"])
+        .arg(page)
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout).to_string();
+    println!("{}: {}, DOM {} bytes", chromium.display(), output.status, dom.len());
+    Some((output.status, dom, String::from_utf8_lossy(&output.stderr).to_string()))
+}
