@@ -147,7 +147,10 @@ pub fn planned_steps(case: &Case, units: &LatticeUnits, inflow: &Inflow) -> Resu
     match (case.run.steps, case.run.time, case.run.cycles.zip(inflow.period())) {
         (Some(s), _, _) => Ok(s),
         (None, Some(t), _) => Ok(units.steps(t)),
-        (None, None, Some((c, period))) => Ok(units.steps(c * period)),
+        // Whole cycles of whole steps: the cycle closes at multiples of `steps(period)`, and a run
+        // of `cycles` cycles ends exactly at one of them (ceil(c P / dt) falls a step short of c
+        // ceil(P / dt) for about half of all time steps, leaving the last cycle unclosed).
+        (None, None, Some((c, period))) => Ok((c * units.steps(period) as f64).ceil() as u64),
         (None, None, None) => Err(Error::parameter("run", "give `time`, `steps` or `cycles`")),
     }
 }
