@@ -8,4 +8,4 @@ pub(crate) mod kernels;
 
 pub use bandwidth::{TriadParams, triad_bandwidth, triad_shader_source};
 pub use choice::{BackendChoice, Resolved, resolve};
-pub use context::{AdapterSummary, GpuContext, list_adapters, open};
+pub use context::{AdapterSummary, GpuContext, list_adapters, on_adapter, open};

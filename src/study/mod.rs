@@ -481,7 +481,8 @@ pub fn describe(parameters: &[Parameter], values: &[Value]) -> String {
 pub struct StudyOptions {
     /// The study's output folder.
     pub out_dir: PathBuf,
-    /// Runs at a time (the CPU threads are divided between them).
+    /// Runs at a time: the CPU threads are divided between them, and the k-th runs on the k-th GPU
+    /// where there are several.
     pub parallel: usize,
     /// Overrides every case's backend.
     pub backend: Option<BackendChoice>,
@@ -580,15 +581,17 @@ pub fn run_study(study: &Study, opts: &StudyOptions) -> Result<StudyTable> {
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let collect_lock = Mutex::new(());
     std::thread::scope(|scope| {
-        for pool in &pools {
-            scope.spawn(|| {
+        for (slot, pool) in pools.iter().enumerate() {
+            let (queue, done, first_error, collect_lock) = (&queue, &done, &first_error, &collect_lock);
+            scope.spawn(move || {
                 loop {
                     if opts.stop.load(Ordering::SeqCst) {
                         return;
                     }
                     let next = queue.lock().ok().and_then(|mut q| q.next());
                     let Some(index) = next else { return };
-                    let state = pool.install(|| run_one(study, index, opts));
+                    // The worker's runs on its own GPU where there are several.
+                    let state = pool.install(|| crate::gpu::on_adapter(slot, || run_one(study, index, opts)));
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     let line = match &state {
                         Ok(s) => format!(
