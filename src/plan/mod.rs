@@ -118,7 +118,7 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
         )
     })?;
     let on_wall = wall_vertices(vessel);
-    let origin = extension_length(vessel, &on_wall, line);
+    let (origin, own_end) = own_stretch(vessel, &on_wall, line);
     // Abscissae from the vessel's own inlet (behind any flow extension).
     let shifted: Vec<Vec<f64>> =
         base.lines.iter().map(|l| l.abscissa.iter().map(|s| s - origin).collect()).collect();
@@ -130,7 +130,20 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
         base.lines.iter().map(|l| l.radius.iter().map(|r| r + 0.5 * base.units.dx_m).collect()).collect();
     let path_of = |k: usize| CenterlinePath { points: &smooth[k], abscissa: &shifted[k], radius: &radius[k] };
     let index = base.lines.iter().position(|l| l.outlet == branch).unwrap_or(0);
-    let path = path_of(index);
+    // The edits stay on the vessel's own wall: the branch's path stops where the flow extensions
+    // begin (an edit reaching into one is refused, naming the path's own span).
+    let own: Vec<usize> = (0..shifted[index].len())
+        .filter(|&k| (0.0..=own_end - origin).contains(&shifted[index][k]))
+        .collect();
+    let span = match (own.first(), own.last()) {
+        (Some(&a), Some(&b)) => a..b + 1,
+        _ => 0..shifted[index].len(),
+    };
+    let path = CenterlinePath {
+        points: &smooth[index][span.clone()],
+        abscissa: &shifted[index][span.clone()],
+        radius: &radius[index][span],
+    };
     let others: Vec<CenterlinePath<'_>> =
         (0..base.lines.len()).filter(|&k| k != index).map(path_of).collect();
     // Every scenario on the baseline's spacing: the same lattice resolution, whatever the edits.
@@ -140,12 +153,19 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     // Each scenario's vessel, edited.
     let mut edited = Vec::new();
     let mut lesion = (f64::INFINITY, f64::NEG_INFINITY);
-    for (name, edits, edit_lines) in &plan.scenarios {
+    let lesion_edits = plan.scenarios.first().map_or(0, |s| s.1.len());
+    for (scenario, (name, edits, edit_lines)) in plan.scenarios.iter().enumerate() {
         say(&format!(
             "scenario {name}: {}",
             if edit_lines.is_empty() { "no edits".into() } else { edit_lines.join("; ") }
         ));
-        let (surface, reports) = apply_edits_in_tree(&vessel.surface, &vessel.tags, &path, &others, edits)?;
+        let (surface, reports) = apply_edits_in_tree(&vessel.surface, &vessel.tags, &path, &others, edits)
+            .map_err(|e| match e {
+                Error::Parameter { field, message } => {
+                    Error::Parameter { field: plan_field(&field, scenario, lesion_edits), message }
+                }
+                e => e,
+            })?;
         for r in &reports {
             lesion = (lesion.0.min(r.from), lesion.1.max(r.to));
         }
@@ -280,12 +300,35 @@ fn wall_vertices(vessel: &Vessel) -> Vec<bool> {
     wall
 }
 
-/// The length (m) of the flow extension before the vessel's own inlet along `line`: the abscissa
-/// of the first point whose nearest wall vertex (`on_wall`) is not on an extension (0 without
-/// extensions).
-fn extension_length(vessel: &Vessel, on_wall: &[bool], line: &crate::lattice::Centerline) -> f64 {
+/// The plan file's name for `field` of an edit error (`plan.edits[k].at`) in scenario `scenario`,
+/// whose edits are the plan's `lesion` edits and then its own: `edit[k].at_mm` or
+/// `scenario[j].edit[i].at_mm`.
+fn plan_field(field: &str, scenario: usize, lesion: usize) -> String {
+    let Some((k, rest)) = field.strip_prefix("plan.edits[").and_then(|f| f.split_once(']')) else {
+        return field.to_string();
+    };
+    let Ok(k) = k.parse::<usize>() else { return field.to_string() };
+    let place = if k < lesion || scenario == 0 {
+        format!("edit[{k}]")
+    } else {
+        format!("scenario[{}].edit[{}]", scenario - 1, k - lesion)
+    };
+    let name = match rest.trim_start_matches('.') {
+        "" => String::new(),
+        n @ ("at" | "length" | "from" | "to" | "diameter") => format!(".{n}_mm"),
+        n @ ("area_reduction" | "oversize") => format!(".{n}_percent"),
+        n => format!(".{n}"),
+    };
+    format!("{place}{name}")
+}
+
+/// The vessel's own stretch of `line` (abscissa, m) between its flow extensions: the first and last
+/// points whose nearest wall vertex (`on_wall`) is not on an extension (0 to the line's end
+/// without extensions).
+fn own_stretch(vessel: &Vessel, on_wall: &[bool], line: &crate::lattice::Centerline) -> (f64, f64) {
+    let last = line.abscissa.last().copied().unwrap_or(0.0);
     if vessel.extension.is_empty() {
-        return 0.0;
+        return (0.0, last);
     }
     let surface = &vessel.surface;
     // The vertices of the vessel's own wall: of a wall triangle outside the extensions.
@@ -296,13 +339,31 @@ fn extension_length(vessel: &Vessel, on_wall: &[bool], line: &crate::lattice::Ce
         }
     }
     let wall: Vec<usize> = (0..surface.vertices.len()).filter(|&v| on_wall[v]).collect();
-    for (k, p) in line.points.iter().enumerate() {
-        let nearest = wall.iter().min_by(|&&a, &&b| {
-            (surface.vertices[a] - p).norm_squared().total_cmp(&(surface.vertices[b] - p).norm_squared())
-        });
-        if nearest.is_some_and(|&v| own[v]) {
-            return line.abscissa[k];
-        }
+    let on_own = |p: &Point3<f64>| {
+        wall.iter()
+            .min_by(|&&a, &&b| {
+                (surface.vertices[a] - p).norm_squared().total_cmp(&(surface.vertices[b] - p).norm_squared())
+            })
+            .is_some_and(|&v| own[v])
+    };
+    let first = line.points.iter().position(on_own);
+    let after = line.points.iter().rposition(on_own);
+    match (first, after) {
+        (Some(a), Some(b)) => (line.abscissa[a], line.abscissa[b]),
+        _ => (0.0, last),
     }
-    0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_field;
+
+    #[test]
+    fn edit_errors_name_the_plan_files_fields() {
+        assert_eq!(plan_field("plan.edits[0].at", 0, 1), "edit[0].at_mm");
+        assert_eq!(plan_field("plan.edits[0].area_reduction", 1, 1), "edit[0].area_reduction_percent");
+        assert_eq!(plan_field("plan.edits[1].to", 1, 1), "scenario[0].edit[0].to_mm");
+        assert_eq!(plan_field("plan.edits[3]", 2, 1), "scenario[1].edit[2]");
+        assert_eq!(plan_field("geometry.ports", 0, 1), "geometry.ports");
+    }
 }
