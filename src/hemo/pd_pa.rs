@@ -21,14 +21,16 @@ pub struct PdPa {
 }
 
 /// Pd/Pa along the centerlines: the fluid cell under each centerline point, and the time-averaged
-/// pressure there.
-#[derive(Serialize, Deserialize)]
+/// pressure there (with each sample, for the peaks of drops between two points).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CenterlinePressure {
     /// (line, point index, cell) of every point that lies on a fluid cell.
     probes: Vec<(usize, usize, u32)>,
     /// Time-weighted sum of the pressure (Pa) at each probe, and the total weight (s).
     sums: Vec<f64>,
     weight: f64,
+    /// The pressure (Pa) at each probe in each sample added since the last reset.
+    samples: Vec<Vec<f32>>,
 }
 
 impl CenterlinePressure {
@@ -52,22 +54,44 @@ impl CenterlinePressure {
             }
         }
         let sums = vec![0.0; probes.len()];
-        CenterlinePressure { probes, sums, weight: 0.0 }
+        CenterlinePressure { probes, sums, weight: 0.0, samples: Vec::new() }
     }
 
     /// Adds the pressure (lattice pressure plus `shift`, Pa) of `moments` at every probe, weighted
     /// by `duration` (s).
     pub fn add(&mut self, moments: &[[f32; 4]], units: &LatticeUnits, shift: f64, duration: f64) {
+        let mut sample = Vec::with_capacity(self.probes.len());
         for (s, &(_, _, cell)) in self.sums.iter_mut().zip(&self.probes) {
-            *s += (units.pressure_to_si(f64::from(moments[cell as usize][0])) + shift) * duration;
+            let p = units.pressure_to_si(f64::from(moments[cell as usize][0])) + shift;
+            *s += p * duration;
+            sample.push(p as f32);
         }
+        self.samples.push(sample);
         self.weight += duration;
+    }
+
+    /// The largest drop (Pa) over the samples from the probe of line `line` nearest abscissa `from`
+    /// (m) to the one nearest `to`: the peak of p(from, t) - p(to, t); NaN without probes there.
+    pub fn peak_drop(&self, lines: &[Centerline], line: usize, from: f64, to: f64) -> f64 {
+        let nearest = |x: f64| {
+            (0..self.probes.len()).filter(|&j| self.probes[j].0 == line).min_by(|&a, &b| {
+                let s = |j: usize| (lines[line].abscissa[self.probes[j].1] - x).abs();
+                s(a).total_cmp(&s(b))
+            })
+        };
+        match (nearest(from), nearest(to)) {
+            (Some(a), Some(b)) => {
+                self.samples.iter().map(|p| f64::from(p[a] - p[b])).fold(f64::NAN, f64::max)
+            }
+            _ => f64::NAN,
+        }
     }
 
     /// Forgets the sums (a new averaging window).
     pub fn reset(&mut self) {
         self.sums.iter_mut().for_each(|s| *s = 0.0);
         self.weight = 0.0;
+        self.samples.clear();
     }
 
     /// The lowest Pd/Pa along the lines and where it is. The proximal (aortic) pressure is the first

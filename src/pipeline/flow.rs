@@ -85,6 +85,8 @@ pub(super) struct Progress {
     pub(super) along: CenterlinePressure,
     /// Pd/Pa at every centerline probe over the last complete cycle.
     pub(super) pd_pa_along: Vec<PdPa>,
+    /// The pressure along the centerlines over the last complete cycle, sample by sample.
+    pub(super) window_along: Option<CenterlinePressure>,
     /// Highest Mach number of the running cycle, of the last complete one, and of the whole run.
     cycle_peak_mach: f64,
     pub(super) window_peak_mach: f64,
@@ -234,6 +236,7 @@ impl FlowRun {
             progress: Progress {
                 along,
                 pd_pa_along: Vec::new(),
+                window_along: None,
                 cycle_peak_mach: 0.0,
                 window_peak_mach: 0.0,
                 max_mach: 0.0,
@@ -504,6 +507,7 @@ impl FlowRun {
             self.coupling.levelled(),
         );
         self.progress.window_peak_mach = std::mem::take(&mut self.progress.cycle_peak_mach);
+        self.progress.window_along = Some(self.progress.along.clone());
         self.progress.along.reset();
         self.progress.cycle_start = self.progress.series.len();
         converged
@@ -675,7 +679,7 @@ impl FlowRun {
 }
 
 /// First bytes of checkpoint.bin, with the format version.
-const CHECKPOINT_MAGIC: &[u8; 8] = b"HTCKPT02";
+const CHECKPOINT_MAGIC: &[u8; 8] = b"HTCKPT03";
 
 /// Bytes of checkpoint.bin before the outlet states: the magic and six counts.
 const HEADER: usize = 8 + 6 * 8;

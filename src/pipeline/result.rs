@@ -5,7 +5,9 @@ use super::flow::{FlowRun, PortSample};
 use super::summary::{PortSummary, Summary};
 use crate::error::Result;
 use crate::geometry::vessel::Vessel;
-use crate::hemo::{PdPa, SectionMeasure, WallAverages, WallFields, WallShearSummary, lowest_and_at};
+use crate::hemo::{
+    CenterlinePressure, PdPa, SectionMeasure, WallAverages, WallFields, WallShearSummary, lowest_and_at,
+};
 use crate::lattice::{Centerline, Lattice, PortRole};
 use crate::units::LatticeUnits;
 
@@ -33,6 +35,8 @@ pub struct FlowResult {
     pub moments: Vec<[f32; 4]>,
     /// Pd/Pa at every centerline probe, time-averaged over the window.
     pub pd_pa_along: Vec<PdPa>,
+    /// The pressure along the centerlines over the window, sample by sample (peaks of drops).
+    pub pressure_along: CenterlinePressure,
     /// Highest velocity magnitude in the flow over the window (m/s).
     pub peak_velocity_m_s: f64,
 }
@@ -67,12 +71,15 @@ impl FlowRun {
         }
         let (aortic, levelled) = (self.case.indices.aortic_pressure, self.coupling.levelled());
         // The window: the last complete cycle, else (steady, or less than a cycle run) the final state.
-        let pd_pa_along = if self.progress.complete.is_none() {
-            self.progress.along.reset();
-            self.progress.along.add(&self.moments, &units, shift, 1.0);
-            self.progress.along.ratios(&self.lines, aortic, levelled)
-        } else {
-            std::mem::take(&mut self.progress.pd_pa_along)
+        let (pd_pa_along, pressure_along) = match self.progress.window_along.take() {
+            Some(window) if self.progress.complete.is_some() => {
+                (std::mem::take(&mut self.progress.pd_pa_along), window)
+            }
+            _ => {
+                self.progress.along.reset();
+                self.progress.along.add(&self.moments, &units, shift, 1.0);
+                (self.progress.along.ratios(&self.lines, aortic, levelled), self.progress.along.clone())
+            }
         };
         let pd_pa = lowest_and_at(&pd_pa_along, self.case.indices.point);
         let series = &self.progress.series;
@@ -232,6 +239,7 @@ impl FlowRun {
             units,
             moments: std::mem::take(&mut self.moments),
             pd_pa_along,
+            pressure_along,
             peak_velocity_m_s: self.progress.window_peak_mach * units.sound_speed_m_s(),
             vessel: self.vessel,
             lattice: self.lattice,

@@ -33,6 +33,8 @@ pub struct ScenarioMetrics {
     /// Pressure drop along the branch centreline from one reference diameter proximal of the lesion
     /// to one distal (Pa, mean over the window).
     pub translesional_drop_pa: f64,
+    /// The largest of that drop over the window (Pa): its peak through the cycle.
+    pub translesional_drop_peak_pa: f64,
     /// Pd/Pa one reference diameter distal of the lesion.
     pub pd_pa_distal: f64,
     /// Lowest Pd/Pa along the branch.
@@ -77,6 +79,11 @@ pub fn measure(flow: &FlowResult, branch: usize, range: (f64, f64), high_tawss: 
         pressure_drop_mean_pa: port.pressure_drop_mean_pa.unwrap_or(f64::NAN),
         pressure_drop_peak_pa: port.pressure_drop_peak_pa.unwrap_or(f64::NAN),
         translesional_drop_pa: aortic * (proximal - distal),
+        translesional_drop_peak_pa: flow
+            .lines
+            .iter()
+            .position(|l| l.outlet == branch)
+            .map_or(f64::NAN, |k| flow.pressure_along.peak_drop(&flow.lines, k, a - diameter, b + diameter)),
         pd_pa_distal: distal,
         pd_pa_min: along.iter().map(|p| p.ratio).fold(f64::NAN, f64::min),
         branch_flow_m3_s: port.measure.flow_m3_s,
@@ -192,6 +199,7 @@ impl ScenarioMetrics {
             ("pressure drop to the branch outlet, mean", "Pa", self.pressure_drop_mean_pa, true),
             ("pressure drop to the branch outlet, peak", "Pa", self.pressure_drop_peak_pa, true),
             ("translesional pressure drop, mean", "Pa", self.translesional_drop_pa, true),
+            ("translesional pressure drop, peak", "Pa", self.translesional_drop_peak_pa, true),
             ("Pd/Pa distal to the lesion", "", self.pd_pa_distal, false),
             ("lowest Pd/Pa along the branch", "", self.pd_pa_min, false),
             ("branch flow", "mL/s", self.branch_flow_m3_s * 1e6, false),
