@@ -140,18 +140,16 @@ fn value_at(p: &Parameter, u: f64) -> Result<Value> {
 pub fn set_path(root: &mut Value, path: &str, value: Value) -> Result<()> {
     let keys: Vec<&str> = path.split('.').collect();
     let bad = |why: String| Error::parameter(format!("parameter {path}"), why);
-    let (last, parents) = keys.split_last().ok_or_else(|| bad("is empty".into()))?;
-    let mut here: &mut Value = root;
-    for (depth, key) in parents.iter().enumerate() {
-        let next = keys.get(depth + 1).copied().unwrap_or(last);
-        here = match here {
-            Value::Table(t) => t.entry(key.to_string()).or_insert_with(|| {
-                if next.parse::<usize>().is_ok() {
-                    Value::Array(Vec::new())
-                } else {
-                    Value::Table(toml::Table::new())
-                }
-            }),
+    let mut slot: &mut Value = root;
+    for (depth, key) in keys.iter().enumerate() {
+        // What a missing key becomes: the container the next key needs, or (the last) a placeholder.
+        let empty = match keys.get(depth + 1) {
+            Some(next) if next.parse::<usize>().is_ok() => Value::Array(Vec::new()),
+            Some(_) => Value::Table(toml::Table::new()),
+            None => Value::Boolean(false),
+        };
+        slot = match slot {
+            Value::Table(t) => t.entry(key.to_string()).or_insert(empty),
             Value::Array(a) => {
                 let i: usize =
                     key.parse().map_err(|_| bad(format!("`{key}` indexes an array: give a number")))?;
@@ -161,16 +159,6 @@ pub fn set_path(root: &mut Value, path: &str, value: Value) -> Result<()> {
             _ => return Err(bad(format!("`{key}` is inside a value that is not a table"))),
         };
     }
-    let slot = match here {
-        Value::Table(t) => t.entry(last.to_string()).or_insert(Value::Boolean(false)),
-        Value::Array(a) => {
-            let i: usize =
-                last.parse().map_err(|_| bad(format!("`{last}` indexes an array: give a number")))?;
-            let n = a.len();
-            a.get_mut(i).ok_or_else(|| bad(format!("index {i} is beyond the {n} elements there")))?
-        }
-        _ => return Err(bad(format!("`{last}` is inside a value that is not a table"))),
-    };
     *slot = match (&*slot, value) {
         (Value::Integer(_), Value::Float(f)) if f.is_finite() => Value::Integer(f.round() as i64),
         (_, v) => v,
@@ -192,5 +180,49 @@ pub fn number_at(root: &Value, path: &str) -> Option<f64> {
         Value::Float(f) => Some(*f),
         Value::Integer(i) => Some(*i as f64),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameter(values: Option<Vec<Value>>, distribution: Option<Distribution>) -> Parameter {
+        Parameter { name: "p".into(), setter: Setter::Path("p".into()), values, distribution }
+    }
+
+    #[test]
+    fn paths_set_nested_keys_array_elements_and_round_integers() {
+        let mut root: Value =
+            toml::from_str("[lattice]\ncells = 12\n[[outlets]]\nresistance = 1.0\n").unwrap();
+        set_path(&mut root, "lattice.cells", Value::Float(15.6)).unwrap();
+        set_path(&mut root, "outlets.0.resistance", Value::Float(2.5)).unwrap();
+        set_path(&mut root, "geometry.generate.radius", Value::Float(2.0)).unwrap();
+        assert_eq!(root["lattice"]["cells"], Value::Integer(16));
+        assert_eq!(number_at(&root, "outlets.0.resistance"), Some(2.5));
+        assert_eq!(number_at(&root, "geometry.generate.radius"), Some(2.0));
+        let e = set_path(&mut root, "outlets.3.resistance", Value::Float(1.0)).unwrap_err().to_string();
+        assert!(e.contains("parameter outlets.3.resistance") && e.contains("beyond the 1 elements"), "{e}");
+        assert!(set_path(&mut root, "lattice.cells.x", Value::Float(1.0)).is_err());
+    }
+
+    #[test]
+    fn designs_combine_zip_and_stratify() {
+        let list = |n: i64| parameter(Some((0..n).map(Value::Integer).collect()), None);
+        assert_eq!(draw(Design::Grid, &[list(2), list(3)], None, 1).unwrap().len(), 6);
+        assert_eq!(draw(Design::Zip, &[list(3), list(3)], None, 1).unwrap().len(), 3);
+        assert!(draw(Design::Zip, &[list(3), list(2)], None, 1).is_err());
+        // Latin hypercube: each of the 8 strata of [0, 1) drawn exactly once.
+        let uniform = parameter(None, Some(Distribution::Uniform { low: 0.0, high: 1.0 }));
+        let rows = draw(Design::Lhs, &[uniform], Some(8), 7).unwrap();
+        let mut strata: Vec<usize> = rows.iter().map(|r| (r[0].as_float().unwrap() * 8.0) as usize).collect();
+        strata.sort_unstable();
+        assert_eq!(strata, (0..8).collect::<Vec<_>>());
+        // The same seed draws the same runs.
+        let normal = parameter(None, Some(Distribution::Normal { mean: 1.0, sd: 0.1 }));
+        assert_eq!(
+            draw(Design::Random, std::slice::from_ref(&normal), Some(4), 3).unwrap(),
+            draw(Design::Random, &[normal], Some(4), 3).unwrap()
+        );
     }
 }
