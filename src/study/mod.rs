@@ -239,6 +239,26 @@ impl Study {
 
     /// Where run `run` stands in `out`.
     pub fn state(&self, out: &Path, run: &StudyRun) -> RunState {
+        self.state_from(out, run, self.record(out, run).as_ref())
+    }
+
+    /// The record run `run` ends with in `out`, when there is one: a case's summary.json (of this
+    /// case hash), a plan's plan.json (the folder, named by the plan's hash, is its identity).
+    pub(crate) fn record(&self, out: &Path, run: &StudyRun) -> Option<serde_json::Value> {
+        let dir = self.run_dir(out, run);
+        match &run.job {
+            Ok(Job::Plan(_)) => read_json(&dir.join("plan.json")),
+            _ => read_json(&dir.join("summary.json")).filter(|s| s["case_hash"] == run.hash.as_str()),
+        }
+    }
+
+    /// Where run `run` stands in `out`, given its `record` (see [`Study::record`]).
+    pub(crate) fn state_from(
+        &self,
+        out: &Path,
+        run: &StudyRun,
+        record: Option<&serde_json::Value>,
+    ) -> RunState {
         let dir = self.run_dir(out, run);
         let plan = match &run.job {
             Err(e) => return RunState::Failed(e.clone()),
@@ -248,18 +268,17 @@ impl Study {
             return RunState::Failed(error.trim().to_string());
         }
         if plan {
-            return plan_state(&dir);
+            return plan_state(&dir, record);
         }
-        let summary = read_json(&dir.join("summary.json"));
-        match summary {
-            Some(s) if s["case_hash"] == run.hash.as_str() => match s["status"].as_str() {
+        match record {
+            Some(s) => match s["status"].as_str() {
                 Some("complete") => RunState::Complete,
                 Some("interrupted") => RunState::Interrupted,
-                Some(other) => RunState::Unsound(other.to_string(), reasons(&s)),
+                Some(other) => RunState::Unsound(other.to_string(), reasons(s)),
                 None => RunState::Pending,
             },
-            _ if dir.join("checkpoint.bin").exists() => RunState::Interrupted,
-            _ => RunState::Pending,
+            None if dir.join("checkpoint.bin").exists() => RunState::Interrupted,
+            None => RunState::Pending,
         }
     }
 
@@ -270,7 +289,7 @@ impl Study {
 }
 
 /// A JSON file's content, when it reads.
-fn read_json(path: &Path) -> Option<serde_json::Value> {
+pub(crate) fn read_json(path: &Path) -> Option<serde_json::Value> {
     std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
 }
 
@@ -282,10 +301,10 @@ fn reasons(summary: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-/// Where a plan run stands in `dir` (the folder, named by the plan's hash, is its identity):
-/// complete when plan.json says every scenario is; interrupted when a scenario left a checkpoint.
-fn plan_state(dir: &Path) -> RunState {
-    match read_json(&dir.join("plan.json")) {
+/// Where a plan run stands in `dir`, given its `plan` json: complete when it says every scenario
+/// is; interrupted when, without it, a scenario left a checkpoint.
+fn plan_state(dir: &Path, plan: Option<&serde_json::Value>) -> RunState {
+    match plan {
         Some(plan) => {
             let scenarios = plan["scenarios"].as_array().cloned().unwrap_or_default();
             let unsound: Vec<String> = scenarios
@@ -643,24 +662,26 @@ pub fn estimate(study: &Study, out: &Path, mlups: f64) -> Vec<(usize, Result<Run
         .into_iter()
         .map(|index| {
             let estimate =
-                study.runs[index].job.clone().map_err(|e| Error::parameter("case", e)).and_then(|job| {
-                    let case = job.case();
-                    let setup = crate::pipeline::prepare(case)?;
-                    let scenarios = match &job {
-                        Job::Plan(p) => p.scenarios.len() as u64,
-                        Job::Case(_) => 1,
-                    };
-                    let steps =
-                        scenarios * crate::pipeline::planned_steps(case, &setup.units, &setup.inflow)?;
-                    let cells = setup.lattice.len();
-                    Ok(RunEstimate {
-                        index,
-                        fluid_cells: cells,
-                        memory_bytes: setup.lattice.bytes_per_cell() * cells as f64,
-                        steps,
-                        seconds: cells as f64 * steps as f64 / (mlups * 1e6),
-                    })
-                });
+                study.runs[index].job.as_ref().map_err(|e| Error::parameter("case", e.clone())).and_then(
+                    |job| {
+                        let case = job.case();
+                        let setup = crate::pipeline::prepare(case)?;
+                        let scenarios = match job {
+                            Job::Plan(p) => p.scenarios.len() as u64,
+                            Job::Case(_) => 1,
+                        };
+                        let steps =
+                            scenarios * crate::pipeline::planned_steps(case, &setup.units, &setup.inflow)?;
+                        let cells = setup.lattice.len();
+                        Ok(RunEstimate {
+                            index,
+                            fluid_cells: cells,
+                            memory_bytes: setup.lattice.bytes_per_cell() * cells as f64,
+                            steps,
+                            seconds: cells as f64 * steps as f64 / (mlups * 1e6),
+                        })
+                    },
+                );
             (index, estimate)
         })
         .collect()

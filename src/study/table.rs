@@ -115,15 +115,9 @@ impl StudyTable {
 pub(super) fn cell(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        Value::Float(f) if *f != 0.0 && (f.abs() < 1e-3 || f.abs() >= 1e6) => format!("{f:e}"),
-        Value::Float(f) => format!("{f}"),
+        Value::Float(f) if f.is_finite() => number(*f),
         other => other.to_string(),
     }
-}
-
-/// A JSON file's content, when it reads.
-fn read(path: &Path) -> Option<Json> {
-    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 /// The figures of a case run's summary.json: [`METRICS`], then [`OUTLET_METRICS`] per outlet.
@@ -169,21 +163,21 @@ fn number(v: f64) -> String {
 /// Reads every run's folder under `out` and writes study.csv, uncertainty.csv (an uncertainty
 /// study) and report.html, atomically.
 pub fn collect(study: &Study, out: &Path) -> Result<StudyTable> {
-    // Each run's figures as (column, value), in the order they come; the columns are their union.
-    let figures: Vec<Vec<(String, f64)>> = study
+    // Each run's state and figures as (column, value), in the order they come, from its record read
+    // once; the columns are the figures' union.
+    let (states, figures): (Vec<RunState>, Vec<Vec<(String, f64)>>) = study
         .runs
         .iter()
         .map(|r| {
-            let dir = study.run_dir(out, r);
-            match &r.job {
-                Ok(super::Job::Plan(_)) => read(&dir.join("plan.json")).map(|p| plan_figures(&p)),
-                _ => read(&dir.join("summary.json"))
-                    .filter(|s| s["case_hash"] == r.hash.as_str())
-                    .map(|s| case_figures(&s)),
-            }
-            .unwrap_or_default()
+            let record = study.record(out, r);
+            let figures = match (&r.job, &record) {
+                (Ok(super::Job::Plan(_)), Some(plan)) => plan_figures(plan),
+                (_, Some(summary)) => case_figures(summary),
+                (_, None) => Vec::new(),
+            };
+            (study.state_from(out, r, record.as_ref()), figures)
         })
-        .collect();
+        .unzip();
     let mut metrics: Vec<String> = Vec::new();
     for (name, _) in figures.iter().flatten() {
         if !metrics.contains(name) {
@@ -193,20 +187,17 @@ pub fn collect(study: &Study, out: &Path) -> Result<StudyTable> {
     let rows: Vec<Row> = study
         .runs
         .iter()
-        .zip(&figures)
-        .map(|(run, figures)| {
-            let state = study.state(out, run);
-            Row {
-                index: run.index,
-                name: run.name.clone(),
-                status: state.word().to_string(),
-                reason: state.reason().to_string(),
-                values: run.values.iter().map(cell).collect(),
-                metrics: metrics
-                    .iter()
-                    .map(|m| figures.iter().find(|(n, _)| n == m).map_or(f64::NAN, |f| f.1))
-                    .collect(),
-            }
+        .zip(states.iter().zip(&figures))
+        .map(|(run, (state, figures))| Row {
+            index: run.index,
+            name: run.name.clone(),
+            status: state.word().to_string(),
+            reason: state.reason().to_string(),
+            values: run.values.iter().map(cell).collect(),
+            metrics: metrics
+                .iter()
+                .map(|m| figures.iter().find(|(n, _)| n == m).map_or(f64::NAN, |f| f.1))
+                .collect(),
         })
         .collect();
     let parameters: Vec<String> = study.parameters.iter().map(|p| p.name.clone()).collect();
