@@ -1,6 +1,6 @@
 //! The hemotwin command line: demo, run, plan, study, wall, mesh, info, bench.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod cli;
@@ -13,7 +13,6 @@ use hemotwin::io::folder::Existing;
 use hemotwin::pipeline::{RunOptions, run};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(
@@ -226,18 +225,9 @@ fn run_case(
     demo: bool,
     existing: Existing,
 ) -> Result<()> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted again: exiting now (files already written are complete)");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\ninterrupted: finishing the current batch and writing what is done (Ctrl-C again to quit)"
-        );
-    })
-    .context("installing the Ctrl-C handler")?;
+    let stop = cli::terminal::stop_on_ctrl_c(
+        "finishing the current batch and writing what is done (Ctrl-C again to quit)",
+    )?;
     let out_dir = out.clone().unwrap_or_else(|| case.output.dir.clone());
     let observer = Arc::new(Terminal::new());
     let opts = RunOptions {

@@ -8,7 +8,7 @@ use hemotwin::study::slurm::{SlurmOptions, submit, write_scripts};
 use hemotwin::study::{Study, StudyOptions, StudyTable, collect, describe, estimate, run_one, run_study};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Exit status of a study with runs that failed or are not valid (study.csv says which).
 pub const EXIT_RUNS_NOT_COMPLETE: i32 = 5;
@@ -199,15 +199,9 @@ fn run_all(args: StudyRunArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: the runs in flight write their checkpoints; the same command resumes them");
-    })
-    .context("installing the Ctrl-C handler")?;
+    let stop = super::terminal::stop_on_ctrl_c(
+        "the runs in flight write their checkpoints; the same command resumes them (Ctrl-C again to quit)",
+    )?;
     let bar = indicatif::ProgressBar::new(loaded.runs.len() as u64);
     if let Ok(style) =
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, ~{eta} left")

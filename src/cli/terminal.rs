@@ -1,6 +1,9 @@
 //! The command line's observer of runs: lines on stderr, a progress bar or spinner on a terminal.
 
+use anyhow::{Context, Result};
 use hemotwin::pipeline::{Event, Observer};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Seconds between two progress lines when stderr is not a terminal (a log).
 const LOG_EVERY_S: f64 = 10.0;
@@ -106,4 +109,20 @@ impl Observer for Terminal {
             }
         }
     }
+}
+
+/// A stop flag set by the first Ctrl-C (which prints `first`, saying what happens next); the second
+/// Ctrl-C exits at once with status 130.
+pub fn stop_on_ctrl_c(first: &'static str) -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: exiting now (files already written are complete)");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: {first}");
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(stop)
 }
