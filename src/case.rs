@@ -377,6 +377,9 @@ impl Case {
         positive("fluid.density", self.fluid.density)?;
         positive("fluid.viscosity", self.fluid.viscosity)?;
         positive("indices.aortic_pressure", self.indices.aortic_pressure)?;
+        if let Some(coupling) = self.wall.as_ref().and_then(|w| w.coupling.as_ref()) {
+            coupling.validate()?;
+        }
         for (field, v) in [
             ("fluid.mu_zero", self.fluid.mu_zero),
             ("fluid.mu_inf", self.fluid.mu_inf),

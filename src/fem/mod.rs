@@ -42,6 +42,7 @@ mod axis;
 pub mod cpu;
 mod element;
 mod gpu;
+mod lumen_motion;
 mod material;
 pub mod multigrid;
 pub mod pcg;
@@ -58,6 +59,7 @@ pub use assemble::{Assembled, Assembly, Constraints, FaceStiffness, Pattern, ass
 pub use axis::{Axis, AxisFrame};
 pub use element::{FACES, scaled_jacobian};
 pub use gpu::{FemGpu, FemParams, GpuPcg, shader_sources};
+pub use lumen_motion::{lumen_displacement, moved_ports};
 pub use material::{Material, MaterialMap, Model, Region, Stent};
 pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
 pub use prestress::{PrestressSettings, ZeroPressure, zero_pressure_geometry};
@@ -65,7 +67,7 @@ pub use solver::{
     EndCondition, GPU_MIN_TOLERANCE, NewtonSettings, Pressure, WallProblem, WallProgress, WallSolution,
     WallSolver, WallSummary,
 };
-pub use spec::WallCase;
+pub use spec::{CouplingSpec, MAX_LUMEN_PRESSURE, WallCase};
 pub use stress::{NodalFields, von_mises};
 pub use vtu::write_wall_vtu;
 pub use wall_mesh::{

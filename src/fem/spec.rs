@@ -8,6 +8,10 @@ use super::wall_mesh::Thickness;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// Largest lumen pressure magnitude a case's wall accepts (Pa; 100 kPa, 750 mmHg: about twice the
+/// highest blood pressures measured).
+pub const MAX_LUMEN_PRESSURE: f64 = 1.0e5;
+
 /// The `[wall]` section of a case file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +55,63 @@ pub struct WallCase {
     /// Load steps of the large-deformation models.
     #[serde(default = "default_load_steps")]
     pub load_steps: usize,
+    /// The wall answering back (`[wall.coupling]`): the flow reruns in the lumen the wall's
+    /// displacement opens, until the two agree; absent for a rigid lumen.
+    pub coupling: Option<CouplingSpec>,
+}
+
+/// `[wall.coupling]`: the cycle-mean, partitioned flow-wall coupling (flow -> wall displacement ->
+/// deformed lumen -> flow, Aitken-relaxed).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouplingSpec {
+    /// Lumen pressure (Pa, absolute) at which the case's surface is the wall's shape: 0 for an
+    /// unloaded (zero-pressure) lumen, the imaging pressure to linearise about the imaged one.
+    pub reference_pressure: f64,
+    /// Stop once no lumen vertex moves by more than this fraction of its local radius between two
+    /// iterations (default 0.001).
+    #[serde(default = "default_coupling_tolerance")]
+    pub tolerance: f64,
+    /// Flow-wall iterations allowed before the run stops with an error (default 20).
+    #[serde(default = "default_coupling_iterations")]
+    pub max_iterations: usize,
+}
+
+fn default_coupling_tolerance() -> f64 {
+    1e-3
+}
+fn default_coupling_iterations() -> usize {
+    20
+}
+
+impl CouplingSpec {
+    /// Checks the ranges: a pressure an artery holds, a tolerance in (0, 0.1], at least one iteration.
+    pub fn validate(&self) -> Result<()> {
+        let max = MAX_LUMEN_PRESSURE;
+        if !(self.reference_pressure.is_finite() && self.reference_pressure.abs() <= max) {
+            return Err(Error::parameter(
+                "wall.coupling.reference_pressure",
+                format!(
+                    "must be a lumen pressure in Pa within +-{max:.0} Pa, got {} (0 when the surface is the \
+                     unloaded lumen; 1 mmHg = 133.322 Pa)",
+                    self.reference_pressure
+                ),
+            ));
+        }
+        if !(self.tolerance > 0.0 && self.tolerance <= 0.1) {
+            return Err(Error::parameter(
+                "wall.coupling.tolerance",
+                format!(
+                    "must be a fraction of the radius in (0, 0.1], got {} (default 0.001)",
+                    self.tolerance
+                ),
+            ));
+        }
+        if self.max_iterations == 0 {
+            return Err(Error::parameter("wall.coupling.max_iterations", "must be at least 1 (default 20)"));
+        }
+        Ok(())
+    }
 }
 
 fn default_layers() -> usize {

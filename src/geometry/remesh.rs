@@ -21,7 +21,12 @@ struct Projector {
 }
 
 /// The point of triangle (a, b, c) closest to p (Ericson, Real-Time Collision Detection 5.1.5).
-fn closest_on_triangle(p: &Point3<f64>, a: &Point3<f64>, b: &Point3<f64>, c: &Point3<f64>) -> Point3<f64> {
+pub(crate) fn closest_on_triangle(
+    p: &Point3<f64>,
+    a: &Point3<f64>,
+    b: &Point3<f64>,
+    c: &Point3<f64>,
+) -> Point3<f64> {
     let (ab, ac, ap) = (b - a, c - a, p - a);
     let (d1, d2) = (ab.dot(&ap), ac.dot(&ap));
     if d1 <= 0.0 && d2 <= 0.0 {

@@ -9,6 +9,7 @@
 //!
 //! The library never prints: progress and notes go to an [`Observer`].
 
+mod coupling;
 mod divergence;
 mod flow;
 mod observer;
@@ -18,6 +19,7 @@ mod setup;
 pub mod summary;
 mod wall;
 
+pub use coupling::{CouplingIteration, CouplingSummary};
 pub use divergence::{DIVERGENCE_CHECK_STEPS, Divergence, relative_change};
 pub use flow::{FlowRun, PortSample, clipped_cells, port_section, ramp};
 pub use observer::{Event, Observer, Silent};
@@ -28,7 +30,9 @@ pub use setup::{
     prepare_observed, prepare_vessel_flow,
 };
 pub use summary::Summary;
-pub use wall::{WallLoad, WallResult, solve_wall, wall_after_flow, wall_alone, wall_geometry};
+pub use wall::{
+    Unloaded, WallLoad, WallResult, flow_axis, solve_wall, wall_after_flow, wall_alone, wall_geometry,
+};
 
 use crate::case::Case;
 use crate::error::{Error, Result};
@@ -102,11 +106,28 @@ pub fn run(case: &Case, opts: &RunOptions) -> Result<RunResult> {
     run_prepared(case, prepare_observed(case, opts.observer.as_ref())?, opts)
 }
 
-/// [`run`] on a prepared `setup` (e.g. of an edited vessel).
+/// [`run`] on a prepared `setup` (e.g. of an edited vessel); with the wall answering back when the
+/// case asks (`[wall.coupling]`).
 pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunResult> {
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| case.output.dir.clone());
     // Held until the run returns: no second run writes into this folder meanwhile.
     let _folder = OutputFolder::claim(&out_dir, opts.existing, is_run_file)?;
+    match case.wall.as_ref().and_then(|w| w.coupling) {
+        Some(spec) => coupling::run_coupled(case, setup, opts, &out_dir, spec),
+        None => run_in_folder(case, setup, opts, &out_dir, None),
+    }
+}
+
+/// The flow of `setup` and then the wall into the claimed folder `out_dir`; the wall built on
+/// `unloaded` when the flow's lumen is a displaced one.
+fn run_in_folder(
+    case: &Case,
+    setup: Setup,
+    opts: &RunOptions,
+    out_dir: &Path,
+    unloaded: Option<Unloaded<'_>>,
+) -> Result<RunResult> {
+    let out_dir = out_dir.to_path_buf();
     let mut flow = FlowRun::from_setup(case, setup, opts)?;
     let checkpoint = out_dir.join("checkpoint.bin");
     let resume = opts.existing == Existing::Resume && checkpoint.exists();
@@ -164,10 +185,11 @@ pub fn run_prepared(case: &Case, setup: Setup, opts: &RunOptions) -> Result<RunR
     let wall = match (&case.wall, summary.interrupted) {
         (Some(_), false) => {
             let backend = opts.backend.unwrap_or(case.run.backend);
-            let solved = wall_after_flow(case, &flow, backend, opts.observer.as_ref()).and_then(|wall| {
-                write_wall_vtu(&out_dir.join("wall_fe.vtu"), &wall.mesh, Some(&wall.solution.fields))?;
-                Ok(wall)
-            });
+            let solved =
+                wall_after_flow(case, &flow, unloaded, backend, opts.observer.as_ref()).and_then(|wall| {
+                    write_wall_vtu(&out_dir.join("wall_fe.vtu"), &wall.mesh, Some(&wall.solution.fields))?;
+                    Ok(wall)
+                });
             match solved {
                 Ok(wall) => {
                     summary.wall_mechanics = Some(wall.solution.summary.clone());

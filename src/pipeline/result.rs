@@ -225,6 +225,7 @@ impl FlowRun {
             ports,
             wall: WallShearSummary::of(&self.sampler, &averages),
             wall_mechanics: None,
+            coupling: None,
             pressure_reference_pa: self.coupling.reference,
             pd_pa_min: pd_pa.0,
             pd_pa_at_point: pd_pa.1,

@@ -74,6 +74,9 @@ pub struct Summary {
     /// Peak values of the wall mechanics (wall_fe.vtu holds the fields), when the case has a wall.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wall_mechanics: Option<WallSummary>,
+    /// The flow-wall iterations, when the case's wall answers back (`[wall.coupling]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupling: Option<super::coupling::CouplingSummary>,
     /// The lowest Pd/Pa (FFR-like) along the centerlines over the window, and where.
     pub pd_pa_min: Option<PdPa>,
     /// Pd/Pa at the centerline point nearest `indices.point`, when the case names one.

@@ -8,8 +8,9 @@ use crate::case::Case;
 use crate::error::{Error, Result};
 use crate::fem::pcg::PcgSettings;
 use crate::fem::{
-    Axis, MaterialMap, NewtonSettings, Pressure, WallCase, WallMesh, WallProblem, WallSolution, WallSolver,
-    WallSpec, extrude, map_to_surface, read_wall_pressure, remesh_lumen, remeshed_vertices_estimate,
+    Axis, MAX_LUMEN_PRESSURE, MaterialMap, NewtonSettings, Pressure, WallCase, WallMesh, WallProblem,
+    WallSolution, WallSolver, WallSpec, extrude, map_to_surface, read_wall_pressure, remesh_lumen,
+    remeshed_vertices_estimate,
 };
 use crate::geometry::vessel::Vessel;
 use crate::gpu::BackendChoice;
@@ -50,24 +51,62 @@ fn wall_spec(case: &Case) -> Result<&WallCase> {
     })
 }
 
+/// The lumen a coupled run's wall is built on: the flow runs in it displaced, the wall carries the
+/// pressure beyond `pressure`.
+#[derive(Clone, Copy)]
+pub struct Unloaded<'a> {
+    /// The vessel as the case gives it (m); the flow's vessel is it with moved vertices.
+    pub vessel: &'a Vessel,
+    /// The lumen pressure (Pa, absolute) under which it has this shape.
+    pub pressure: f64,
+}
+
+/// The axis of the wall of a flow's vessel: the line between the ports of a tube, else the flow's
+/// centerlines.
+pub fn flow_axis(flow: &FlowResult) -> Result<Axis> {
+    if flow.vessel.ports.len() == 2 {
+        Axis::between_ports(&flow.vessel.ports)
+    } else {
+        Axis::new(flow.lines.iter().map(|l| l.points.clone()).collect())
+    }
+}
+
 /// Solves the wall of `case` after its flow: the flow's vessel, centerlines and time-averaged lumen
-/// pressure, all in memory.
+/// pressure, all in memory. With `unloaded`, the wall is built on that lumen (the flow's, before
+/// the wall moved it) and carries the flow's pressure beyond the unloaded one.
 pub fn wall_after_flow(
     case: &Case,
     flow: &FlowResult,
+    unloaded: Option<Unloaded<'_>>,
     backend: BackendChoice,
     observer: &dyn Observer,
 ) -> Result<WallResult> {
     let spec = wall_spec(case)?;
-    let vessel = &flow.vessel;
-    let axis = if vessel.ports.len() == 2 {
-        Axis::between_ports(&vessel.ports)?
-    } else {
-        Axis::new(flow.lines.iter().map(|l| l.points.clone()).collect())?
+    let (vessel, level) = match unloaded {
+        Some(u) => (u.vessel, u.pressure),
+        None => (&flow.vessel, 0.0),
     };
+    let axis = flow_axis(flow)?;
+    let absolute: Vec<f64> = flow.wall.pressure.iter().map(|&p| f64::from(p)).collect();
+    // The solver refuses a negative load; a coupled run's load is relative, so its absolute
+    // pressure is checked here.
+    let lowest = absolute.iter().copied().reduce(f64::min).filter(|&p| p < 0.0);
+    if let (Some(low), Some(_), false) = (lowest, unloaded, spec.allow_negative_pressure) {
+        return Err(Error::parameter(
+            "wall.allow_negative_pressure",
+            format!(
+                "the flow's lumen pressure falls to {low:.1} Pa: below zero the wall would be sucked in; check \
+                 indices.aortic_pressure or the outlet pressures, or set wall.allow_negative_pressure = true"
+            ),
+        ));
+    }
+    // Beyond the unloaded pressure the load may be negative: a lumen imaged under pressure narrows
+    // where the flow's pressure falls below it.
+    let relative = WallCase { allow_negative_pressure: true, ..spec.clone() };
+    let spec = if unloaded.is_some() { &relative } else { spec };
     let load = WallLoad::Points {
         points: &vessel.surface.vertices,
-        pressure: flow.wall.pressure.iter().map(|&p| f64::from(p)).collect(),
+        pressure: absolute.iter().map(|p| p - level).collect(),
         origin: Path::new("the flow's lumen pressure"),
     };
     solve_wall(spec, vessel, &axis, load, (backend, memory_budget(case)), observer)
@@ -113,10 +152,6 @@ pub fn wall_geometry(case: &Case) -> Result<(Vessel, Axis)> {
     let axis = Axis::new(setup.lines.into_iter().map(|l| l.points).collect())?;
     Ok((setup.vessel, axis))
 }
-
-/// Largest lumen pressure magnitude a case's wall accepts (Pa; 100 kPa, 750 mmHg: about twice the
-/// highest blood pressures measured).
-pub const MAX_LUMEN_PRESSURE: f64 = 1.0e5;
 
 /// Host memory per degree of freedom of a wall solve (bytes): stiffness, multigrid hierarchy and
 /// fields, measured at 2.9 kB on a 1.0 M-dof wall (2.97 GB peak).
