@@ -9,6 +9,7 @@ use hemotwin::fem::{
     Assembly, Axis, Constraints, Material, Model, Pattern, Thickness, WallSpec, assemble, cpu::fem_spmv,
     extrude, pressure_forces,
 };
+use hemotwin::geometry::ports::tag_triangles;
 use hemotwin::geometry::synth::{TubeSpec, tube};
 use nalgebra::Vector3;
 use std::time::Instant;
@@ -19,7 +20,8 @@ fn fem(c: &mut Criterion) {
     let (surface, ports) = tube(&TubeSpec { radius: 1.0, length: 75.0 * side }, segments).expect("tube");
     let axis = Axis::between_ports(&ports).expect("axis");
     let spec = WallSpec { thickness: Thickness::Absolute(0.2), layers: 4, beyond_radius: false };
-    let mesh = extrude(&surface, &ports, &axis, &spec).expect("wall");
+    let mesh = extrude(&surface, &tag_triangles(&surface, &ports).expect("tags"), &ports, &axis, &spec)
+        .expect("wall");
     let n = mesh.nodes.len();
     let material = Material { model: Model::LinearElastic, youngs_modulus: 1.0e6, poisson_ratio: 0.3 };
     let materials = vec![material; mesh.elements.len()];

@@ -9,6 +9,7 @@ use hemotwin::fem::{
     Assembly, Axis, Constraints, Material, Model, Pattern, Thickness, WallSpec, assemble, extrude,
     pressure_forces,
 };
+use hemotwin::geometry::ports::tag_triangles;
 use hemotwin::geometry::synth::{TubeSpec, tube};
 use nalgebra::Vector3;
 use std::time::Instant;
@@ -29,6 +30,7 @@ fn main() {
         let axis = Axis::between_ports(&ports).expect("axis");
         let mesh = extrude(
             &surface,
+            &tag_triangles(&surface, &ports).expect("tags"),
             &ports,
             &axis,
             &WallSpec { thickness: Thickness::Absolute(0.2), layers: 4, beyond_radius: false },

@@ -4,6 +4,7 @@
 mod wall;
 
 use hemotwin::fem::{Axis, Material, Model, Pressure, Thickness, WallSolver, WallSpec, extrude};
+use hemotwin::geometry::ports::tag_triangles;
 use hemotwin::geometry::synth::{StenosisSpec, stenosis};
 use hemotwin::gpu::BackendChoice;
 use wall::{cylinder, problem};
@@ -22,6 +23,7 @@ fn wall_too_thick_for_a_tight_stenosis_is_refused_as_inverted() {
     let axis = Axis::between_ports(&ports).unwrap();
     let thin = extrude(
         &surface,
+        &tag_triangles(&surface, &ports).unwrap(),
         &ports,
         &axis,
         &WallSpec { thickness: Thickness::Absolute(0.1e-3), layers: 2, beyond_radius: false },
@@ -29,6 +31,7 @@ fn wall_too_thick_for_a_tight_stenosis_is_refused_as_inverted() {
     println!("0.1 mm wall: min scaled Jacobian {:.3}", thin.as_ref().unwrap().min_scaled_jacobian);
     let e = extrude(
         &surface,
+        &tag_triangles(&surface, &ports).unwrap(),
         &ports,
         &axis,
         &WallSpec { thickness: Thickness::Absolute(3e-3), layers: 2, beyond_radius: true },
@@ -72,10 +75,21 @@ fn thick_walls_and_negative_pressures_need_the_case_to_say_so() {
     let axis = Axis::between_ports(&ports).unwrap();
     for thickness in [Thickness::Absolute(1.5), Thickness::RadiusFraction(1.5)] {
         let spec = WallSpec { thickness, layers: 1, beyond_radius: false };
-        let e = extrude(&surface, &ports, &axis, &spec).unwrap_err().to_string();
+        let e = extrude(&surface, &tag_triangles(&surface, &ports).unwrap(), &ports, &axis, &spec)
+            .unwrap_err()
+            .to_string();
         println!("{thickness:?}: {e}");
         assert!(e.starts_with("wall.thickness") && e.contains("wall.allow_thick_wall"), "{e}");
-        assert!(extrude(&surface, &ports, &axis, &WallSpec { beyond_radius: true, ..spec }).is_ok());
+        assert!(
+            extrude(
+                &surface,
+                &tag_triangles(&surface, &ports).unwrap(),
+                &ports,
+                &axis,
+                &WallSpec { beyond_radius: true, ..spec }
+            )
+            .is_ok()
+        );
     }
     let (mesh, axis) = cylinder(1.0, 1.2, 16, 1, 1);
     let m = Material { model: Model::LinearElastic, youngs_modulus: 1e6, poisson_ratio: 0.3 };

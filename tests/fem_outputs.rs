@@ -109,9 +109,11 @@ fn wall_pressure_from_a_vtp_file_matches_the_uniform_load() {
 #[test]
 fn generated_bifurcation_and_aneurysm_extrude_into_a_valid_wall() {
     use hemotwin::fem::{Thickness, WallSpec, extrude};
+    use hemotwin::geometry::ports::tag_triangles;
     let spec = WallSpec { thickness: Thickness::RadiusFraction(0.1), layers: 2, beyond_radius: false };
     for (name, surface, ports, axis) in wall::generated_vessels() {
-        let mesh = extrude(&surface, &ports, &axis, &spec).unwrap();
+        let mesh =
+            extrude(&surface, &tag_triangles(&surface, &ports).unwrap(), &ports, &axis, &spec).unwrap();
         println!(
             "{name}: {} triangles, {} TET10 elements, min scaled Jacobian {:.3} at {:?} mm",
             surface.triangles.len(),

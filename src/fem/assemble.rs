@@ -425,6 +425,7 @@ mod tests {
     use super::*;
     use crate::fem::axis::Axis;
     use crate::fem::wall_mesh::{Thickness, WallSpec, extrude};
+    use crate::geometry::ports::tag_triangles;
     use crate::geometry::synth::{TubeSpec, tube};
 
     /// Colours are node-disjoint, and two assemblies are bitwise identical.
@@ -434,6 +435,7 @@ mod tests {
         let axis = Axis::between_ports(&p).unwrap();
         let mesh = extrude(
             &s,
+            &tag_triangles(&s, &p).unwrap(),
             &p,
             &axis,
             &WallSpec { thickness: Thickness::Absolute(0.3), layers: 2, beyond_radius: false },
@@ -467,6 +469,7 @@ mod tests {
         let axis = Axis::between_ports(&p).unwrap();
         let mut mesh = extrude(
             &s,
+            &tag_triangles(&s, &p).unwrap(),
             &p,
             &axis,
             &WallSpec { thickness: Thickness::Absolute(0.2), layers: 1, beyond_radius: false },

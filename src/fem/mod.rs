@@ -13,12 +13,13 @@
 //!     Axis, EndCondition, Material, MaterialMap, Model, NewtonSettings, Pressure, Thickness, WallProblem,
 //!     WallSolver, WallSpec, extrude, pcg::{PcgSettings, Preconditioner},
 //! };
+//! use hemotwin::geometry::ports::tag_triangles;
 //! use hemotwin::geometry::synth::{TubeSpec, tube};
 //! use hemotwin::gpu::BackendChoice;
 //!
 //! let (surface, ports) = tube(&TubeSpec { radius: 2e-3, length: 1e-3 }, 32)?;
 //! let axis = Axis::between_ports(&ports)?;
-//! let mesh = extrude(&surface, &ports, &axis, &WallSpec { thickness: Thickness::RadiusFraction(0.2), layers: 2, beyond_radius: false })?;
+//! let mesh = extrude(&surface, &tag_triangles(&surface, &ports)?, &ports, &axis, &WallSpec { thickness: Thickness::RadiusFraction(0.2), layers: 2, beyond_radius: false })?;
 //! let material = Material { model: Model::LinearElastic, youngs_modulus: 1e6, poisson_ratio: 0.45 };
 //! let problem = WallProblem {
 //!     materials: MaterialMap::uniform(material),

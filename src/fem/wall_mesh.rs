@@ -13,7 +13,7 @@
 use super::axis::Axis;
 use super::element::{EDGES, scaled_jacobian, volume};
 use crate::error::{Error, Result};
-use crate::geometry::{Port, Surface, ports::tag_triangles};
+use crate::geometry::{Port, Surface, ports::check_tags};
 use nalgebra::{Point3, Vector3};
 use std::collections::HashMap;
 
@@ -104,11 +104,18 @@ const MEAN_EDGE_PER_TARGET: f64 = 1.3;
 /// Rounds of remeshing.
 const REMESH_ROUNDS: usize = 8;
 
-/// The lumen surface isotropically remeshed for extrusion (see [`crate::geometry::remesh`]): edge
-/// length the smaller of 0.35 local radii and 1.5 layer heights of the wall `spec` asks for.
-pub fn remesh_lumen(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) -> Result<Surface> {
+/// The lumen surface (its triangles' `tags`: 0 wall, k + 1 the cap of port k) isotropically
+/// remeshed for extrusion (see [`crate::geometry::remesh`]), with its tags: edge length the smaller
+/// of 0.35 local radii and 1.5 layer heights of the wall `spec` asks for.
+pub fn remesh_lumen(
+    surface: &Surface,
+    tags: &[u16],
+    ports: &[Port],
+    axis: &Axis,
+    spec: &WallSpec,
+) -> Result<(Surface, Vec<u16>)> {
     let target = |p: &Point3<f64>| edge_target(axis, spec, p);
-    crate::geometry::remesh::remesh(surface, ports, &target, REMESH_ROUNDS)
+    crate::geometry::remesh::remesh(surface, tags, ports, &target, REMESH_ROUNDS)
 }
 
 /// The remeshed lumen's edge length at `p` (m): the smaller of 0.35 local radii and 1.5 layer
@@ -139,8 +146,15 @@ pub fn remeshed_vertices_estimate(surface: &Surface, axis: &Axis, spec: &WallSpe
         .sum()
 }
 
-/// Builds the wall mesh of `surface` (closed, oriented outward, with flat caps at `ports`).
-pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) -> Result<WallMesh> {
+/// Builds the wall mesh of `surface` (closed, oriented outward; its triangles' `tags`: 0 wall,
+/// k + 1 the cap of `ports[k]`).
+pub fn extrude(
+    surface: &Surface,
+    tags: &[u16],
+    ports: &[Port],
+    axis: &Axis,
+    spec: &WallSpec,
+) -> Result<WallMesh> {
     let layers = spec.layers;
     if layers == 0 {
         return Err(Error::parameter(
@@ -167,16 +181,16 @@ pub fn extrude(surface: &Surface, ports: &[Port], axis: &Axis, spec: &WallSpec) 
         }
         _ => {}
     }
-    let tags = tag_triangles(surface, ports)?;
+    check_tags(surface, tags, ports)?;
     let wall: Vec<[u32; 3]> =
-        surface.triangles.iter().zip(&tags).filter(|(_, tag)| **tag == 0).map(|(t, _)| *t).collect();
+        surface.triangles.iter().zip(tags).filter(|(_, tag)| **tag == 0).map(|(t, _)| *t).collect();
     if wall.is_empty() {
         return Err(Error::parameter("wall", "the surface has no wall triangles besides its port caps"));
     }
     let mut normals = vertex_normals(surface, &wall);
     // Port of each rim vertex (on a cap and on the wall).
     let mut rim: HashMap<u32, usize> = HashMap::new();
-    for (t, tag) in surface.triangles.iter().zip(&tags) {
+    for (t, tag) in surface.triangles.iter().zip(tags) {
         for v in t.iter().filter(|_| *tag > 0) {
             if normals[*v as usize] != Vector3::zeros() {
                 rim.insert(*v, *tag as usize - 1);
@@ -396,6 +410,7 @@ impl WallMesh {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::ports::tag_triangles;
     use crate::geometry::synth::{TubeSpec, tube};
 
     fn tube_wall(layers: usize) -> WallMesh {
@@ -403,6 +418,7 @@ mod tests {
         let axis = Axis::between_ports(&p).unwrap();
         extrude(
             &s,
+            &tag_triangles(&s, &p).unwrap(),
             &p,
             &axis,
             &WallSpec { thickness: Thickness::Absolute(1.0), layers, beyond_radius: false },
@@ -441,6 +457,7 @@ mod tests {
         let axis = Axis::between_ports(&p).unwrap();
         let e = extrude(
             &s,
+            &tag_triangles(&s, &p).unwrap(),
             &p,
             &axis,
             &WallSpec { thickness: Thickness::Absolute(0.0), layers: 2, beyond_radius: false },
@@ -449,6 +466,7 @@ mod tests {
         assert!(e.to_string().starts_with("wall.thickness"), "{e}");
         let e = extrude(
             &s,
+            &tag_triangles(&s, &p).unwrap(),
             &p,
             &axis,
             &WallSpec { thickness: Thickness::Absolute(0.1), layers: 0, beyond_radius: false },

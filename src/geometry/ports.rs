@@ -49,6 +49,31 @@ pub fn tag_triangles(surface: &Surface, ports: &[Port]) -> Result<Vec<u16>> {
     Ok(tags)
 }
 
+/// Checks that `tags` gives each triangle of `surface` the wall's tag or the cap of one of
+/// `ports` (as [`tag_triangles`] makes them, or a vessel keeps them).
+pub fn check_tags(surface: &Surface, tags: &[u16], ports: &[Port]) -> Result<()> {
+    if tags.len() != surface.triangles.len() {
+        return Err(Error::parameter(
+            "tags",
+            format!(
+                "need one tag per triangle: {} tags for {} triangles",
+                tags.len(),
+                surface.triangles.len()
+            ),
+        ));
+    }
+    match tags.iter().find(|&&t| usize::from(t) > ports.len()) {
+        Some(t) => Err(Error::parameter(
+            "tags",
+            format!(
+                "tag {t} names no port: there are {} (tags are 0 for the wall, k + 1 for port k)",
+                ports.len()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The open boundary loops of a surface, each as its vertices in the order the triangles traverse
 /// their open edges. Errors name the vertex where open edges branch (a pinched or non-manifold rim).
 pub fn boundary_loops(surface: &Surface, origin: &std::path::Path) -> Result<Vec<Vec<u32>>> {

@@ -4,13 +4,13 @@
 //! and the sharp edges (dihedral angle above [`FEATURE_DEGREES`]) are kept as they are.
 
 use super::mesh::{Port, Surface};
-use super::ports::{WALL_TAG, tag_triangles};
+use super::ports::{WALL_TAG, check_tags};
 use crate::error::Result;
 use nalgebra::{Point3, Vector3};
 use std::collections::{HashMap, HashSet};
 
 /// Edges whose triangles meet at more than this angle (degrees) are sharp features, kept.
-pub const FEATURE_DEGREES: f64 = 45.0;
+pub const FEATURE_DEGREES: f64 = 90.0;
 
 /// Triangles near each cell of a uniform grid, for closest-point queries on the original wall.
 struct Projector {
@@ -300,17 +300,20 @@ impl Mesh {
     }
 }
 
-/// Remeshes the wall of `surface` (closed, with flat caps at `ports`) towards edge length
-/// `target(x)` (m) in `iterations` rounds; the caps, their rims and sharp edges are kept.
+/// Remeshes the wall of `surface` (closed, each triangle tagged in `tags` as wall, 0, or the cap
+/// of port k, k + 1) towards edge length `target(x)` (m) in `iterations` rounds; the rims and sharp
+/// edges are kept and each cap becomes a fan from its port's centre. Returns the surface and its
+/// tags.
 pub fn remesh(
     surface: &Surface,
+    tags: &[u16],
     ports: &[Port],
     target: &dyn Fn(&Point3<f64>) -> f64,
     iterations: usize,
-) -> Result<Surface> {
-    let tags = tag_triangles(surface, ports)?;
+) -> Result<(Surface, Vec<u16>)> {
+    check_tags(surface, tags, ports)?;
     let (wall, caps): (Vec<_>, Vec<_>) =
-        surface.triangles.iter().zip(&tags).partition(|(_, t)| **t == WALL_TAG);
+        surface.triangles.iter().zip(tags).partition(|(_, t)| **t == WALL_TAG);
     let wall: Vec<[u32; 3]> = wall.into_iter().map(|(t, _)| *t).collect();
     let n = surface.vertices.len();
     let mut mesh = Mesh {
@@ -322,7 +325,7 @@ pub fn remesh(
         features: HashSet::new(),
         rim: vec![None; n],
     };
-    for (t, tag) in surface.triangles.iter().zip(&tags) {
+    for (t, tag) in surface.triangles.iter().zip(tags) {
         if *tag != WALL_TAG {
             for v in t {
                 mesh.rim[*v as usize] = Some(*tag as usize - 1);
@@ -500,12 +503,16 @@ pub fn remesh(
             if count[&key(a, b)] == 1
                 && let Some(k) = mesh.rim[a as usize].filter(|k| mesh.rim[b as usize] == Some(*k))
             {
-                fans.push([b, a, centres[k]]);
+                fans.push(([b, a, centres[k]], k as u16 + 1));
             }
         }
     }
-    triangles.extend(fans);
+    let mut out_tags = vec![WALL_TAG; triangles.len()];
+    for (t, tag) in fans {
+        triangles.push(t);
+        out_tags.push(tag);
+    }
     let mut out = Surface { vertices: points, triangles };
     out.drop_unused_vertices();
-    Ok(out)
+    Ok((out, out_tags))
 }

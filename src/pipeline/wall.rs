@@ -209,14 +209,14 @@ pub fn solve_wall(
             gib(budget),
         )));
     }
-    let lumen = if spec.remesh {
+    let (lumen, tags) = if spec.remesh {
         observer.event(&Event::Stage("wall: remeshing the lumen"));
-        remesh_lumen(&vessel.surface, &vessel.ports, axis, &wall)?
+        remesh_lumen(&vessel.surface, &vessel.tags, &vessel.ports, axis, &wall)?
     } else {
-        vessel.surface.clone()
+        (vessel.surface.clone(), vessel.tags.clone())
     };
     observer.event(&Event::Stage("wall: extruding the lumen into TET10 layers"));
-    let mesh = extrude(&lumen, &vessel.ports, axis, &wall)?;
+    let mesh = extrude(&lumen, &tags, &vessel.ports, axis, &wall)?;
     let pressure = match load {
         WallLoad::Points { points, pressure, origin } => {
             Pressure::PerVertex(map_to_surface(&lumen, points, &pressure, origin)?)

@@ -6,6 +6,7 @@ use hemotwin::fem::{
     WallSpec, extrude,
     pcg::{PcgSettings, Preconditioner},
 };
+use hemotwin::geometry::ports::tag_triangles;
 use hemotwin::geometry::synth::{AneurysmSpec, BifurcationSpec, TubeSpec, aneurysm, bifurcation, tube};
 use hemotwin::geometry::{Port, Surface};
 use hemotwin::gpu::BackendChoice;
@@ -18,6 +19,7 @@ pub fn cylinder(a: f64, b: f64, segments: usize, layers: usize, rings: usize) ->
     let axis = Axis::between_ports(&ports).unwrap();
     let mesh = extrude(
         &surface,
+        &tag_triangles(&surface, &ports).unwrap(),
         &ports,
         &axis,
         &WallSpec { thickness: Thickness::Absolute(b - a), layers, beyond_radius: false },
