@@ -32,7 +32,8 @@ fn stent_unloads_the_tissue_as_thin_wall_theory_says_within_10pct() {
         probe.iter().map(|&i| s.fields.hoop[i]).sum::<f64>() / probe.len() as f64
     };
     let baseline = hoop(Vec::new());
-    let stented = hoop(vec![Stent { from: mid - 0.8, to: mid + 0.8, layers: 1, material: stent }]);
+    let stented =
+        hoop(vec![Stent { from: mid - 0.8, to: mid + 0.8, branch: None, layers: 1, material: stent }]);
     let expected = 2.0 / 21.0;
     let ratio = stented / baseline;
     println!(

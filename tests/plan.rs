@@ -229,3 +229,50 @@ fn the_translesional_drop_peaks_through_the_cycle() {
     println!("share of the tube's drop: mean {mean_share:.3}, peak {peak_share:.3}");
     assert!((peak_share / mean_share - 1.0).abs() < 0.25);
 }
+
+/// Plane-strain Lamé coefficients (A, B) of a ring ri..ro (m) under inner and outer pressures
+/// (Pa): sigma_r = A - B / r², sigma_theta = A + B / r².
+fn lame(ri: f64, ro: f64, pi: f64, po: f64) -> (f64, f64) {
+    let d = ro * ro - ri * ri;
+    ((pi * ri * ri - po * ro * ro) / d, (pi - po) * ri * ri * ro * ro / d)
+}
+
+/// With a `[wall]`, a stent stiffens the wall's innermost layer over its stretch: on a straight
+/// tube stented to its own diameter (the lumen stays), the tissue's mean hoop stress over the stent
+/// falls to what the two-layer plane-strain Lamé solution gives, within 15 % (the stretch's two
+/// ends, where the stiffening begins, pull the mean up).
+#[test]
+fn a_stent_in_the_wall_unloads_the_tissue_as_two_layer_lame_says() {
+    let wall = "[case.wall]\nthickness = \"0.6 mm\"\nlayers = 2\n\
+                material = { model = \"linear-elastic\", youngs_modulus = 1.0e6, poisson_ratio = 0.45 }\n";
+    let stent = "[[scenario]]\nname = \"stent\"\n[[scenario.edit]]\nkind = \"stent\"\nfrom_mm = 10.0\nto_mm = 22.0\n\
+                 diameter_mm = 4.0\n";
+    let (result, _dir) = run(&format!("branch = \"outlet\"\n{stent}{}{wall}", case(TUBE)));
+    let stress = |k: usize| result.scenarios[k].metrics.wall_stress.unwrap();
+    let (base, stented) = (stress(0), stress(1));
+    // Lumen 2 mm, stented layer to 2.3 mm at 20 x E, tissue to 2.6 mm; nu 0.45 in both.
+    let (a, c, b, stiffening, nu) = (2.0e-3, 2.3e-3, 2.6e-3, 20.0, 0.45);
+    let compliance = |ri: f64, ro: f64, pi: f64, po: f64, e: f64, r: f64| {
+        let (aa, bb) = lame(ri, ro, pi, po);
+        (1.0 + nu) / e * ((1.0 - 2.0 * nu) * aa * r + bb / r)
+    };
+    // Interface pressure q: both layers move alike at r = c (linear in q; two evaluations).
+    let gap = |q: f64| compliance(a, c, 1.0, q, stiffening, c) - compliance(c, b, q, 0.0, 1.0, c);
+    let q = gap(0.0) / (gap(0.0) - gap(1.0));
+    let hoop = |(aa, bb): (f64, f64), r: f64| aa + bb / (r * r);
+    let mid = 0.5 * (c + b);
+    let expected = hoop(lame(c, b, q, 0.0), mid) / hoop(lame(a, b, 1.0, 0.0), mid);
+    let ratio = stented.tissue_hoop_mean_pa / base.tissue_hoop_mean_pa;
+    println!(
+        "tissue hoop stress over the stent: baseline mean {:.1} kPa (peak {:.1}), stented {:.1} kPa (peak {:.1}); \
+         ratio {ratio:.4}, two-layer Lamé {expected:.4} ({:+.1} %); {} / {} tissue nodes",
+        base.tissue_hoop_mean_pa * 1e-3,
+        base.tissue_hoop_max_pa * 1e-3,
+        stented.tissue_hoop_mean_pa * 1e-3,
+        stented.tissue_hoop_max_pa * 1e-3,
+        100.0 * (ratio / expected - 1.0),
+        base.nodes,
+        stented.nodes
+    );
+    assert!((ratio / expected - 1.0).abs() < 0.15, "ratio {ratio:.4} against {expected:.4}");
+}

@@ -57,25 +57,12 @@ impl Axis {
 
     /// The frame of point `p`.
     pub fn frame(&self, p: &Point3<f64>) -> AxisFrame {
-        let mut best = (f64::INFINITY, 0.0, Vector3::z(), *p);
-        for line in &self.lines {
-            let mut s0 = 0.0;
-            for w in line.windows(2) {
-                let d = w[1] - w[0];
-                let len = d.norm();
-                if len == 0.0 {
-                    continue;
-                }
-                let t = d / len;
-                let along = (p - w[0]).dot(&t).clamp(0.0, len);
-                let foot = w[0] + t * along;
-                let dist = (p - foot).norm();
-                if dist < best.0 {
-                    best = (dist, s0 + along, t, foot);
-                }
-                s0 += len;
-            }
-        }
+        let best = self
+            .lines
+            .iter()
+            .filter_map(|line| nearest_on(line, p))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or((f64::INFINITY, 0.0, Vector3::z(), *p));
         let (radius, abscissa, axial, foot) = best;
         let off = p - foot;
         let off = off - axial * off.dot(&axial);
@@ -88,4 +75,33 @@ impl Axis {
         };
         AxisFrame { abscissa, radius, axial, radial, hoop: axial.cross(&radial) }
     }
+}
+
+/// The point of polyline `line` (m) nearest `p`: its distance (m), its abscissa (m from the first
+/// point), the unit tangent there and the point; None for a line without length.
+fn nearest_on(line: &[Point3<f64>], p: &Point3<f64>) -> Option<(f64, f64, Vector3<f64>, Point3<f64>)> {
+    let mut best: Option<(f64, f64, Vector3<f64>, Point3<f64>)> = None;
+    let mut s0 = 0.0;
+    for w in line.windows(2) {
+        let d = w[1] - w[0];
+        let len = d.norm();
+        if len == 0.0 {
+            continue;
+        }
+        let t = d / len;
+        let along = (p - w[0]).dot(&t).clamp(0.0, len);
+        let foot = w[0] + t * along;
+        let dist = (p - foot).norm();
+        if best.is_none_or(|(b, ..)| dist < b) {
+            best = Some((dist, s0 + along, t, foot));
+        }
+        s0 += len;
+    }
+    best
+}
+
+/// Where `p` projects on polyline `line` (m): the abscissa (m from its first point) and the
+/// distance (m) of its nearest point; None for a line without length.
+pub fn project_on(line: &[Point3<f64>], p: &Point3<f64>) -> Option<(f64, f64)> {
+    nearest_on(line, p).map(|(dist, abscissa, ..)| (abscissa, dist))
 }

@@ -2,9 +2,10 @@
 //! each as a first Piola-Kirchhoff stress P(F) and its derivative ∂P/∂F, and regions of the wall
 //! (by axial abscissa) with their own properties.
 
+use super::axis::{AxisFrame, project_on};
 use super::element::Rule;
 use crate::error::{Error, Result};
-use nalgebra::{Matrix3, SMatrix};
+use nalgebra::{Matrix3, Point3, SMatrix};
 use serde::{Deserialize, Serialize};
 
 /// ∂P_iJ/∂F_kL stored at (3i + J, 3k + L), Pa.
@@ -259,13 +260,17 @@ pub struct Region {
 
 /// A stent in the wall: its stretch of the vessel and the stiffness of the inner layers it
 /// occupies (a homogenised stent-tissue layer; the outer layers stay tissue).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stent {
-    /// Start of the stented stretch, m of axial abscissa.
+    /// Start of the stented stretch, m of axial abscissa (along `branch` when given).
     pub from: f64,
-    /// End of the stented stretch, m of axial abscissa.
+    /// End of the stented stretch, m of axial abscissa (along `branch` when given).
     pub to: f64,
+    /// The stented branch's centreline from the inlet (m): only the wall around it is stented, not
+    /// a sister branch at the same abscissa; absent, every branch at `from`..`to` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<Vec<Point3<f64>>>,
     /// Element layers from the lumen that the stent occupies (default 1).
     #[serde(default = "one_layer")]
     pub layers: usize,
@@ -275,6 +280,35 @@ pub struct Stent {
 
 fn one_layer() -> usize {
     1
+}
+
+/// How much farther than the wall's axis a stent's branch centreline may lie from a point it
+/// covers, in local radii: the slack between two tracings of one centreline, far below the
+/// distance to a sister branch's.
+const BRANCH_SLACK: f64 = 0.5;
+
+impl Stent {
+    /// Whether the stent covers the point `p` (m) whose place about the wall's axis is `frame`.
+    pub fn covers(&self, frame: &AxisFrame, p: &Point3<f64>) -> bool {
+        on_stretch(self.from, self.to, self.branch.as_deref(), frame, p)
+    }
+}
+
+/// Whether the point `p` (m; `frame`, its place about the wall's axis) lies on the stretch of
+/// abscissae `from`..`to` (m): along `branch` (a centreline from the inlet, m) and around it rather
+/// than a sister branch, or along the axis when no branch is given.
+pub fn on_stretch(
+    from: f64,
+    to: f64,
+    branch: Option<&[Point3<f64>]>,
+    frame: &AxisFrame,
+    p: &Point3<f64>,
+) -> bool {
+    match branch {
+        None => from <= frame.abscissa && frame.abscissa <= to,
+        Some(line) => project_on(line, p)
+            .is_some_and(|(s, d)| from <= s && s <= to && d <= (1.0 + BRANCH_SLACK) * frame.radius),
+    }
 }
 
 /// Materials of the whole wall: a default, regions that override it (the last match wins), and
@@ -301,14 +335,15 @@ impl MaterialMap {
         self.regions.iter().rev().find(|r| r.from <= s && s <= r.to).map_or(&self.default, |r| &r.material)
     }
 
-    /// The material at abscissa `s` (m) in element layer `layer` (0 at the lumen): a stent's
-    /// where one covers it, else [`MaterialMap::at`].
-    pub fn at_layer(&self, s: f64, layer: usize) -> &Material {
+    /// The material of the element centred at `centre` (m; `frame`, its place about the wall's
+    /// axis) in element layer `layer` (0 at the lumen): a stent's where one covers it, else
+    /// [`MaterialMap::at`].
+    pub fn at_layer(&self, frame: &AxisFrame, centre: &Point3<f64>, layer: usize) -> &Material {
         self.stents
             .iter()
             .rev()
-            .find(|t| t.from <= s && s <= t.to && layer < t.layers)
-            .map_or_else(|| self.at(s), |t| &t.material)
+            .find(|t| layer < t.layers && t.covers(frame, centre))
+            .map_or_else(|| self.at(frame.abscissa), |t| &t.material)
     }
 
     /// Checks every material and region; all must share one model (linear or not for the whole wall).
@@ -384,6 +419,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A Y: a trunk along z to 10, branches to (+-5, 0, 20); a stent on the +x branch from 12 to 18
+    /// (abscissa) covers that branch's wall, not the sister's at the same abscissa; one given no
+    /// branch covers both.
+    #[test]
+    fn a_stent_on_a_branch_leaves_the_sister_branch_alone() {
+        let p = |x: f64, z: f64| Point3::new(x, 0.0, z);
+        let plus = vec![p(0.0, 0.0), p(0.0, 10.0), p(5.0, 20.0)];
+        let minus = vec![p(0.0, 0.0), p(0.0, 10.0), p(-5.0, 20.0)];
+        let axis = super::super::Axis::new(vec![plus.clone(), minus]).unwrap();
+        let tissue = Material { model: Model::LinearElastic, youngs_modulus: 1.0, poisson_ratio: 0.3 };
+        let stent = |branch| Stent { from: 12.0, to: 18.0, branch, layers: 1, material: tissue };
+        // A wall point 1 away from a branch halfway up it (abscissa 10 + 5.59 on its line).
+        let on = |s: &Stent, x: f64| {
+            let c = Point3::new(x + x.signum(), 0.0, 15.0);
+            s.covers(&axis.frame(&c), &c)
+        };
+        assert!(on(&stent(Some(plus.clone())), 2.5), "the stented branch's wall");
+        assert!(!on(&stent(Some(plus)), -2.5), "the sister branch's wall");
+        assert!(on(&stent(None), 2.5) && on(&stent(None), -2.5), "no branch given: both");
     }
 
     #[test]

@@ -272,7 +272,7 @@ impl<'a> WallSolver<'a> {
             .map(|e| {
                 let c = mesh.corners(e);
                 let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
-                *problem.materials.at_layer(axis.frame(&centre).abscissa, mesh.layer[e] as usize)
+                *problem.materials.at_layer(&axis.frame(&centre), &centre, mesh.layer[e] as usize)
             })
             .collect();
         let (gpu, backend_notice) = match resolve(problem.backend, FemGpu::new)? {

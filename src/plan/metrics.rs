@@ -1,9 +1,11 @@
 //! What a planner reads off a scenario: pressure drops and Pd/Pa across the lesion, flows, the jet,
 //! the lumen's narrowest area, and the wall shear in the treated segment and downstream.
 
+use crate::fem::{Axis, on_stretch};
 use crate::hemo::LOW_TAWSS_PA;
 use crate::lattice::Centerline;
-use crate::pipeline::FlowResult;
+use crate::pipeline::{FlowResult, WallResult};
+use nalgebra::Point3;
 use serde::Serialize;
 
 /// Wall shear figures over a stretch of the branch's wall.
@@ -21,6 +23,22 @@ pub struct WallStretch {
     pub low_tawss_fraction: f64,
     /// Share of the area with TAWSS above the plan's high threshold.
     pub high_tawss_fraction: f64,
+}
+
+/// Wall mechanics over the lesion's stretch of the branch: the tissue, outside the layer a stent
+/// takes, so that baseline and stented scenarios compare the same tissue.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WallStress {
+    /// Largest hoop (circumferential) stress of the tissue (Pa).
+    pub tissue_hoop_max_pa: f64,
+    /// Mean hoop stress of the tissue's nodes (Pa).
+    pub tissue_hoop_mean_pa: f64,
+    /// Largest von Mises stress of the tissue (Pa).
+    pub tissue_von_mises_max_pa: f64,
+    /// Largest displacement of the wall over the stretch (m).
+    pub displacement_max_m: f64,
+    /// Wall nodes the figures are taken over.
+    pub nodes: usize,
 }
 
 /// The planner's figures of one scenario.
@@ -53,6 +71,9 @@ pub struct ScenarioMetrics {
     pub segment: WallStretch,
     /// The wall three reference diameters downstream of the lesion.
     pub downstream: WallStretch,
+    /// Wall stress over the lesion, when the case has a `[wall]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_stress: Option<WallStress>,
 }
 
 /// The figures of `flow` along the centreline to port `branch` over the lesion `range` (abscissa,
@@ -93,6 +114,50 @@ pub fn measure(flow: &FlowResult, branch: usize, range: (f64, f64), high_tawss: 
         area_stenosis_percent: 100.0 * (1.0 - (narrowest / reference).powi(2)),
         segment: wall_stretch(flow, line, (a, b), high_tawss),
         downstream: wall_stretch(flow, line, (b, b + 3.0 * diameter), high_tawss),
+        wall_stress: None,
+    }
+}
+
+/// The stress of `wall` (solved about `axis`) over abscissae [a, b] (m) of the polyline `branch`
+/// (m, from the inlet), in the tissue: the nodes no element of the innermost `stented_layers`
+/// layers touches.
+pub fn wall_stress(
+    wall: &WallResult,
+    axis: &Axis,
+    branch: &[Point3<f64>],
+    (a, b): (f64, f64),
+    stented_layers: usize,
+) -> WallStress {
+    let mesh = &wall.mesh;
+    let fields = &wall.solution.fields;
+    let (mut tissue, mut stretch) = (vec![true; mesh.nodes.len()], vec![false; mesh.nodes.len()]);
+    for (e, nodes) in mesh.elements.iter().enumerate() {
+        if usize::from(mesh.layer[e]) < stented_layers {
+            nodes.iter().for_each(|&n| tissue[n as usize] = false);
+        }
+        let c = mesh.corners(e);
+        let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
+        if on_stretch(a, b, Some(branch), &axis.frame(&centre), &centre) {
+            nodes.iter().for_each(|&n| stretch[n as usize] = true);
+        }
+    }
+    let (mut hoop_max, mut hoop_sum, mut mises_max, mut moved_max, mut count) =
+        (f64::NAN, 0.0, f64::NAN, f64::NAN, 0usize);
+    for n in (0..mesh.nodes.len()).filter(|&n| stretch[n]) {
+        moved_max = moved_max.max(fields.displacement[n].norm());
+        if tissue[n] {
+            hoop_max = hoop_max.max(fields.hoop[n]);
+            mises_max = mises_max.max(fields.von_mises[n]);
+            hoop_sum += fields.hoop[n];
+            count += 1;
+        }
+    }
+    WallStress {
+        tissue_hoop_max_pa: hoop_max,
+        tissue_hoop_mean_pa: if count > 0 { hoop_sum / count as f64 } else { f64::NAN },
+        tissue_von_mises_max_pa: mises_max,
+        displacement_max_m: moved_max,
+        nodes: count,
     }
 }
 
@@ -195,7 +260,7 @@ impl ScenarioMetrics {
     /// The figures as table rows, in the order reports print them.
     pub fn rows(&self) -> Vec<MetricRow> {
         let (s, d) = (&self.segment, &self.downstream);
-        vec![
+        let mut rows = vec![
             ("pressure drop to the branch outlet, mean", "Pa", self.pressure_drop_mean_pa, true),
             ("pressure drop to the branch outlet, peak", "Pa", self.pressure_drop_peak_pa, true),
             ("translesional pressure drop, mean", "Pa", self.translesional_drop_pa, true),
@@ -215,6 +280,15 @@ impl ScenarioMetrics {
             ("downstream: area with TAWSS < 0.4 Pa", "%", 100.0 * d.low_tawss_fraction, false),
             ("downstream: largest OSI", "", d.osi_max, false),
             ("downstream: mean RRT", "1/Pa", d.rrt_mean_per_pa, false),
-        ]
+        ];
+        if let Some(w) = &self.wall_stress {
+            rows.extend([
+                ("lesion wall: peak hoop stress, tissue", "kPa", w.tissue_hoop_max_pa * 1e-3, false),
+                ("lesion wall: mean hoop stress, tissue", "kPa", w.tissue_hoop_mean_pa * 1e-3, false),
+                ("lesion wall: peak von Mises, tissue", "kPa", w.tissue_von_mises_max_pa * 1e-3, false),
+                ("lesion wall: largest displacement", "mm", w.displacement_max_m * 1e3, false),
+            ]);
+        }
+        rows
     }
 }

@@ -12,19 +12,21 @@ mod metrics;
 mod report;
 mod spec;
 
-pub use metrics::{MetricRow, ScenarioMetrics, WallStretch, measure, vertex_areas};
+pub use metrics::{MetricRow, ScenarioMetrics, WallStress, WallStretch, measure, vertex_areas, wall_stress};
 pub use report::write_report;
-pub use spec::{CaseRef, EditSpec, Plan, PlanSpec, ScenarioSpec};
+pub use spec::{CaseRef, EditSpec, Plan, PlanSpec, STENT_WALL_STIFFENING, ScenarioSpec};
 
 use crate::error::{Error, Result};
-use crate::geometry::edit::{CenterlinePath, EditReport, apply_edits_in_tree};
+use crate::fem::{Material, Stent};
+use crate::geometry::edit::{CenterlinePath, Edit, EditReport, apply_edits_in_tree};
 use crate::geometry::io_stl::write_stl;
 use crate::geometry::vessel::Vessel;
 use crate::io::folder::OutputFolder;
 use crate::io::outputs::write_json;
 use crate::lattice::PortRole;
 use crate::pipeline::{
-    Event, RunOptions, RunResult, prepare_observed, prepare_vessel_flow, run_prepared, write_vessel_vtp,
+    Event, RunOptions, RunResult, flow_axis, prepare_observed, prepare_vessel_flow, run_prepared,
+    write_vessel_vtp,
 };
 use nalgebra::Point3;
 use serde::Serialize;
@@ -191,8 +193,52 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
         case.lattice.mach = None;
     }
     case.fluid.les = Some(les);
+    // With a [wall], a stent stiffens the wall's innermost layer over its stretch of the branch;
+    // the lesion's wall stress is read in the tissue outside that layer, in every scenario alike.
+    let branch_line = &base.lines[index].points;
+    let stented_layers = match &case.wall {
+        Some(wall) if wall.layers < 2 && plan.scenarios.iter().any(|s| s.1.iter().any(is_stent)) => {
+            return Err(Error::parameter(
+                "case.wall.layers",
+                "a stent takes the wall's innermost layer: give at least 2 layers so that tissue remains",
+            ));
+        }
+        Some(wall) => {
+            let modulus =
+                plan.stent_wall_modulus_pa.unwrap_or(STENT_WALL_STIFFENING * wall.material.youngs_modulus);
+            say(&format!(
+                "wall: a stent stiffens the innermost of the wall's {} layers over its stretch to E = {modulus:.3e} Pa \
+                 ({}); the lesion's wall stress is read in the other layers",
+                wall.layers,
+                match plan.stent_wall_modulus_pa {
+                    Some(_) => "stent_wall_modulus_pa".to_string(),
+                    None => format!("{STENT_WALL_STIFFENING} times the wall's; set stent_wall_modulus_pa"),
+                }
+            ));
+            1
+        }
+        None => 0,
+    };
     let mut scenarios = Vec::new();
     for ((name, edits, edit_lines), (v, reports)) in plan.scenarios.iter().zip(edited) {
+        let mut case = case.clone();
+        if let Some(wall) = &mut case.wall {
+            let material = Material {
+                youngs_modulus: plan
+                    .stent_wall_modulus_pa
+                    .unwrap_or(STENT_WALL_STIFFENING * wall.material.youngs_modulus),
+                ..wall.material
+            };
+            for (_, r) in edits.iter().zip(&reports).filter(|(e, _)| is_stent(e)) {
+                wall.stents.push(Stent {
+                    from: r.from + origin,
+                    to: r.to + origin,
+                    branch: Some(branch_line.clone()),
+                    layers: stented_layers,
+                    material,
+                });
+            }
+        }
         let dir = out_dir.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_stl(&dir.join("treated.stl"), &v.surface, v.units)?;
@@ -215,6 +261,10 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     let range = (lesion.0 + origin, lesion.1 + origin);
     for s in &mut scenarios {
         s.metrics = measure(&s.run.flow, branch, range, plan.high_tawss_pa);
+        if let Some(wall) = &s.run.wall {
+            let axis = flow_axis(&s.run.flow)?;
+            s.metrics.wall_stress = Some(wall_stress(wall, &axis, branch_line, range, stented_layers));
+        }
     }
     let json = PlanJson {
         branch: &plan.branch,
@@ -235,6 +285,11 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     let case_lines = vec![format!("branch: the centreline path from the inlet to outlet `{}`", plan.branch)];
     write_report(&result, &format!("hemotwin plan: {}", plan.branch), case_lines)?;
     Ok(result)
+}
+
+/// Whether `edit` is a stent.
+fn is_stent(edit: &Edit) -> bool {
+    matches!(edit, Edit::Stent { .. })
 }
 
 /// The points of a lattice centreline averaged over two local radii of abscissa on each side (a

@@ -84,7 +84,14 @@ pub struct PlanSpec {
     /// TAWSS above which the wall counts as highly sheared (Pa).
     #[serde(default = "default_high_tawss")]
     pub high_tawss_pa: f64,
+    /// Effective Young's modulus (Pa) of the wall's innermost layer under a stent, when the case
+    /// has a `[wall]` (a homogenised stent-tissue layer); default 20 times the wall's.
+    pub stent_wall_modulus_pa: Option<f64>,
 }
+
+/// A stented wall layer is this many times stiffer than the wall unless the plan says otherwise
+/// (`stent_wall_modulus_pa`).
+pub const STENT_WALL_STIFFENING: f64 = 20.0;
 
 fn default_high_tawss() -> f64 {
     10.0
@@ -103,6 +110,8 @@ pub struct Plan {
     pub out_dir: PathBuf,
     /// High-TAWSS threshold (Pa).
     pub high_tawss_pa: f64,
+    /// Effective Young's modulus (Pa) of the stented innermost wall layer (with a `[wall]`).
+    pub stent_wall_modulus_pa: Option<f64>,
 }
 
 impl Plan {
@@ -128,6 +137,14 @@ impl Plan {
             return Err(Error::parameter(
                 "high_tawss_pa",
                 format!("must exceed the low-shear threshold {} Pa", crate::hemo::LOW_TAWSS_PA),
+            ));
+        }
+        if let Some(e) = spec.stent_wall_modulus_pa
+            && !(e.is_finite() && e > 0.0)
+        {
+            return Err(Error::parameter(
+                "stent_wall_modulus_pa",
+                format!("must be a positive Young's modulus in Pa, got {e}"),
             ));
         }
         let lesion = edits(&spec.edit, "edit")?;
@@ -158,6 +175,7 @@ impl Plan {
             branch: spec.branch,
             scenarios,
             high_tawss_pa: spec.high_tawss_pa,
+            stent_wall_modulus_pa: spec.stent_wall_modulus_pa,
         })
     }
 }
