@@ -104,7 +104,7 @@ pub fn open(allow_software: bool) -> Result<GpuContext> {
         .and_then(|i| adapters.into_iter().nth(i))
         .ok_or_else(|| {
             Error::Gpu(if found.is_empty() {
-                "no GPU adapter found (no Vulkan/Metal/DX12/GL driver); on Debian install \
+                "no GPU adapter found (no Vulkan, Metal or DX12 driver); on Debian install \
                  `mesa-vulkan-drivers libvulkan1` for a software Vulkan driver"
                     .to_string()
             } else {
