@@ -8,7 +8,7 @@
 //! lumen and nothing else changes between iterations. The output folder always holds the latest
 //! whole iteration; summary.json's `coupling` tells their story.
 
-use super::observer::Event;
+use super::observer::{Event, Observer};
 use super::result::FlowResult;
 use super::setup::{Setup, prepare_vessel_flow};
 use super::wall::{Unloaded, flow_axis};
@@ -22,8 +22,29 @@ use crate::io::folder::Existing;
 use crate::io::outputs::write_json;
 use nalgebra::Vector3;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// Passes events on to `inner`, each warning only the first time: every iteration sets the
+/// vessel up again and would repeat them.
+struct WarnOnce {
+    inner: Arc<dyn Observer>,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl Observer for WarnOnce {
+    fn event(&self, event: &Event<'_>) {
+        if let Event::Warning(line) = event {
+            let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !seen.insert((*line).to_string()) {
+                return;
+            }
+        }
+        self.inner.event(event);
+    }
+}
 
 /// Largest Aitken factor taken: beyond, a nearly flat residual history would throw the lumen far.
 const MAX_RELAXATION: f64 = 2.0;
@@ -71,6 +92,9 @@ pub(super) fn run_coupled(
             "a coupled run cannot resume from a checkpoint yet: run it again with --overwrite",
         ));
     }
+    let observer: Arc<dyn Observer> =
+        Arc::new(WarnOnce { inner: opts.observer.clone(), seen: Mutex::default() });
+    let opts = &RunOptions { observer, ..opts.clone() };
     let unloaded = setup.vessel.clone();
     // Later iterations keep the first one's spacing and time step (and so tau).
     let mut fixed = case.clone();
