@@ -17,7 +17,7 @@ const MAX_GAP_EDGES: f64 = 2.0;
 /// The displacement (m) of every vertex of `surface`, the unloaded lumen `mesh` was built on (its
 /// `tags`: 0 wall, k + 1 the cap of port k), under the wall displacement `u` (m, one per mesh node):
 /// wall vertices move as the nearest point of the mesh's lumen faces (quadratic on each face), the
-/// vertices inside a cap as its rim does on average ([`rim_motion`]).
+/// vertices inside a cap as its rim does on average.
 pub fn lumen_displacement(
     mesh: &WallMesh,
     u: &[Vector3<f64>],
@@ -110,7 +110,7 @@ pub fn lumen_displacement(
 }
 
 /// The ports of `surface` (unloaded, with `tags`) after its vertices move by `d` (m): each centre
-/// shifts and each radius stretches as its rim does on average ([`rim_motion`]).
+/// shifts and each radius stretches as its rim does on average.
 pub fn moved_ports(surface: &Surface, tags: &[u16], ports: &[Port], d: &[Vector3<f64>]) -> Vec<Port> {
     ports
         .iter()

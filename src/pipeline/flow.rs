@@ -570,7 +570,7 @@ impl FlowRun {
 
     /// Writes `dir`/checkpoint.bin atomically: the step, the lattice's cell and link counts, each
     /// outlet's state, the run's identity (its case and input files), everything measured so far
-    /// ([`Progress`]) and the populations.
+    /// (the port series, peaks and cycle means) and the populations.
     pub fn write_checkpoint(&self, dir: &Path) -> Result<()> {
         let populations = self.solver.populations()?;
         let states = self.coupling.states();
