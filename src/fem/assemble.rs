@@ -4,7 +4,7 @@
 //! Rows are grouped by node; each node's three rows sit behind one lock, so rayon threads add
 //! element contributions concurrently and only meet on shared nodes.
 
-use super::element::element_forces;
+use super::element::{element_forces, triangle6_shape};
 use super::material::Material;
 use super::wall_mesh::WallMesh;
 use crate::error::{Error, Result};
@@ -377,15 +377,7 @@ pub fn pressure_forces(
         let xs = face.nodes.map(|n| x[n as usize].coords);
         let mut k = SMatrix::<f64, 18, 18>::zeros();
         for (l, w) in TRIANGLE7 {
-            // 6-node triangle: corners L_i (2 L_i - 1), mids 4 L_i L_j on (0,1), (1,2), (2,0).
-            let n = [
-                l[0] * (2.0 * l[0] - 1.0),
-                l[1] * (2.0 * l[1] - 1.0),
-                l[2] * (2.0 * l[2] - 1.0),
-                4.0 * l[0] * l[1],
-                4.0 * l[1] * l[2],
-                4.0 * l[2] * l[0],
-            ];
+            let n = triangle6_shape(l);
             // Derivatives with respect to (L1, L2), with L0 = 1 - L1 - L2.
             let d1 =
                 [-(4.0 * l[0] - 1.0), 4.0 * l[1] - 1.0, 0.0, 4.0 * (l[0] - l[1]), 4.0 * l[2], -4.0 * l[2]];

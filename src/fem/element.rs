@@ -173,6 +173,19 @@ fn add_tangent(k: &mut ElementMatrix, grad: &[Vector3<f64>; 10], a: &Stiffness, 
     }
 }
 
+/// The 6-node (quadratic) triangle's shape functions at area coordinates `l`: corners
+/// l_i (2 l_i - 1), then the mid-edge nodes (0-1, 1-2, 2-0) 4 l_i l_j.
+pub fn triangle6_shape(l: [f64; 3]) -> [f64; 6] {
+    [
+        l[0] * (2.0 * l[0] - 1.0),
+        l[1] * (2.0 * l[1] - 1.0),
+        l[2] * (2.0 * l[2] - 1.0),
+        4.0 * l[0] * l[1],
+        4.0 * l[1] * l[2],
+        4.0 * l[2] * l[0],
+    ]
+}
+
 /// Volume (m^3) of the straight-sided tetrahedron with corners `c`.
 pub fn volume(c: [Point3<f64>; 4]) -> f64 {
     (c[1] - c[0]).cross(&(c[2] - c[0])).dot(&(c[3] - c[0])) / 6.0

@@ -2,6 +2,7 @@
 //! unloaded lumen moves as the point of the wall's lumen faces nearest to it, each cap with its rim,
 //! and each port with its cap.
 
+use super::element::triangle6_shape;
 use super::wall_mesh::WallMesh;
 use crate::error::{Error, Result};
 use crate::geometry::mesh::{Port, Surface};
@@ -87,16 +88,7 @@ pub fn lumen_displacement(
         })?;
         let face = &faces[f];
         let l = barycentric(&q, &corner(face, 0), &corner(face, 1), &corner(face, 2));
-        // Quadratic triangle: corners l_i (2 l_i - 1), mid-edge nodes (a-b, b-c, c-a) 4 l_i l_j.
-        let weights = [
-            l[0] * (2.0 * l[0] - 1.0),
-            l[1] * (2.0 * l[1] - 1.0),
-            l[2] * (2.0 * l[2] - 1.0),
-            4.0 * l[0] * l[1],
-            4.0 * l[1] * l[2],
-            4.0 * l[2] * l[0],
-        ];
-        d[v] = face.iter().zip(weights).map(|(&n, w)| u[n as usize] * w).sum();
+        d[v] = face.iter().zip(triangle6_shape(l)).map(|(&n, w)| u[n as usize] * w).sum();
     }
     for (k, port) in ports.iter().enumerate() {
         let (shift, stretch) = rim_motion(surface, tags, k, port, &d);
