@@ -91,7 +91,7 @@ pub fn lumen_displacement(
         d[v] = face.iter().zip(triangle6_shape(l)).map(|(&n, w)| u[n as usize] * w).sum();
     }
     for (k, port) in ports.iter().enumerate() {
-        let (shift, stretch) = rim_motion(surface, tags, k, port, &d);
+        let (shift, stretch) = rim_motion(surface, &on_wall, k, port, &d);
         for (v, p) in surface.vertices.iter().enumerate() {
             if !on_wall[v].0 && on_wall[v].1 == Some(k) {
                 d[v] = shift + stretch * in_plane(port, p);
@@ -104,11 +104,12 @@ pub fn lumen_displacement(
 /// The ports of `surface` (unloaded, with `tags`) after its vertices move by `d` (m): each centre
 /// shifts and each radius stretches as its rim does on average.
 pub fn moved_ports(surface: &Surface, tags: &[u16], ports: &[Port], d: &[Vector3<f64>]) -> Vec<Port> {
+    let on = vertex_tags(surface, tags);
     ports
         .iter()
         .enumerate()
         .map(|(k, port)| {
-            let (shift, stretch) = rim_motion(surface, tags, k, port, d);
+            let (shift, stretch) = rim_motion(surface, &on, k, port, d);
             Port { center: port.center + shift, radius: port.radius * (1.0 + stretch), ..port.clone() }
         })
         .collect()
@@ -119,12 +120,11 @@ pub fn moved_ports(surface: &Surface, tags: &[u16], ports: &[Port], d: &[Vector3
 /// port has no rim).
 fn rim_motion(
     surface: &Surface,
-    tags: &[u16],
+    on: &[(bool, Option<usize>)],
     k: usize,
     port: &Port,
     d: &[Vector3<f64>],
 ) -> (Vector3<f64>, f64) {
-    let on = vertex_tags(surface, tags);
     let rim: Vec<usize> = (0..surface.vertices.len()).filter(|&v| on[v].0 && on[v].1 == Some(k)).collect();
     if rim.is_empty() {
         return (Vector3::zeros(), 0.0);
@@ -150,8 +150,9 @@ fn in_plane(port: &Port, p: &Point3<f64>) -> Vector3<f64> {
     r - port.normal * r.dot(&port.normal)
 }
 
-/// Per vertex of `surface`: whether a wall triangle uses it, and the port whose cap uses it (if any).
-fn vertex_tags(surface: &Surface, tags: &[u16]) -> Vec<(bool, Option<usize>)> {
+/// Per vertex of `surface` (its triangles' `tags`: 0 wall, k + 1 the cap of port k): whether a
+/// wall triangle uses it, and the port whose cap uses it (if any).
+pub fn vertex_tags(surface: &Surface, tags: &[u16]) -> Vec<(bool, Option<usize>)> {
     let mut on = vec![(false, None); surface.vertices.len()];
     for (t, &tag) in surface.triangles.iter().zip(tags) {
         for &v in t {

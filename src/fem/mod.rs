@@ -60,7 +60,7 @@ pub use assemble::{Assembled, Assembly, Constraints, FaceStiffness, Pattern, ass
 pub use axis::{Axis, AxisFrame, project_on};
 pub use element::{FACES, scaled_jacobian};
 pub use gpu::{FemGpu, FemParams, GpuPcg, shader_sources};
-pub use lumen_motion::{lumen_displacement, moved_ports};
+pub use lumen_motion::{lumen_displacement, moved_ports, vertex_tags};
 pub use material::{Material, MaterialMap, Model, Region, Stent, on_stretch};
 pub use pressure_map::{PRESSURE_ARRAY, map_to_surface, read_wall_pressure, write_pressure_vtp};
 pub use prestress::{PrestressSettings, ZeroPressure, zero_pressure_geometry};

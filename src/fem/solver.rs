@@ -270,8 +270,7 @@ impl<'a> WallSolver<'a> {
         }
         let materials = (0..mesh.elements.len())
             .map(|e| {
-                let c = mesh.corners(e);
-                let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
+                let centre = mesh.centre(e);
                 *problem.materials.at_layer(&axis.frame(&centre), &centre, mesh.layer[e] as usize)
             })
             .collect();

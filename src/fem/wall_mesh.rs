@@ -396,6 +396,12 @@ impl WallMesh {
         std::array::from_fn(|i| self.nodes[self.elements[e][i] as usize])
     }
 
+    /// Centroid of element `e` (m): the mean of its corners.
+    pub fn centre(&self, e: usize) -> Point3<f64> {
+        let c = self.corners(e);
+        Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0)
+    }
+
     /// Node positions of element `e`.
     pub fn element_nodes(&self, e: usize) -> [Point3<f64>; 10] {
         self.elements[e].map(|n| self.nodes[n as usize])

@@ -15,7 +15,7 @@ use super::wall::{Unloaded, flow_axis};
 use super::{RunOptions, RunResult, run_in_folder};
 use crate::case::Case;
 use crate::error::{Error, Result};
-use crate::fem::{CouplingSpec, lumen_displacement, moved_ports};
+use crate::fem::{CouplingSpec, lumen_displacement, moved_ports, vertex_tags};
 use crate::geometry::check::inspect;
 use crate::geometry::vessel::Vessel;
 use crate::io::folder::Existing;
@@ -112,6 +112,8 @@ pub(super) fn run_coupled(
         iterations: Vec::new(),
     };
     let mut setup = Some(setup);
+    // The move the last iteration asked for (over the radius), for the error when none agrees.
+    let mut last = f64::NAN;
     for k in 0..spec.max_iterations {
         let t0 = Instant::now();
         let setup = match setup.take() {
@@ -162,19 +164,11 @@ pub(super) fn run_coupled(
             summary.converged = true;
             return with_story(result, summary, out_dir);
         }
+        last = change;
         if k + 1 == spec.max_iterations {
+            // The folder keeps the last iteration, summary.json the whole story.
             with_story(result, summary, out_dir)?;
-            return Err(Error::parameter(
-                "wall.coupling.max_iterations",
-                format!(
-                    "the flow and the wall did not agree within {k1} iterations (the last asked for a move of \
-                     {:.3} % of the radius, tolerance {:.3} %); the folder holds iteration {k1} and summary.json \
-                     the history: raise wall.coupling.max_iterations, or check that the wall is not too soft",
-                    100.0 * change,
-                    100.0 * spec.tolerance,
-                    k1 = k + 1,
-                ),
-            ));
+            break;
         }
         let omega = relaxation.unwrap_or(1.0);
         for (m, r) in moved.iter_mut().zip(&residual) {
@@ -182,7 +176,17 @@ pub(super) fn run_coupled(
         }
         previous = Some((residual, omega));
     }
-    unreachable!("the loop returns at its last iteration")
+    Err(Error::parameter(
+        "wall.coupling.max_iterations",
+        format!(
+            "the flow and the wall did not agree within {n} iterations (the last asked for a move of {:.3} % of the \
+             radius, tolerance {:.3} %); the folder holds iteration {n} and summary.json the history: raise \
+             wall.coupling.max_iterations, or check that the wall is not too soft",
+            100.0 * last,
+            100.0 * spec.tolerance,
+            n = spec.max_iterations,
+        ),
+    ))
 }
 
 /// `result` with the coupling's `story` in its summary, rewritten to `out_dir`/summary.json.
@@ -228,18 +232,12 @@ struct Around {
 /// Per vertex of `unloaded`: where it lies about the flow's axis.
 fn local_frames(flow: &FlowResult, unloaded: &Vessel) -> Result<Vec<Around>> {
     let axis = flow_axis(flow)?;
-    let mut port_of = vec![None; unloaded.surface.vertices.len()];
-    for (t, &tag) in unloaded.surface.triangles.iter().zip(&unloaded.tags) {
-        if tag > 0 {
-            t.iter().for_each(|&v| port_of[v as usize] = Some(usize::from(tag) - 1));
-        }
-    }
     Ok(unloaded
         .surface
         .vertices
         .iter()
-        .zip(port_of)
-        .map(|(p, port)| {
+        .zip(vertex_tags(&unloaded.surface, &unloaded.tags))
+        .map(|(p, (_, port))| {
             let frame = axis.frame(p);
             let radius = port.map_or(frame.radius, |k| unloaded.ports[k].radius);
             Around { radius: radius.max(f64::MIN_POSITIVE), radial: port.is_none().then_some(frame.radial) }

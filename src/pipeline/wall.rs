@@ -102,8 +102,14 @@ pub fn wall_after_flow(
     }
     // Beyond the unloaded pressure the load may be negative: a lumen imaged under pressure narrows
     // where the flow's pressure falls below it.
-    let relative = WallCase { allow_negative_pressure: true, ..spec.clone() };
-    let spec = if unloaded.is_some() { &relative } else { spec };
+    let relative;
+    let spec = match unloaded {
+        Some(_) => {
+            relative = WallCase { allow_negative_pressure: true, ..spec.clone() };
+            &relative
+        }
+        None => spec,
+    };
     let load = WallLoad::Points {
         points: &vessel.surface.vertices,
         pressure: absolute.iter().map(|p| p - level).collect(),

@@ -135,8 +135,7 @@ pub fn wall_stress(
         if usize::from(mesh.layer[e]) < stented_layers {
             nodes.iter().for_each(|&n| tissue[n as usize] = false);
         }
-        let c = mesh.corners(e);
-        let centre = Point3::from((c[0].coords + c[1].coords + c[2].coords + c[3].coords) / 4.0);
+        let centre = mesh.centre(e);
         if on_stretch(a, b, Some(branch), &axis.frame(&centre), &centre) {
             nodes.iter().for_each(|&n| stretch[n as usize] = true);
         }

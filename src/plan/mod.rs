@@ -196,7 +196,8 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
     // With a [wall], a stent stiffens the wall's innermost layer over its stretch of the branch;
     // the lesion's wall stress is read in the tissue outside that layer, in every scenario alike.
     let branch_line = &base.lines[index].points;
-    let stented_layers = match &case.wall {
+    // The stented layers and their material, with a wall.
+    let stent_wall = match &case.wall {
         Some(wall) if wall.layers < 2 && plan.scenarios.iter().any(|s| s.1.iter().any(is_stent)) => {
             return Err(Error::parameter(
                 "case.wall.layers",
@@ -215,26 +216,21 @@ pub fn run_plan(plan: &Plan, opts: &RunOptions) -> Result<PlanResult> {
                     None => format!("{STENT_WALL_STIFFENING} times the wall's; set stent_wall_modulus_pa"),
                 }
             ));
-            1
+            Some((1, Material { youngs_modulus: modulus, ..wall.material }))
         }
-        None => 0,
+        None => None,
     };
+    let stented_layers = stent_wall.map_or(0, |(layers, _)| layers);
     let mut scenarios = Vec::new();
     for ((name, edits, edit_lines), (v, reports)) in plan.scenarios.iter().zip(edited) {
         let mut case = case.clone();
-        if let Some(wall) = &mut case.wall {
-            let material = Material {
-                youngs_modulus: plan
-                    .stent_wall_modulus_pa
-                    .unwrap_or(STENT_WALL_STIFFENING * wall.material.youngs_modulus),
-                ..wall.material
-            };
+        if let (Some(wall), Some((layers, material))) = (&mut case.wall, stent_wall) {
             for (_, r) in edits.iter().zip(&reports).filter(|(e, _)| is_stent(e)) {
                 wall.stents.push(Stent {
                     from: r.from + origin,
                     to: r.to + origin,
                     branch: Some(branch_line.clone()),
-                    layers: stented_layers,
+                    layers,
                     material,
                 });
             }
